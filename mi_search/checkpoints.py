@@ -1,0 +1,104 @@
+"""Find checkpoints and check a pair before any weight is loaded: configs, tensor names and shapes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from safetensors import safe_open
+
+from mi_search.errors import UserError
+
+# Config fields that must agree for two checkpoints to be interpolated weight by weight.
+_MUST_AGREE = (
+    "model_type",
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "vocab_size",
+    "num_experts",
+    "moe_intermediate_size",
+    "tie_word_embeddings",
+)
+_HUB_FILES = ["*.json", "*.safetensors", "*.jinja", "*.model", "*.txt", "*.tiktoken"]
+
+
+def resolve_checkpoint(reference: str | Path) -> Path:
+    """A local model directory as it is, or a hub id (`org/name`) downloaded to the local cache."""
+    path = Path(reference).expanduser()
+    if path.is_dir():
+        return path
+    text = str(reference)
+    if path.exists() or text.count("/") != 1 or text.startswith((".", "/", "~")):
+        raise UserError(
+            f"{reference} is not a model directory; pass a directory with config.json or a hub id like Qwen/Qwen3-4B"
+        )
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id=text, allow_patterns=_HUB_FILES))
+    except Exception as exc:  # noqa: BLE001 - offline, gated or missing repos all end the same way
+        raise UserError(
+            f"cannot fetch {text} from the Hugging Face Hub ({type(exc).__name__}); pass a local model directory instead"
+        ) from None
+
+
+def read_config(directory: Path) -> dict:
+    path = directory / "config.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"cannot read {path} ({exc.__class__.__name__}); point to an HF model directory") from None
+
+
+def architecture_of(config: dict, directory: Path) -> str:
+    architectures = config.get("architectures") or []
+    if len(architectures) != 1:
+        raise UserError(f"{directory}/config.json names architectures {architectures}; expected exactly one")
+    return architectures[0]
+
+
+def tensor_shapes(directory: Path) -> dict[str, tuple[int, ...]]:
+    """Names and shapes of every tensor in a (possibly sharded) safetensors checkpoint, read from headers only."""
+    files = sorted(directory.glob("*.safetensors"))
+    if not files:
+        raise UserError(
+            f"{directory} has no .safetensors weights; mi-search reads safetensors only (convert the .bin files first)"
+        )
+    shapes: dict[str, tuple[int, ...]] = {}
+    for file in files:
+        with safe_open(file, framework="pt") as handle:
+            for name in handle.keys():  # noqa: SIM118 - safe_open handles are not dicts
+                shapes[name] = tuple(handle.get_slice(name).get_shape())
+    return shapes
+
+
+def check_pair(instruct: Path, thinking: Path) -> str:
+    """Refuse a pair that cannot be interpolated; return the shared architecture name."""
+    configs = {"instruct": read_config(instruct), "thinking": read_config(thinking)}
+    archs = {side: architecture_of(cfg, d) for (side, cfg), d in zip(configs.items(), (instruct, thinking))}
+    if archs["instruct"] != archs["thinking"]:
+        raise UserError(
+            f"architectures differ: instruct is {archs['instruct']}, thinking is {archs['thinking']}; pick two checkpoints of one architecture"
+        )
+    for key in _MUST_AGREE:
+        a, b = configs["instruct"].get(key), configs["thinking"].get(key)
+        if a != b:
+            raise UserError(
+                f"configs differ in {key}: instruct {a}, thinking {b}; the two models must share one architecture"
+            )
+    shapes_i, shapes_t = tensor_shapes(instruct), tensor_shapes(thinking)
+    for name in sorted(shapes_i.keys() ^ shapes_t.keys()):
+        side, other = ("instruct", "thinking") if name in shapes_i else ("thinking", "instruct")
+        raise UserError(
+            f"tensor {name} is in the {side} checkpoint but missing from the {other} one; the checkpoints must have the same tensors"
+        )
+    for name in sorted(shapes_i):
+        if shapes_i[name] != shapes_t[name]:
+            raise UserError(
+                f"tensor {name} has shape {shapes_i[name]} in instruct but {shapes_t[name]} in thinking; the models must have the same shapes"
+            )
+    return archs["instruct"]

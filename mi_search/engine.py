@@ -1,0 +1,97 @@
+"""The in-place interpolation engine: both sources stay resident, each merge rewrites the working model's weights.
+
+A merge reads two tensors and writes one per parameter, nothing else: `torch.lerp(..., out=param)`
+computes in fp32 for bf16/fp16 tensors (PyTorch's opmath) and rounds once, and it returns the
+instruct tensor exactly at λ=0 and the thinking tensor exactly at λ=1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from mi_search.architectures import ArchitectureTable, Module, ParamRole
+from mi_search.errors import UserError
+from mi_search.spec import LambdaSpec
+
+
+@dataclass(frozen=True)
+class _Slot:
+    name: str
+    role: ParamRole
+    target: torch.Tensor
+    instruct: torch.Tensor
+    thinking: torch.Tensor
+
+
+class Interpolator:
+    """Merges `instruct` and `thinking` weights into `model` in place, as often as asked."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        instruct: dict[str, torch.Tensor],
+        thinking: dict[str, torch.Tensor],
+        table: ArchitectureTable,
+        num_layers: int,
+    ) -> None:
+        params = dict(model.named_parameters())
+        for side, state in (("instruct", instruct), ("thinking", thinking)):
+            for name in sorted(params.keys() ^ state.keys()):
+                raise UserError(
+                    f"parameter {name} is missing from the {side} weights or extra there; the two models must have the same tensors"
+                )
+        self.num_layers = num_layers
+        self.table = table
+        self.tied_lm_head = "lm_head.weight" not in params
+        self._slots = [
+            _Slot(name, table.role(name), param.data, instruct[name], thinking[name]) for name, param in params.items()
+        ]
+        for slot in self._slots:
+            _check_source(slot)
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [slot.name for slot in self._slots]
+
+    def plan(self, spec: LambdaSpec) -> dict[str, float]:
+        """The λ each parameter gets under `spec`."""
+        if self.tied_lm_head and Module.LM_HEAD in spec.modules:
+            embedding = spec.modules.get(Module.EMBEDDING, spec.lam)
+            if spec.modules[Module.LM_HEAD] != embedding:
+                raise UserError(
+                    "this model ties lm_head to the embeddings; give lm_head the embedding λ or leave it out"
+                )
+        unknown = set(spec.modules) - self.table.modules - {Module.EMBEDDING, Module.NORM, Module.LM_HEAD}
+        if unknown:
+            names = ", ".join(sorted(m.value for m in unknown))
+            raise UserError(
+                f"{self.table.name} has no {names} weights; use modules among {sorted(m.value for m in self.table.modules)}"
+            )
+        return {slot.name: spec.resolve(slot.role, self.num_layers) for slot in self._slots}
+
+    @torch.no_grad()
+    def merge(self, spec: LambdaSpec) -> None:
+        """Rewrite every parameter of the working model as lerp(instruct, thinking, λ)."""
+        lambdas = self.plan(spec)
+        for slot in self._slots:
+            torch.lerp(slot.instruct, slot.thinking, lambdas[slot.name], out=slot.target)
+
+    def bytes_per_merge(self) -> int:
+        """Bytes a merge must move: two sources read, one target written."""
+        return sum(3 * slot.target.numel() * slot.target.element_size() for slot in self._slots)
+
+
+def _check_source(slot: _Slot) -> None:
+    for side, tensor in (("instruct", slot.instruct), ("thinking", slot.thinking)):
+        if tensor.shape != slot.target.shape:
+            raise UserError(
+                f"{slot.name} has shape {tuple(tensor.shape)} in {side}, {tuple(slot.target.shape)} in the model; the models must have the same shapes"
+            )
+        if not torch.isfinite(tensor).all():
+            raise UserError(
+                f"{slot.name} in the {side} weights holds NaN or Inf; repair or re-download that checkpoint"
+            )
+        if tensor.dtype != slot.target.dtype or tensor.device != slot.target.device:
+            raise ValueError(f"{slot.name}: sources must share the model's dtype and device")

@@ -1,0 +1,81 @@
+"""Load an Instruct/Thinking pair once: a working model to merge into, both sources kept resident."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from mi_search.architectures import table_for
+from mi_search.checkpoints import check_pair, resolve_checkpoint
+from mi_search.engine import Interpolator
+from mi_search.errors import UserError
+from mi_search.spec import LambdaSpec
+
+
+@dataclass
+class ModelPair:
+    """The working model (merged in place by `engine`) and what it was built from."""
+
+    instruct_dir: Path
+    thinking_dir: Path
+    architecture: str
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    engine: Interpolator
+
+    def merge(self, spec: LambdaSpec) -> None:
+        self.engine.merge(spec)
+
+
+def pick_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("CUDA is not available on this machine; use --device cpu")
+    return chosen
+
+
+def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """bf16 on accelerators; fp32 on CPUs, where bf16 matmuls are slow without AVX-512."""
+    if dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    chosen = getattr(torch, dtype, None)
+    if not isinstance(chosen, torch.dtype) or not chosen.is_floating_point:
+        raise UserError(f"unknown dtype {dtype!r}; use auto, bfloat16, float16 or float32")
+    return chosen
+
+
+def load_pair(
+    instruct: str | Path,
+    thinking: str | Path,
+    *,
+    device: str = "auto",
+    dtype: str = "auto",
+    trust_remote_code: bool = False,
+) -> ModelPair:
+    """Check the pair, then load each model once onto `device`."""
+    instruct_dir, thinking_dir = resolve_checkpoint(instruct), resolve_checkpoint(thinking)
+    architecture = check_pair(instruct_dir, thinking_dir)
+    table = table_for(architecture)
+    target_device = pick_device(device)
+    target_dtype = pick_dtype(dtype, target_device)
+
+    def load(directory: Path) -> PreTrainedModel:
+        model = AutoModelForCausalLM.from_pretrained(
+            directory, dtype=target_dtype, use_safetensors=True, trust_remote_code=trust_remote_code
+        )
+        return model.to(target_device).eval()
+
+    model = load(instruct_dir)
+    instruct_state = {name: p.detach().clone() for name, p in model.named_parameters()}
+    thinking_state = {name: p.detach() for name, p in load(thinking_dir).named_parameters()}
+    engine = Interpolator(model, instruct_state, thinking_state, table, model.config.num_hidden_layers)
+    tokenizer = AutoTokenizer.from_pretrained(instruct_dir, trust_remote_code=trust_remote_code)
+    return ModelPair(instruct_dir, thinking_dir, architecture, model, tokenizer, engine)

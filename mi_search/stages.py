@@ -1,0 +1,92 @@
+"""The three stages of an Instruct→Thinking interpolation sweep, labelled from measured points.
+
+Rule (`label_stages`):
+
+* Stage 1, no explicit thinking: Think #R < THINK_ONSET.
+* Stage 2, thinking emerges: THINK_ONSET ≤ Think #R < THINK_SATURATED.
+* Saturated points (Think #R ≥ THINK_SATURATED) are stage 3, except that when every saturated point
+  has an accuracy, the plateau level is the best saturated accuracy and stage 3 starts at the smallest
+  saturated λ whose accuracy is ≥ plateau − ACCURACY_TOLERANCE; saturated points at smaller λ are still
+  stage 2 (thinking is on but accuracy is still climbing).
+* Overthinking (stage-3 points only, and only when every stage-3 point has accuracy and mean tokens):
+  the stage's best point has the highest accuracy (ties: fewest tokens); a stage-3 point is
+  overthinking when it spends more tokens than the best point for a lower accuracy.
+
+Input order does not matter and duplicate λ are allowed; labels come back in input order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+THINK_ONSET = 0.1  # Think #R below this: stage 1 (no explicit thinking)
+THINK_SATURATED = 0.9  # Think #R at or above this: saturated
+ACCURACY_TOLERANCE = 0.02
+# Keeps plateau − tolerance from excluding a point that sits exactly on it after float rounding.
+_FLOAT_SLACK = 1e-9
+
+
+@dataclass(frozen=True)
+class StagePoint:
+    lam: float
+    think_ratio: float  # fraction in [0, 1]
+    accuracy: float | None = None
+    mean_tokens: float | None = None
+
+
+@dataclass(frozen=True)
+class StageLabel:
+    stage: int  # 1, 2 or 3
+    overthinking: bool
+
+
+def _check(point: StagePoint) -> None:
+    if not math.isfinite(point.lam):
+        raise ValueError(f"λ is {point.lam}; every point needs a finite λ")
+    if not 0.0 <= point.think_ratio <= 1.0:  # also false for NaN
+        raise ValueError(f"think_ratio at λ={point.lam} is {point.think_ratio}; it must be a fraction in [0, 1]")
+    for name in ("accuracy", "mean_tokens"):
+        value = getattr(point, name)
+        if value is not None and math.isnan(value):
+            raise ValueError(f"{name} at λ={point.lam} is NaN; give a number or None")
+
+
+def stage_of(think_ratio: float) -> int:
+    """The stage a single point's Think #R suggests, without looking at its neighbours."""
+    if not 0.0 <= think_ratio <= 1.0:
+        raise ValueError(f"think_ratio is {think_ratio}; it must be a fraction in [0, 1]")
+    if think_ratio < THINK_ONSET:
+        return 1
+    return 3 if think_ratio >= THINK_SATURATED else 2
+
+
+def _stage3_start(saturated: list[StagePoint]) -> float | None:
+    """The λ where stage 3 begins among saturated points, or None when accuracies are missing."""
+    if any(p.accuracy is None for p in saturated):
+        return None
+    plateau = max(p.accuracy for p in saturated)
+    return min(p.lam for p in saturated if p.accuracy >= plateau - ACCURACY_TOLERANCE - _FLOAT_SLACK)
+
+
+def _overthinking(stage3: list[StagePoint]) -> set[int]:
+    """Indices into `stage3` of points dominated by the stage's best point (more tokens, lower accuracy)."""
+    if not stage3 or any(p.accuracy is None or p.mean_tokens is None for p in stage3):
+        return set()
+    best = max(stage3, key=lambda p: (p.accuracy, -p.mean_tokens))
+    return {i for i, p in enumerate(stage3) if p.mean_tokens > best.mean_tokens and p.accuracy < best.accuracy}
+
+
+def label_stages(points: Sequence[StagePoint]) -> list[StageLabel]:
+    """Stage and overthinking flag for every point, aligned with the input order (rule in the module doc)."""
+    for point in points:
+        _check(point)
+    stages = [stage_of(p.think_ratio) for p in points]
+    saturated = [p for p, s in zip(points, stages) if s == 3]
+    start = _stage3_start(saturated) if saturated else None
+    if start is not None:
+        stages = [2 if s == 3 and p.lam < start else s for p, s in zip(points, stages)]
+    stage3 = [i for i, s in enumerate(stages) if s == 3]
+    flagged = {stage3[j] for j in _overthinking([points[i] for i in stage3])}
+    return [StageLabel(stage, i in flagged) for i, stage in enumerate(stages)]

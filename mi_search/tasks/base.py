@@ -1,0 +1,14 @@
+"""What every task yields: questions with a prompt and a gold answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MATH_PROMPT_SUFFIX = "\nPlease reason step by step, and put your final answer within \\boxed{}."
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    prompt: str  # the user message; the backend applies the model's chat template
+    answer: str

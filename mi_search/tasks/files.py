@@ -1,0 +1,72 @@
+"""Questions from a local JSONL/JSON/CSV/parquet file or a `datasets` dataset with question and answer columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mi_search.errors import UserError
+from mi_search.tasks.base import MATH_PROMPT_SUFFIX, Question
+
+_FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+
+
+def load_rows(source: str, *, split: str = "test") -> list[dict]:
+    """Rows of a local data file, or of a dataset (local directory or hub id) loaded with `datasets`."""
+    import datasets
+
+    path = Path(source).expanduser()
+    try:
+        if path.is_file():
+            builder = _FILE_BUILDERS.get(path.suffix.lower())
+            if builder is None:
+                raise UserError(f"{path}: unsupported file type {path.suffix!r}; use .jsonl, .json, .csv or .parquet")
+            data = datasets.load_dataset(builder, data_files=str(path), split="train")
+        elif path.suffix.lower() in _FILE_BUILDERS:
+            raise UserError(f"{source} does not exist; give the path of an existing data file")
+        elif path.exists() or "/" not in source:
+            raise UserError(
+                f"{source} is not a data file or dataset; give a .jsonl/.parquet file or a hub id like openai/gsm8k"
+            )
+        else:
+            data = datasets.load_dataset(source, split=split)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - datasets raises many types for unreadable input
+        raise UserError(
+            f"cannot read {source}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; check the path or format"
+        ) from None
+    return list(data)
+
+
+def file_questions(
+    source: str,
+    *,
+    question_column: str = "question",
+    answer_column: str = "answer",
+    split: str = "test",
+    prompt_suffix: str = MATH_PROMPT_SUFFIX,
+    limit: int | None = None,
+) -> list[Question]:
+    """Questions from `source`; the prompt is the question followed by `prompt_suffix`."""
+    rows = load_rows(source, split=split)
+    if not rows:
+        raise UserError(f"{source} has no rows; give a dataset with at least one question")
+    for column in (question_column, answer_column):
+        if column not in rows[0]:
+            raise UserError(
+                f"{source} has no column {column!r} (columns: {', '.join(rows[0])}); name the right one with --{'question' if column == question_column else 'answer'}-column"
+            )
+    questions = []
+    for i, row in enumerate(rows[:limit]):
+        if row[question_column] in (None, "") or row[answer_column] in (None, ""):
+            raise UserError(
+                f"{source}: row {i} has an empty {question_column!r} or {answer_column!r}; fill or remove it"
+            )
+        questions.append(
+            Question(
+                id=str(row.get("id", i)),
+                prompt=f"{row[question_column]}{prompt_suffix}",
+                answer=str(row[answer_column]),
+            )
+        )
+    return questions

@@ -1,0 +1,87 @@
+"""The transformers backend against transformers' own `generate`."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from mi_search.backends.base import DecodingParams
+from mi_search.backends.hf import HFBackend
+
+PROMPTS = ["What is 12+34?", "What is 4821+3967?", "Hi", "What is 100+2000?"]
+
+
+@pytest.fixture(scope="module")
+def model_and_tokenizer(toy_dirs):
+    thinking = toy_dirs[1]
+    return AutoModelForCausalLM.from_pretrained(thinking, dtype=torch.float32).eval(), AutoTokenizer.from_pretrained(
+        thinking
+    )
+
+
+def _reference_greedy(model, tokenizer, prompt, max_new_tokens):
+    backend = HFBackend(model, tokenizer)
+    ids = torch.tensor([backend.encode(prompt)])
+    out = model.generate(
+        ids,
+        attention_mask=torch.ones_like(ids),
+        do_sample=False,
+        max_new_tokens=max_new_tokens,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return out[0, ids.shape[1] :].tolist()
+
+
+def test_greedy_batch_matches_unbatched_transformers_generate(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    backend = HFBackend(model, tokenizer, batch_size=3)  # mixed prompt lengths, split batches, early finishers
+    results = backend.generate(PROMPTS, 1, DecodingParams(max_new_tokens=160))
+    for prompt, (completion,) in zip(PROMPTS, results):
+        reference = _reference_greedy(model, tokenizer, prompt, 160)
+        assert completion.text == tokenizer.decode(reference, skip_special_tokens=True)
+        assert completion.num_tokens == len(reference)
+        assert completion.finish_reason == ("stop" if reference[-1] == tokenizer.eos_token_id else "length")
+
+
+def test_length_limit_is_reported(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    ((completion,),) = HFBackend(model, tokenizer).generate(["What is 4821+3967?"], 1, DecodingParams(max_new_tokens=5))
+    assert completion.num_tokens == 5
+    assert completion.finish_reason == "length"
+
+
+def test_sampling_is_seeded_and_varies_across_samples(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    backend = HFBackend(model, tokenizer)
+    params = DecodingParams(temperature=1.5, top_p=0.95, max_new_tokens=40, seed=7)
+    first = backend.generate(PROMPTS[:2], 4, params)
+    again = backend.generate(PROMPTS[:2], 4, params)
+    other_seed = backend.generate(PROMPTS[:2], 4, params.model_copy(update={"seed": 8}))
+    assert [[c.text for c in q] for q in first] == [[c.text for c in q] for q in again]
+    assert [[c.text for c in q] for q in first] != [[c.text for c in q] for q in other_seed]
+    assert all(len(q) == 4 for q in first)
+    assert len({c.text for c in first[1]}) > 1
+
+
+def test_top_k_one_is_greedy(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    backend = HFBackend(model, tokenizer)
+    greedy = backend.generate(PROMPTS, 1, DecodingParams(max_new_tokens=60))
+    top1 = backend.generate(PROMPTS, 1, DecodingParams(temperature=1.0, top_k=1, max_new_tokens=60))
+    assert [q[0].text for q in greedy] == [q[0].text for q in top1]
+
+
+def test_generation_works_off_the_main_thread(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    results = []
+    worker = threading.Thread(
+        target=lambda: results.append(
+            HFBackend(model, tokenizer).generate(PROMPTS[:1], 1, DecodingParams(max_new_tokens=20))
+        )
+    )
+    worker.start()
+    worker.join()
+    assert len(results) == 1 and results[0][0][0].num_tokens > 0

@@ -1,0 +1,150 @@
+"""The stage rule on a sweep shaped like the paper's, shuffled, with missing measurements, and at its edges."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+
+from mi_search.stages import (
+    ACCURACY_TOLERANCE,
+    THINK_ONSET,
+    THINK_SATURATED,
+    StageLabel,
+    StagePoint,
+    label_stages,
+    stage_of,
+)
+
+# λ, Think #R, accuracy, mean tokens: answers lengthen without thinking, thinking switches on and
+# accuracy climbs, then Think #R saturates, accuracy peaks at λ=0.8 and dips while tokens keep growing.
+PAPER_LIKE = [
+    StagePoint(0.0, 0.00, 0.30, 400),
+    StagePoint(0.1, 0.00, 0.32, 450),
+    StagePoint(0.2, 0.02, 0.35, 520),
+    StagePoint(0.3, 0.05, 0.36, 600),
+    StagePoint(0.4, 0.40, 0.50, 1500),
+    StagePoint(0.5, 0.85, 0.65, 2500),
+    StagePoint(0.6, 0.95, 0.72, 3200),  # saturated, yet accuracy is still climbing: stage 2
+    StagePoint(0.7, 1.00, 0.79, 3800),  # within tolerance of the plateau: stage 3 starts
+    StagePoint(0.8, 1.00, 0.80, 4200),  # the best stage-3 point
+    StagePoint(0.9, 1.00, 0.78, 4800),  # more tokens, less accuracy: overthinking
+    StagePoint(1.0, 1.00, 0.76, 5200),  # overthinking
+]
+PAPER_STAGES = [1, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3]
+PAPER_OVERTHINKING = [False] * 9 + [True, True]
+
+
+def _stages(labels: list[StageLabel]) -> list[int]:
+    return [label.stage for label in labels]
+
+
+def _flags(labels: list[StageLabel]) -> list[bool]:
+    return [label.overthinking for label in labels]
+
+
+def test_paper_like_sweep():
+    labels = label_stages(PAPER_LIKE)
+    assert _stages(labels) == PAPER_STAGES
+    assert _flags(labels) == PAPER_OVERTHINKING
+
+
+def test_stage_3_point_with_fewer_tokens_than_the_best_is_not_overthinking():
+    assert not label_stages(PAPER_LIKE)[7].overthinking  # λ=0.7: lower accuracy but cheaper than the best
+
+
+def test_unsorted_input_gets_labels_in_input_order():
+    order = [9, 2, 10, 0, 6, 4, 7, 1, 8, 5, 3]
+    labels = label_stages([PAPER_LIKE[i] for i in order])
+    assert _stages(labels) == [PAPER_STAGES[i] for i in order]
+    assert _flags(labels) == [PAPER_OVERTHINKING[i] for i in order]
+
+
+def test_without_accuracy_every_saturated_point_is_stage_3_and_nothing_is_flagged():
+    points = [StagePoint(p.lam, p.think_ratio) for p in PAPER_LIKE]
+    labels = label_stages(points)
+    assert _stages(labels) == [1, 1, 1, 1, 2, 2, 3, 3, 3, 3, 3]
+    assert not any(_flags(labels))
+
+
+def test_accuracy_missing_on_one_saturated_point_disables_the_plateau_split():
+    points = list(PAPER_LIKE)
+    points[9] = replace(points[9], accuracy=None)
+    assert _stages(label_stages(points))[6] == 3
+
+
+def test_without_tokens_stages_still_split_but_nothing_is_flagged():
+    points = [replace(p, mean_tokens=None) for p in PAPER_LIKE]
+    labels = label_stages(points)
+    assert _stages(labels) == PAPER_STAGES
+    assert not any(_flags(labels))
+
+
+def test_think_ratio_thresholds_are_inclusive_where_documented():
+    assert stage_of(0.0) == 1
+    assert stage_of(THINK_ONSET - 1e-6) == 1
+    assert stage_of(THINK_ONSET) == 2
+    assert stage_of(THINK_SATURATED - 1e-6) == 2
+    assert stage_of(THINK_SATURATED) == 3
+    assert stage_of(1.0) == 3
+
+
+def test_accuracy_exactly_at_the_tolerance_starts_stage_3():
+    plateau = 0.80
+    points = [
+        StagePoint(0.6, 1.0, plateau - ACCURACY_TOLERANCE - 1e-4),
+        StagePoint(0.7, 1.0, plateau - ACCURACY_TOLERANCE),
+        StagePoint(0.8, 1.0, plateau),
+    ]
+    assert _stages(label_stages(points)) == [2, 3, 3]
+
+
+def test_a_dip_after_stage_3_starts_stays_stage_3():
+    points = [StagePoint(0.7, 1.0, 0.80, 100), StagePoint(0.8, 1.0, 0.40, 200), StagePoint(0.9, 1.0, 0.79, 300)]
+    assert label_stages(points) == [StageLabel(3, False), StageLabel(3, True), StageLabel(3, True)]
+
+
+def test_best_point_ties_go_to_fewer_tokens_and_equal_accuracy_is_not_overthinking():
+    points = [StagePoint(0.8, 1.0, 0.8, 500), StagePoint(0.9, 1.0, 0.8, 300), StagePoint(1.0, 1.0, 0.7, 400)]
+    # The best is λ=0.9 (same accuracy, fewer tokens); λ=0.8 costs more but is not less accurate.
+    assert _flags(label_stages(points)) == [False, False, True]
+
+
+def test_duplicate_lambda_at_the_stage_3_start_share_its_stage():
+    points = [
+        StagePoint(0.5, 0.95, 0.60, 100),
+        StagePoint(0.7, 1.0, 0.70, 300),
+        StagePoint(0.7, 1.0, 0.80, 200),
+        StagePoint(0.9, 1.0, 0.79, 250),
+    ]
+    labels = label_stages(points)
+    assert _stages(labels) == [2, 3, 3, 3]
+    assert _flags(labels) == [False, True, False, True]
+
+
+def test_single_points_and_empty_input():
+    assert label_stages([]) == []
+    assert label_stages([StagePoint(1.0, 1.0, 0.5, 1000)]) == [StageLabel(3, False)]
+    assert label_stages([StagePoint(0.0, 0.0, 0.5, 1000)]) == [StageLabel(1, False)]
+
+
+def test_no_saturated_points_means_no_stage_3():
+    points = [StagePoint(0.0, 0.0, 0.3, 100), StagePoint(0.5, 0.5, 0.6, 900), StagePoint(1.0, 0.89, 0.5, 2000)]
+    assert label_stages(points) == [StageLabel(1, False), StageLabel(2, False), StageLabel(2, False)]
+
+
+@pytest.mark.parametrize("bad", [1.2, -0.1, 35.0, math.nan])
+def test_think_ratio_outside_unit_interval_names_lambda_and_value(bad):
+    with pytest.raises(ValueError, match=r"λ=0\.5") as caught:
+        label_stages([StagePoint(0.0, 0.0), StagePoint(0.5, bad)])
+    assert str(bad) in str(caught.value)
+    with pytest.raises(ValueError):
+        stage_of(bad)
+
+
+def test_nan_lambda_or_accuracy_is_rejected():
+    with pytest.raises(ValueError, match="λ"):
+        label_stages([StagePoint(math.nan, 0.5)])
+    with pytest.raises(ValueError, match="accuracy"):
+        label_stages([StagePoint(0.5, 1.0, math.nan, 10)])

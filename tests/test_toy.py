@@ -1,0 +1,87 @@
+"""The toy model organism: its tokenizer, its builder, and the three stages of the shipped pair."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from mi_search.backends.base import DecodingParams
+from mi_search.backends.hf import HFBackend
+from mi_search.pair import load_pair
+from mi_search.sweep import parse_lambdas, run_sweep
+from mi_search.tasks.registry import TOY_DECODING
+from mi_search.tasks.toy import toy_questions
+from mi_search.toy.build import BuildRecipe, build_pair
+from mi_search.toy.problems import Problem, thinking_response
+from mi_search.toy.tokenizer import build_tokenizer
+
+
+def test_tokenizer_is_one_token_per_character_and_keeps_think_tags():
+    tokenizer = build_tokenizer()
+    text = thinking_response(Problem(4821, 967), check=False)
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert len(ids) == len(text) - len("<think>") - len("</think>") + 2
+    assert tokenizer.decode(ids, skip_special_tokens=True) == text  # no spaces inserted, tags survive
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "hi"}], add_generation_prompt=True, tokenize=False
+    )
+    assert prompt == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_builder_writes_a_loadable_pair(tmp_path):
+    instruct, thinking = build_pair(
+        tmp_path / "pair", BuildRecipe(base_steps=2, specialist_steps=1, batch_size=4, threads=1)
+    )
+    for directory in (instruct, thinking):
+        model = AutoModelForCausalLM.from_pretrained(directory)
+        assert model.dtype == torch.bfloat16
+        assert AutoTokenizer.from_pretrained(directory).padding_side == "left"
+        assert (
+            json.loads((directory / "tokenizer_config.json").read_text())["tokenizer_class"]
+            == "PreTrainedTokenizerFast"
+        )
+    recipe = json.loads((tmp_path / "pair" / "recipe.json").read_text())
+    assert recipe["base_steps"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pair"]
+
+
+def test_shipped_pair_is_small_bf16_safetensors(toy_dirs):
+    total = sum(f.stat().st_size for d in toy_dirs for f in d.iterdir())
+    assert total <= 12 * 2**20
+    for directory in toy_dirs:
+        assert not list(directory.glob("*.bin"))
+        assert json.loads((directory / "config.json").read_text())["dtype"] == "bfloat16"
+
+
+@pytest.fixture(scope="module")
+def shipped_sweep(toy_dirs):
+    """The 21-point greedy sweep of the shipped pair on 200 held-out questions."""
+    pair = load_pair(*toy_dirs, device="cpu")
+    rows, _ = run_sweep(
+        pair,
+        HFBackend(pair.model, pair.tokenizer),
+        toy_questions(200),
+        parse_lambdas("0:1:0.05"),
+        k=1,
+        params=TOY_DECODING,
+    )
+    return rows
+
+
+def test_shipped_pair_shows_the_three_stages(shipped_sweep):
+    first, last = shipped_sweep[0], shipped_sweep[-1]
+    assert first.scores.think_ratio <= 0.05
+    assert last.scores.think_ratio >= 0.95
+    assert any(0.05 < r.scores.think_ratio < 0.95 for r in shipped_sweep), "no transition point"
+    assert last.scores.accuracy > first.scores.accuracy
+    assert last.scores.mean_tokens > first.scores.mean_tokens
+    assert {r.stage for r in shipped_sweep} == {1, 2, 3}
+    stages = [r.stage for r in shipped_sweep]
+    assert stages == sorted(stages), "stages must follow λ in order"
+
+
+def test_greedy_decoding_is_the_toy_default():
+    assert TOY_DECODING == DecodingParams(temperature=0.0, max_new_tokens=384)
