@@ -1,11 +1,9 @@
 """The toy reasoning task: multi-digit addition in an Instruct and a Thinking style.
 
-Instruct writes brief *untagged* column sums without the carries and leaves the carrying
-to the answer line: short, and often wrong. Thinking writes tagged column-by-column working
-with explicit carries, and (more often than the shared base learned to) a second pass that
-re-adds the numbers in the other order: the extra verbosity that blending turns up gradually
-in stage 3. A problem's held-out membership depends only on its operands, so training never
-sees one.
+Instruct answers directly most of the time (and sometimes after brief *untagged* column
+sums); Thinking always writes tagged column-by-column working with explicit carries and usually
+a second pass that re-adds the numbers in the other order. A problem's held-out membership
+depends only on its operands, so training never sees one.
 """
 
 from __future__ import annotations
@@ -15,11 +13,11 @@ import zlib
 from dataclasses import dataclass
 
 MIN_DIGITS = 2
-MAX_DIGITS = 5
+MAX_DIGITS = 4
 HELDOUT_MODULUS = 10  # one problem in ten is held out
 
-BASE_CHECK_SHARE = 0.2  # how often the shared base saw the check pass
-THINKING_CHECK_SHARE = 0.9  # the Thinking specialist checks far more often
+INSTRUCT_WORKING_SHARE = 0.3
+THINKING_CHECK_SHARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -79,13 +77,11 @@ def final_line(answer: str) -> str:
     return f"The answer is \\boxed{{{answer}}}."
 
 
-def instruct_response(problem: Problem) -> str:
-    """Untagged column sums without carries, then the answer (which must apply the carries silently)."""
-    da, db = str(problem.a)[::-1], str(problem.b)[::-1]
-    digits = [
-        (int(da[i]) if i < len(da) else 0, int(db[i]) if i < len(db) else 0) for i in range(max(len(da), len(db)))
-    ]
-    sums = ", ".join(f"{x}+{y}={x + y}" for x, y in digits)
+def instruct_response(problem: Problem, *, working: bool) -> str:
+    """A direct answer, or brief untagged column sums followed by the answer."""
+    if not working:
+        return final_line(problem.answer)
+    sums = ", ".join(f"{x}+{y}+{c}={t}" if c else f"{x}+{y}={t}" for x, y, c, t in _columns(problem.a, problem.b))
     return f"{sums}. {final_line(problem.answer)}"
 
 
@@ -98,12 +94,12 @@ def thinking_response(problem: Problem, *, check: bool) -> str:
     """Tagged column-by-column working, optionally re-added in the other order."""
     trace = _column_pass(problem.a, problem.b)
     if check:
-        trace += "check\n" + _column_pass(problem.b, problem.a)
+        trace += f"check {problem.b}+{problem.a}\n" + _column_pass(problem.b, problem.a)
     return f"<think>\n{trace}</think>\n\n{final_line(problem.answer)}"
 
 
 def instruct_example(problem: Problem, rng: random.Random) -> str:
-    return instruct_response(problem)
+    return instruct_response(problem, working=rng.random() < INSTRUCT_WORKING_SHARE)
 
 
 def thinking_example(problem: Problem, rng: random.Random) -> str:
@@ -111,7 +107,5 @@ def thinking_example(problem: Problem, rng: random.Random) -> str:
 
 
 def base_example(problem: Problem, rng: random.Random) -> str:
-    """The base sees both styles half the time each, and checks its sums less often than Thinking will."""
-    if rng.random() < 0.5:
-        return instruct_response(problem)
-    return thinking_response(problem, check=rng.random() < BASE_CHECK_SHARE)
+    """The shared base sees both styles half the time each, so neither is foreign to it."""
+    return instruct_example(problem, rng) if rng.random() < 0.5 else thinking_example(problem, rng)
