@@ -209,3 +209,14 @@ def test_export_refuses_an_existing_directory_and_leaves_no_staging(pair, tmp_pa
     with pytest.raises(UserError, match="already exists"):
         export_merge(pair, LambdaSpec(lam=0.5), out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["merged"]
+
+
+def test_hub_ids_that_cannot_be_fetched_end_in_one_clear_line(monkeypatch, tiny_pair):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UserError, match="cannot fetch Qwen/No-Such-Model-mi-search from the Hugging Face Hub"):
+        load_pair(tiny_pair[0], "Qwen/No-Such-Model-mi-search", device="cpu")
+
+
+def test_paths_that_are_neither_directories_nor_hub_ids(tmp_path, tiny_pair):
+    with pytest.raises(UserError, match="is not a model directory"):
+        load_pair(tiny_pair[0], str(tmp_path / "missing" / "deeper" / "dir"), device="cpu")

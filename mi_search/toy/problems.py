@@ -1,9 +1,10 @@
 """The toy reasoning task: multi-digit addition in an Instruct and a Thinking style.
 
-Instruct answers directly most of the time (and sometimes after brief *untagged* column
-sums); Thinking always writes tagged column-by-column working with explicit carries and usually
-a second pass that re-adds the numbers in the other order. A problem's held-out membership
-depends only on its operands, so training never sees one.
+Instruct writes brief *untagged* column sums without the carries and applies them silently in
+its answer line: short, and wrong whenever a carry chain trips it. Thinking writes tagged
+column-by-column working with explicit carries and, far more often than the shared base learned
+to, a check pass that reads its own column lines back from the top. A problem's held-out
+membership depends only on its operands, so training never sees one.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import zlib
 from dataclasses import dataclass
 
 MIN_DIGITS = 2
-MAX_DIGITS = 4
+MAX_DIGITS = 5
 HELDOUT_MODULUS = 10  # one problem in ten is held out
 
-INSTRUCT_WORKING_SHARE = 0.3
-THINKING_CHECK_SHARE = 0.75
+BASE_CHECK_SHARE = 0.2  # how often the shared base saw the check pass
+THINKING_CHECK_SHARE = 0.9  # the Thinking specialist checks far more often
 
 
 @dataclass(frozen=True)
@@ -77,29 +78,27 @@ def final_line(answer: str) -> str:
     return f"The answer is \\boxed{{{answer}}}."
 
 
-def instruct_response(problem: Problem, *, working: bool) -> str:
-    """A direct answer, or brief untagged column sums followed by the answer."""
-    if not working:
-        return final_line(problem.answer)
-    sums = ", ".join(f"{x}+{y}+{c}={t}" if c else f"{x}+{y}={t}" for x, y, c, t in _columns(problem.a, problem.b))
+def instruct_response(problem: Problem) -> str:
+    """Untagged column sums without carries, then the answer (which must apply the carries silently)."""
+    sums = ", ".join(f"{x}+{y}={x + y}" for x, y, _, _ in _columns(problem.a, problem.b) if x or y)
     return f"{sums}. {final_line(problem.answer)}"
 
 
-def _column_pass(a: int, b: int) -> str:
-    lines = [f"{x}+{y}+{c}={t}" for x, y, c, t in _columns(a, b)]
-    return "\n".join(lines) + f"\nso {a + b}\n"
+def _column_lines(problem: Problem) -> list[str]:
+    return [f"{x}+{y}+{c}={t}" for x, y, c, t in _columns(problem.a, problem.b)]
 
 
 def thinking_response(problem: Problem, *, check: bool) -> str:
-    """Tagged column-by-column working, optionally re-added in the other order."""
-    trace = _column_pass(problem.a, problem.b)
+    """Tagged working with explicit carries; the check reads the column lines back from the top."""
+    lines = _column_lines(problem)
+    trace = "\n".join(lines) + f"\nso {problem.answer}\n"
     if check:
-        trace += f"check {problem.b}+{problem.a}\n" + _column_pass(problem.b, problem.a)
+        trace += "check\n" + "\n".join(reversed(lines)) + f"\nso {problem.answer}\n"
     return f"<think>\n{trace}</think>\n\n{final_line(problem.answer)}"
 
 
 def instruct_example(problem: Problem, rng: random.Random) -> str:
-    return instruct_response(problem, working=rng.random() < INSTRUCT_WORKING_SHARE)
+    return instruct_response(problem)
 
 
 def thinking_example(problem: Problem, rng: random.Random) -> str:
@@ -107,5 +106,7 @@ def thinking_example(problem: Problem, rng: random.Random) -> str:
 
 
 def base_example(problem: Problem, rng: random.Random) -> str:
-    """The shared base sees both styles half the time each, so neither is foreign to it."""
-    return instruct_example(problem, rng) if rng.random() < 0.5 else thinking_example(problem, rng)
+    """The base sees both styles half the time each, and checks less often than Thinking will."""
+    if rng.random() < 0.5:
+        return instruct_response(problem)
+    return thinking_response(problem, check=rng.random() < BASE_CHECK_SHARE)
