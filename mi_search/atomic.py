@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -28,3 +29,14 @@ def atomic_directory(target: Path, *, overwrite: bool = False) -> Iterator[Path]
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def atomic_write_text(target: Path, text: str) -> None:
+    """Write a file under a temporary name beside `target`, then rename it into place."""
+    target = Path(target)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        staging.write_text(text)
+        staging.replace(target)
+    finally:
+        staging.unlink(missing_ok=True)

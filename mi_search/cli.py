@@ -230,8 +230,11 @@ def label(
     out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
 ) -> None:
     """Add `stage` and `overthinking` columns to a sweep made with any tool."""
+    from mi_search.atomic import atomic_write_text
     from mi_search.label_csv import label_csv
 
+    if out is not None and not out.parent.is_dir():
+        raise UserError(f"{out.parent} does not exist; create it or choose another --out")
     try:
         text = file.read_text()
     except OSError as exc:
@@ -240,7 +243,7 @@ def label(
     if out is None:
         typer.echo(labelled, nl=False)
     else:
-        out.write_text(labelled)
+        atomic_write_text(out, labelled)
 
 
 @toy_app.command("path")

@@ -164,6 +164,9 @@ def test_label_bad_input(tmp_path):
     source.write_text("lambda,accuracy\n0,0.5\n")
     assert_user_error(run("label", source), "think_ratio")
     assert_user_error(run("label", tmp_path / "missing.csv"), "cannot read")
+    assert_user_error(run("label", source, "--out", tmp_path / "labelled.csv"), "think_ratio")
+    assert_user_error(run("label", source, "--out", tmp_path / "no" / "dir.csv"), "does not exist")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv"]
 
 
 def test_console_script_exits_2_with_one_line(tmp_path):
