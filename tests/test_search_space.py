@@ -1,0 +1,91 @@
+"""Search spaces turn Optuna trials into λ specifications the engine applies."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.trial import FixedTrial
+
+from mi_search.architectures import Module
+from mi_search.backends.base import DecodingParams
+from mi_search.errors import UserError
+from mi_search.pair import load_pair
+from mi_search.search.space import DecodingSpace, SearchSpace, SpaceKind
+from mi_search.spec import BlockLambda
+
+BASE = DecodingParams(temperature=0.6, top_p=0.95, max_new_tokens=1024)
+
+
+def test_global_space_is_one_lambda():
+    spec, decoding = SearchSpace().suggest(FixedTrial({"lam": 0.3}), BASE)
+    assert spec.lam == 0.3 and not spec.modules and not spec.blocks
+    assert decoding == BASE
+
+
+def test_modules_space_names_attention_and_mlp():
+    space = SearchSpace(kind=SpaceKind.MODULES)
+    spec, _ = space.suggest(FixedTrial({"lam": 0.5, "lam_attention": 0.1, "lam_mlp": 0.9}), BASE)
+    assert spec.lam == 0.5
+    assert spec.modules == {Module.ATTENTION: 0.1, Module.MLP: 0.9}
+
+
+def test_blocks_space_gives_each_block_attention_and_mlp():
+    space = SearchSpace(kind=SpaceKind.BLOCKS, blocks=3)
+    params = {name: i / 10 for i, name in enumerate(space.lambda_names())}
+    spec, _ = space.suggest(FixedTrial(params), BASE)
+    assert spec.lam == 0.0
+    assert spec.blocks == (
+        BlockLambda(attention=0.1, mlp=0.2),
+        BlockLambda(attention=0.3, mlp=0.4),
+        BlockLambda(attention=0.5, mlp=0.6),
+    )
+
+
+def test_decoding_parameters_join_the_space():
+    space = SearchSpace(decoding=DecodingSpace(temperature=(0.2, 1.0), max_new_tokens=(256, 512)))
+    _, decoding = space.suggest(FixedTrial({"lam": 1.0, "temperature": 0.7, "max_new_tokens": 512}), BASE)
+    assert decoding == DecodingParams(temperature=0.7, top_p=0.95, max_new_tokens=512)
+
+
+def test_uniform_seeds_cover_every_lambda():
+    space = SearchSpace(kind=SpaceKind.BLOCKS, blocks=2)
+    assert space.uniform(0.5) == dict.fromkeys(space.lambda_names(), 0.5)
+    spec, _ = space.suggest(FixedTrial(space.uniform(1.0)), BASE)
+    assert spec.values() == [1.0] * 5
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_pair):
+    return load_pair(*tiny_pair, device="cpu").engine  # 4 layers, no experts
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        (SearchSpace(kind=SpaceKind.BLOCKS, blocks=5), "at most 4"),
+        (SearchSpace(kind=SpaceKind.MODULES, modules=(Module.EXPERTS,)), "no experts weights"),
+    ],
+)
+def test_engine_refuses_a_space_the_model_cannot_express(engine, space, message):
+    with pytest.raises(UserError, match=message):
+        engine.plan(space.spec_for(space.uniform(0.5)))
+
+
+def test_blocks_space_reaches_the_right_layers(engine):
+    space = SearchSpace(kind=SpaceKind.BLOCKS, blocks=2)
+    values = {**space.uniform(0.0), "lam_block1_mlp": 1.0}
+    plan = engine.plan(space.spec_for(values))
+    assert plan["model.layers.3.mlp.up_proj.weight"] == 1.0
+    assert plan["model.layers.1.mlp.up_proj.weight"] == 0.0
+    assert plan["model.layers.3.self_attn.q_proj.weight"] == 0.0
+
+
+def test_a_sampler_explores_within_the_unit_interval():
+    space = SearchSpace(kind=SpaceKind.MODULES)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(5):
+        trial = study.ask()
+        spec, _ = space.suggest(trial, BASE)
+        assert all(0.0 <= v <= 1.0 for v in spec.values())
+        study.tell(trial, 0.0)
+    assert set(study.best_trial.params) == {"lam", "lam_attention", "lam_mlp"}
