@@ -51,10 +51,6 @@ class Interpolator:
         for slot in self._slots:
             _check_source(slot)
 
-    @property
-    def parameter_names(self) -> list[str]:
-        return [slot.name for slot in self._slots]
-
     def plan(self, spec: LambdaSpec) -> dict[str, float]:
         """The λ each parameter gets under `spec`."""
         if self.tied_lm_head and Module.LM_HEAD in spec.modules:

@@ -21,7 +21,6 @@ class ModelPair:
 
     instruct_dir: Path
     thinking_dir: Path
-    architecture: str
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     engine: Interpolator
@@ -62,8 +61,7 @@ def load_pair(
 ) -> ModelPair:
     """Check the pair, then load each model once onto `device`."""
     instruct_dir, thinking_dir = resolve_checkpoint(instruct), resolve_checkpoint(thinking)
-    architecture = check_pair(instruct_dir, thinking_dir)
-    table = table_for(architecture)
+    table = table_for(check_pair(instruct_dir, thinking_dir))
     target_device = pick_device(device)
     target_dtype = pick_dtype(dtype, target_device)
 
@@ -78,4 +76,4 @@ def load_pair(
     thinking_state = {name: p.detach() for name, p in load(thinking_dir).named_parameters()}
     engine = Interpolator(model, instruct_state, thinking_state, table, model.config.num_hidden_layers)
     tokenizer = AutoTokenizer.from_pretrained(instruct_dir, trust_remote_code=trust_remote_code)
-    return ModelPair(instruct_dir, thinking_dir, architecture, model, tokenizer, engine)
+    return ModelPair(instruct_dir, thinking_dir, model, tokenizer, engine)

@@ -84,13 +84,9 @@ def instruct_response(problem: Problem) -> str:
     return f"{sums}. {final_line(problem.answer)}"
 
 
-def _column_lines(problem: Problem) -> list[str]:
-    return [f"{x}+{y}+{c}={t}" for x, y, c, t in _columns(problem.a, problem.b)]
-
-
 def thinking_response(problem: Problem, *, check: bool) -> str:
     """Tagged working with explicit carries; the check reads the column lines back from the top."""
-    lines = _column_lines(problem)
+    lines = [f"{x}+{y}+{c}={t}" for x, y, c, t in _columns(problem.a, problem.b)]
     trace = "\n".join(lines) + f"\nso {problem.answer}\n"
     if check:
         trace += "check\n" + "\n".join(reversed(lines)) + f"\nso {problem.answer}\n"
