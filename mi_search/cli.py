@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mi_search.errors import UserError
+from mi_search.search.locations import DEFAULT_STORAGE, study_folder
 
 app = typer.Typer(
     name="mi-search",
@@ -89,6 +90,155 @@ def open_pair(
 def refuse_existing(out: Path, overwrite: bool) -> None:
     if out.exists() and not overwrite:
         raise UserError(f"{out} already exists; choose another --out or pass --overwrite")
+
+
+BudgetOpt = Annotated[
+    str | None,
+    typer.Option(help="Mean response tokens a point may spend: 4000tokens, 4000 or 4k.", rich_help_panel="Study"),
+]
+StudyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--study",
+        help="A study name (continued if it exists) or a study YAML file. Default: <pair>-<space>-<budget>.",
+        rich_help_panel="Study",
+    ),
+]
+TrialsOpt = Annotated[
+    int | None,
+    typer.Option(min=0, help="Trials to run in this invocation (default: the study's, 16).", rich_help_panel="Study"),
+]
+StorageOpt = Annotated[
+    str,
+    typer.Option(
+        help="Optuna storage: sqlite:///PATH.db, postgresql://USER@HOST/DB or journal:PATH.", rich_help_panel="Storage"
+    ),
+]
+HeartbeatOpt = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        help="Seconds between a running trial's heartbeats; a trial silent for 3 is retried.",
+        rich_help_panel="Storage",
+    ),
+]
+BatchOpt = Annotated[int, typer.Option(min=1, help="Sequences decoded together.", rich_help_panel="Models")]
+
+
+def _search(
+    ctx: typer.Context,
+    budget: BudgetOpt = None,
+    study: StudyOpt = None,
+    trials: TrialsOpt = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Study folder (default: runs/<study>).", rich_help_panel="Study")
+    ] = None,
+    storage: StorageOpt = DEFAULT_STORAGE,
+    space: Annotated[
+        str | None, typer.Option(help="global, modules or blocks (default: global).", rich_help_panel="Study")
+    ] = None,
+    sampler: Annotated[
+        str | None, typer.Option(help="gp, tpe or nsga2 (default: gp).", rich_help_panel="Study")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampler seed.", rich_help_panel="Study")] = None,
+    search_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Questions each trial is scored on (default 200).", rich_help_panel="Study"),
+    ] = None,
+    k: Annotated[int | None, typer.Option("--k", min=1, help="Samples per question.", rich_help_panel="Study")] = None,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = "auto",
+    batch_size: BatchOpt = 256,
+    heartbeat: HeartbeatOpt = 10,
+) -> None:
+    """Search λ for the Pareto front of accuracy against tokens under a budget (runs or continues a study)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from mi_search.search.config import build_config, read_study_file
+    from mi_search.search.study import open_study
+
+    requested: dict[str, Any] = {}
+    if study is not None and (study.endswith((".yaml", ".yml")) or Path(study).is_file()):
+        requested = read_study_file(Path(study))
+    elif study is not None:
+        requested["name"] = study
+    flags = {"budget": budget, "trials": trials, "sampler": sampler, "seed": seed, "k": k}
+    requested.update({key: value for key, value in flags.items() if value is not None})
+    if space is not None:
+        requested.setdefault("space", {})["kind"] = space
+    if search_size is not None:
+        requested.setdefault("task", {})["search_size"] = search_size
+    build_config(requested, source=study or "command line")  # a typo fails here, before the storage is created
+    store = open_store(storage, heartbeat)
+    optuna_study, config = open_study(store, requested, source=study or "command line")
+    bench = run_study_here(optuna_study, config, trials, device, dtype, batch_size)
+    report_study(optuna_study, config, bench, out or study_folder(optuna_study.study_name), storage)
+
+
+app.callback(invoke_without_command=True)(reports_user_errors(_search))
+app.command("search")(reports_user_errors(_search))
+
+
+@app.command()
+@reports_user_errors
+def worker(
+    study: Annotated[str, typer.Option("--study", help="Name of a study started with `mi-search --study NAME`.")],
+    storage: StorageOpt = DEFAULT_STORAGE,
+    trials: TrialsOpt = None,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = "auto",
+    batch_size: BatchOpt = 256,
+    heartbeat: HeartbeatOpt = 10,
+) -> None:
+    """Join a study on shared storage and run trials for it (SQLite or a journal on one machine, PostgreSQL across)."""
+    from mi_search.search.study import join_study
+
+    optuna_study, config = join_study(open_store(storage, heartbeat), study)
+    run_study_here(optuna_study, config, trials, device, dtype, batch_size)
+    console.print(
+        f"done; `mi-search --study {study} --storage {storage} --trials 0` re-scores the front and writes the report"
+    )
+
+
+def open_store(url: str, heartbeat: int):
+    from mi_search.search.storage import open_storage, optuna_quiet
+
+    optuna_quiet()
+    return open_storage(url, heartbeat_interval=heartbeat)
+
+
+def run_study_here(study, config, trials: int | None, device: str, dtype: str, batch_size: int):
+    """Load the pair and task once, then run `trials` trials (default: the study's) with progress bars."""
+    from mi_search.search.console import StudyProgress
+    from mi_search.search.service import load_workbench, run_trials
+
+    trials = config.trials if trials is None else trials
+    with console.status("loading the model pair and the task"):
+        bench = load_workbench(config, device=device, dtype=dtype, batch_size=batch_size)
+    if trials:
+        try:
+            with StudyProgress(console, trials, len(bench.search.questions)) as progress:
+                run_trials(study, config, bench, trials, observer=progress)
+        except KeyboardInterrupt:
+            typer.echo(
+                f"interrupted; finished trials are kept: rerun with --study {study.study_name} to go on", err=True
+            )
+            raise typer.Exit(130) from None
+    return bench
+
+
+def report_study(study, config, bench, out: Path, storage: str) -> None:
+    """Re-score new front points on the held-out part, write the study folder, print the front."""
+    from mi_search.search.console import front_table
+    from mi_search.search.service import finish_study
+
+    with console.status("re-scoring new front points on the held-out questions"):
+        result = finish_study(study, config, bench, out)
+    console.print(front_table(result))
+    if result.chosen is None:
+        console.print("[yellow]no front point stays within the budget on the held-out questions[/yellow]")
+    console.print(f"wrote {out}/pareto.json, trials.csv, pareto.png and stage_map.png")
+    console.print(f"continue with: mi-search --study {study.study_name} --storage {storage} --trials 8")
 
 
 @app.command()

@@ -74,6 +74,12 @@ class Interpolator:
         for slot in self._slots:
             torch.lerp(slot.instruct, slot.thinking, lambdas[slot.name], out=slot.target)
 
+    def mean_lambda(self, spec: LambdaSpec) -> float:
+        """λ averaged over every weight (parameter-count weighted): where a λ vector sits between the models."""
+        lambdas = self.plan(spec)
+        total = sum(slot.target.numel() for slot in self._slots)
+        return sum(lambdas[slot.name] * slot.target.numel() for slot in self._slots) / total
+
     def bytes_per_merge(self) -> int:
         """Bytes a merge must move: two sources read, one target written."""
         return sum(3 * slot.target.numel() * slot.target.element_size() for slot in self._slots)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from mi_search.architectures import table_for
@@ -62,6 +63,7 @@ def load_pair(
     """Check the pair, then load each model once onto `device`."""
     instruct_dir, thinking_dir = resolve_checkpoint(instruct), resolve_checkpoint(thinking)
     table = table_for(check_pair(instruct_dir, thinking_dir))
+    transformers.utils.logging.disable_progress_bar()  # our own progress display owns the terminal
     target_device = pick_device(device)
     target_dtype = pick_dtype(dtype, target_device)
 

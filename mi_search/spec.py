@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from mi_search.architectures import Module, ParamRole
 from mi_search.errors import UserError
+from mi_search.yaml_config import read_yaml, validate
 
 _BLOCK_FAMILY = {Module.ATTENTION: "attention", Module.MLP: "mlp", Module.EXPERTS: "mlp", Module.ROUTER: "mlp"}
 _MODULE_FALLBACK = {Module.EXPERTS: Module.MLP, Module.ROUTER: Module.MLP}
@@ -77,13 +77,5 @@ class LambdaSpec(BaseModel):
 
 def load_spec(path: Path) -> LambdaSpec:
     """Read a λ specification from YAML, e.g. `{lam: 0.5, modules: {mlp: 0.8}}`."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise UserError(f"cannot read λ spec {path}: {exc}; give a readable YAML file") from None
-    try:
-        return LambdaSpec.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "top level"
-        raise UserError(f"λ spec {path}: {where}: {first['msg']}; see `mi-search merge --help`") from None
+    raw = read_yaml(path, "λ spec")
+    return validate(LambdaSpec, raw, source=f"λ spec {path}", hint="see `mi-search merge --help`")

@@ -83,6 +83,12 @@ class SearchSpace(BaseModel):
             update["max_new_tokens"] = trial.suggest_categorical("max_new_tokens", list(space.max_new_tokens))
         return base.model_copy(update=update)
 
+    def setting(self, params: dict, base: DecodingParams) -> tuple[LambdaSpec, DecodingParams]:
+        """The λ specification and decoding parameters a finished trial ran with, from its `params`."""
+        spec = self.spec_for({name: params[name] for name in self.lambda_names()})
+        decoding = {name: params[name] for name in DecodingSpace.model_fields if name in params}
+        return spec, base.model_copy(update=decoding)
+
     def uniform(self, lam: float) -> dict[str, float]:
         """Parameters that put every λ of the space at `lam`: the seeds λ = 0, 0.5, 1 of a study."""
         return {name: lam for name in self.lambda_names()}

@@ -1,0 +1,106 @@
+"""The study folder: pareto.json, trials.csv, pareto.png and stage_map.png, each replaced atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from mi_search.atomic import atomic_write_text
+from mi_search.search.results import StudyResult, TrialRecord
+
+SCORE_COLUMNS = ("accuracy", "pass_at_k", "vote_at_k", "mean_tokens", "think_ratio", "truncation_rate")
+
+
+def point_record(record: TrialRecord, result: StudyResult) -> dict[str, Any]:
+    holdout = record.holdout or {}
+    return {
+        "trial": record.number,
+        "params": record.params,
+        "mean_lambda": record.mean_lambda,
+        "objective": record.accuracy,
+        **{name: record.scores[name] for name in SCORE_COLUMNS},
+        "stage": record.stage,
+        "overthinking": record.overthinking,
+        "feasible": record.feasible,
+        "questions": record.questions,
+        "holdout_accuracy": holdout.get("accuracy"),
+        "holdout_objective": holdout.get("objective"),
+        "holdout_mean_tokens": holdout.get("mean_tokens"),
+        "holdout_think_ratio": holdout.get("think_ratio"),
+        "chosen": record.number == result.chosen,
+    }
+
+
+def pareto_document(result: StudyResult, extra: dict[str, Any]) -> dict[str, Any]:
+    """What `pareto.json` holds: the study, its budget and hypervolume, the chosen trial, the front's points."""
+    return {
+        "study": result.name,
+        "budget": result.budget,
+        "hypervolume": result.hypervolume,
+        "chosen": result.chosen,
+        **extra,
+        "points": [point_record(result.record(n), result) for n in result.front],
+    }
+
+
+def trials_table(result: StudyResult) -> str:
+    """Every finished trial, one CSV row each, its parameters as columns."""
+    param_names = sorted({name for r in result.records for name in r.params})
+    columns = [
+        "trial",
+        *param_names,
+        "mean_lambda",
+        *SCORE_COLUMNS,
+        "questions",
+        "full",
+        "feasible",
+        "on_front",
+        "stage",
+        "overthinking",
+        "generated_tokens",
+        "holdout_accuracy",
+        "holdout_mean_tokens",
+    ]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for r in result.records:
+        holdout = r.holdout or {}
+        writer.writerow(
+            {
+                "trial": r.number,
+                **r.params,
+                "mean_lambda": r.mean_lambda,
+                **{name: r.scores[name] for name in SCORE_COLUMNS},
+                "questions": r.questions,
+                "full": r.full,
+                "feasible": r.feasible,
+                "on_front": r.number in result.front,
+                "stage": r.stage,
+                "overthinking": r.overthinking,
+                "generated_tokens": r.generated_tokens,
+                "holdout_accuracy": holdout.get("accuracy", ""),
+                "holdout_mean_tokens": holdout.get("mean_tokens", ""),
+            }
+        )
+    return out.getvalue()
+
+
+def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[Path]:
+    """Write (or replace) the study folder's files; returns their paths."""
+    from mi_search.plots import plot_pareto, plot_stage_map
+
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "pareto.json", json.dumps(pareto_document(result, extra), indent=2) + "\n")
+    atomic_write_text(out / "trials.csv", trials_table(result))
+    plot_pareto(result, out / "pareto.png")
+    full = [r for r in result.records if r.full]
+    plot_stage_map(
+        [(r.mean_lambda, r.accuracy, r.scores["think_ratio"], r.mean_tokens, r.stage) for r in full],
+        out / "stage_map.png",
+        xlabel="mean λ over all weights (0 = Instruct, 1 = Thinking)",
+    )
+    return [out / name for name in ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")]

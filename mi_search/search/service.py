@@ -1,0 +1,129 @@
+"""A study from start to report: what one process keeps resident, the trials it runs, the front it re-scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from mi_search.backends.base import DecodingParams
+from mi_search.backends.hf import HFBackend
+from mi_search.evaluate import gradable
+from mi_search.pair import ModelPair, load_pair
+from mi_search.search.config import StudyConfig
+from mi_search.search.holdout import rescore_front
+from mi_search.search.objective import TrialObserver, TrialRunner
+from mi_search.search.report import write_report
+from mi_search.search.results import StudyResult, read_result
+from mi_search.search.study import make_sampler
+from mi_search.tasks.base import Question
+from mi_search.tasks.registry import load_task
+from mi_search.tasks.split import split_questions
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    questions: list[Question]
+    golds: list[list]
+
+
+@dataclass(frozen=True)
+class Workbench:
+    """Everything a study process loads once: the pair (both sources resident), the backend, both question sets."""
+
+    pair: ModelPair
+    backend: HFBackend
+    search: QuestionSet
+    holdout: QuestionSet
+    decoding: DecodingParams  # the task's default decoding with the study's overrides
+
+
+def load_workbench(
+    config: StudyConfig, *, device: str = "auto", dtype: str = "auto", batch_size: int = 256
+) -> Workbench:
+    task = config.task
+    setup = load_task(
+        task.name,
+        limit=task.pool,
+        data=task.data,
+        question_column=task.question_column,
+        answer_column=task.answer_column,
+        split=task.split,
+    )
+    search, holdout = split_questions(
+        setup.questions,
+        holdout_fraction=task.holdout_fraction,
+        search_size=task.search_size,
+        holdout_size=task.holdout_size,
+    )
+    instruct, thinking = config.pair.references()
+    pair = load_pair(instruct, thinking, device=device, dtype=dtype, trust_remote_code=config.pair.trust_remote_code)
+    pair.engine.plan(config.space.spec_for(config.space.uniform(0.5)))  # a space the model cannot express fails here
+    return Workbench(
+        pair=pair,
+        backend=HFBackend(pair.model, pair.tokenizer, batch_size=batch_size),
+        search=QuestionSet(*gradable(search)),
+        holdout=QuestionSet(*gradable(holdout)),
+        decoding=config.decoding.apply(setup.decoding),
+    )
+
+
+def run_trials(
+    study: optuna.Study,
+    config: StudyConfig,
+    bench: Workbench,
+    trials: int,
+    *,
+    observer: TrialObserver | None = None,
+    callbacks: list[Any] | None = None,
+) -> None:
+    """Run `trials` more trials of `study` in this process (Optuna's n_trials), merging in place for each."""
+    runner = TrialRunner(
+        pair=bench.pair,
+        backend=bench.backend,
+        questions=bench.search.questions,
+        golds=bench.search.golds,
+        space=config.space,
+        decoding=bench.decoding,
+        k=config.k,
+        budget=config.budget,
+        halving=config.halving,
+        accuracy_key=config.objectives.accuracy,
+        observer=observer,
+    )
+    study.sampler = make_sampler(config)
+    study.optimize(runner, n_trials=trials, callbacks=callbacks, gc_after_trial=False)
+
+
+def finish_study(
+    study: optuna.Study, config: StudyConfig, bench: Workbench, out: Path, *, on_rescored: Any = None
+) -> StudyResult:
+    """Re-score new front points on the held-out part, choose, and write the study folder."""
+    result = read_result(study, config.budget)
+    rescore_front(
+        study,
+        result,
+        pair=bench.pair,
+        backend=bench.backend,
+        questions=bench.holdout.questions,
+        golds=bench.holdout.golds,
+        space=config.space,
+        decoding=bench.decoding,
+        k=config.k,
+        accuracy_key=config.objectives.accuracy,
+        on_point=on_rescored,
+    )
+    result = read_result(study, config.budget)
+    extra = {
+        "objectives": {"maximize": config.objectives.accuracy, "minimize": "mean_tokens"},
+        "space": config.space.kind.value,
+        "search_questions": len(bench.search.questions),
+        "holdout_questions": len(bench.holdout.questions),
+        "k": config.k,
+        "trials": len(result.records),
+        "generated_tokens": sum(r.generated_tokens for r in result.records),
+    }
+    write_report(out, result, extra)
+    return result

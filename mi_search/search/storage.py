@@ -1,0 +1,62 @@
+"""Open the Optuna storage a study lives in: SQLite or PostgreSQL (RDB, with heartbeats) or a journal file."""
+
+from __future__ import annotations
+
+import warnings
+
+import optuna
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend
+from sqlalchemy.exc import SQLAlchemyError
+
+from mi_search.errors import UserError
+
+JOURNAL_PREFIX = "journal:"
+# A trial whose process died is noticed after this many missed heartbeats, then retried with its parameters.
+GRACE_HEARTBEATS = 3
+MAX_RETRIES = 2
+
+
+def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
+    """`sqlite:///study.db`, `postgresql://user@host/db`, or `journal:PATH` for a journal file.
+
+    RDB storages record a heartbeat per running trial: a trial whose process was killed is marked
+    FAIL once its heartbeat is stale, and retried with the same parameters by the next process.
+    Journal files have no heartbeat; a killed trial there stays RUNNING and is not retried.
+    """
+    if url.startswith(JOURNAL_PREFIX):
+        path = url.removeprefix(JOURNAL_PREFIX)
+        try:
+            return JournalStorage(JournalFileBackend(path))
+        except OSError as exc:
+            raise UserError(f"cannot open journal {path}: {exc.strerror}; check that its directory exists") from None
+    try:
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them knowingly
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                url,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=GRACE_HEARTBEATS * heartbeat_interval,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
+            )
+    except ImportError as exc:
+        cause = exc.__cause__ or exc  # Optuna re-raises the driver's ImportError under its own message
+        raise UserError(f"storage {url} needs its database driver ({cause}); pip install that module") from None
+    except (SQLAlchemyError, ValueError) as exc:  # bad URLs, unknown dialects, unreachable databases
+        reason = str(exc).splitlines()[0]
+        raise UserError(
+            f"cannot open storage {url} ({reason}); use sqlite:///PATH.db, postgresql://USER@HOST/DB or journal:PATH"
+        ) from None
+
+
+def study_exists(storage: BaseStorage, name: str) -> bool:
+    try:
+        storage.get_study_id_from_name(name)
+    except KeyError:
+        return False
+    return True
+
+
+def optuna_quiet() -> None:
+    """Our progress bars replace Optuna's per-trial INFO lines."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -1,0 +1,67 @@
+"""Create, continue or join an Optuna study whose configuration is stored with it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+from optuna.study import StudyDirection
+
+from mi_search.errors import UserError
+from mi_search.search.config import SamplerName, StudyConfig, build_config, resume_config
+from mi_search.search.storage import study_exists
+
+CONFIG_ATTR = "mi_search_config"
+DIRECTIONS = [StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE]  # accuracy ↑, mean response tokens ↓
+SEED_LAMBDAS = (0.0, 0.5, 1.0)  # Instruct, the midpoint, Thinking: the three points the paper starts from
+
+
+def open_study(storage: BaseStorage, requested: dict[str, Any], *, source: str) -> tuple[optuna.Study, StudyConfig]:
+    """Continue the study `requested` names (changes that would redefine it are refused), or create it."""
+    fresh = build_config(requested, source=source)
+    name = fresh.study_name
+    if study_exists(storage, name):
+        study = optuna.load_study(study_name=name, storage=storage)
+        config = resume_config(stored_config(study), requested, source=source)
+        return study, config
+    if fresh.budget is None:
+        raise UserError("no token budget given; pass --budget 4000tokens or set `budget:` in the study file")
+    study = optuna.create_study(study_name=name, storage=storage, directions=DIRECTIONS, load_if_exists=True)
+    if CONFIG_ATTR not in study.user_attrs:  # another worker may have created it a moment ago
+        study.set_user_attr(CONFIG_ATTR, json.loads(fresh.model_dump_json()))
+    if not study.get_trials(deepcopy=False):
+        for lam in SEED_LAMBDAS:
+            study.enqueue_trial(fresh.space.uniform(lam), skip_if_exists=True)
+    return study, stored_config(study)
+
+
+def join_study(storage: BaseStorage, name: str) -> tuple[optuna.Study, StudyConfig]:
+    """An existing study, as a worker joins it: its stored configuration decides everything."""
+    if not study_exists(storage, name):
+        raise UserError(f"no study named {name!r} in this storage; start it with `mi-search --study {name} --budget …`")
+    study = optuna.load_study(study_name=name, storage=storage)
+    return study, stored_config(study)
+
+
+def stored_config(study: optuna.Study) -> StudyConfig:
+    if study.directions != DIRECTIONS:
+        raise UserError(
+            f"study {study.study_name!r} optimizes {[d.name.lower() for d in study.directions]}, not "
+            "[maximize accuracy, minimize tokens]; it was not made by mi-search: choose another --study name"
+        )
+    raw = study.user_attrs.get(CONFIG_ATTR)
+    if raw is None:
+        raise UserError(f"study {study.study_name!r} has no mi-search configuration; choose another --study name")
+    return build_config(raw, source=f"stored configuration of study {study.study_name!r}")
+
+
+def make_sampler(config: StudyConfig) -> optuna.samplers.BaseSampler:
+    """GP by default. Its random start is kept short: the seeded λ = 0, 0.5, 1 already span the range."""
+    if config.sampler is SamplerName.GP:
+        startup = min(10, len(SEED_LAMBDAS) + 2 * len(config.space.lambda_names()))
+        return optuna.samplers.GPSampler(seed=config.seed, n_startup_trials=startup)
+    if config.sampler is SamplerName.TPE:
+        return optuna.samplers.TPESampler(seed=config.seed, multivariate=True)
+    return optuna.samplers.NSGAIISampler(seed=config.seed, population_size=8)

@@ -1,0 +1,170 @@
+"""`mi-search --budget …`, `search` and `worker` as users run them: bad input, resume, SIGKILL, two workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+import yaml
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
+from typer.testing import CliRunner
+
+from mi_search.cli import app
+from mi_search.search.storage import open_storage
+
+from .postgres_server import postgres_server
+from .test_cli import assert_user_error
+
+runner = CliRunner()
+
+
+def write_study(tmp_path, name="small", **changes):
+    """A quick toy study: few questions, few trials."""
+    settings = {
+        "name": name,
+        "task": {"search_size": 16, "holdout_size": 16},
+        "trials": 4,
+        "budget": "4000tokens",
+        **changes,
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
+def mi_search(*args, cwd, check=True, timeout=300):
+    """The installed command in a child process, as users run it."""
+    command = [sys.executable, "-m", "mi_search", *map(str, args)]
+    done = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=name, storage=open_storage(url)).get_trials()
+
+
+def test_the_main_command_runs_the_default_study_and_continues_it(tmp_path):
+    first = mi_search("--budget", "4000tokens", "--trials", "4", "--search-size", "24", cwd=tmp_path)
+    folder = tmp_path / "runs" / "toy-global-4000"
+    document = json.loads((folder / "pareto.json").read_text())
+    assert document["study"] == "toy-global-4000" and document["chosen"] is not None
+    assert "Pareto front" in first.stdout and "★" in first.stdout
+    assert {p.name for p in folder.iterdir()} == {"pareto.json", "trials.csv", "pareto.png", "stage_map.png"}
+    assert len(trials_of("sqlite:///" + str(tmp_path / "mi-search.db"), "toy-global-4000")) == 4
+    # Same study name again: it continues, with 2 more trials; --search-size is part of the study, kept as stored.
+    mi_search("search", "--study", "toy-global-4000", "--trials", "2", cwd=tmp_path)
+    trials = trials_of("sqlite:///" + str(tmp_path / "mi-search.db"), "toy-global-4000")
+    assert [t.number for t in trials] == list(range(6))
+    assert sum("fixed_params" in t.system_attrs for t in trials) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--budget", "lots"], "cannot read budget 'lots'"),
+        (["--budget", "0"], "positive whole number"),
+        (["--budget", "-4k"], "cannot read budget"),
+        (["--budget", "4k", "--space", "layers"], "space.kind: Input should be 'global', 'modules' or 'blocks'"),
+        (["--budget", "4k", "--sampler", "cmaes"], "sampler: Input should be 'gp', 'tpe' or 'nsga2'"),
+        (["--budget", "4k", "--storage", "sqlite:////no/such/dir/x.db"], "cannot open storage"),
+        (["--budget", "4k", "--storage", "mysql://u@h/db"], "database driver"),
+        (["--trials", "3"], "no token budget given"),
+        (["worker", "--study", "nobody"], "no study named 'nobody'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, monkeypatch, args, fragment):
+    monkeypatch.chdir(tmp_path)
+    assert_user_error(runner.invoke(app, args), fragment)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_bad_study_file_is_refused_before_anything_is_stored(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    study = tmp_path / "typo.yaml"
+    study.write_text("budget: 4k\nspace:\n  knid: blocks\n")
+    assert_user_error(runner.invoke(app, ["--study", study]), "space.knid: Extra inputs are not permitted")
+    assert not (tmp_path / "mi-search.db").exists()
+
+
+def test_changing_what_a_stored_study_is_is_refused_and_the_study_untouched(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = write_study(tmp_path, trials=1)
+    mi_search("--study", study, "--storage", url, cwd=tmp_path)
+    before = [(t.number, t.state, t.values) for t in trials_of(url, "small")]
+    done = mi_search("--study", "small", "--storage", url, "--budget", "2k", cwd=tmp_path, check=False)
+    assert done.returncode == 2 and "created with budget=4000" in done.stderr
+    assert [(t.number, t.state, t.values) for t in trials_of(url, "small")] == before
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_study_killed_mid_trial_loses_nothing_and_retries_that_trial(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    # No halving and 200 questions: each trial takes seconds, long enough to be killed inside one.
+    study = write_study(tmp_path, trials=30, task={"search_size": 200, "holdout_size": 8}, halving={"rungs": [1.0]})
+    command = [sys.executable, "-m", "mi_search", "--study", study, "--storage", url, "--heartbeat", "1"]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            try:
+                states = [t.state for t in trials_of(url, "small")]
+            except KeyError:  # the child has not created the study yet
+                continue
+            if states.count(TrialState.COMPLETE) >= 2 and TrialState.RUNNING in states:
+                break
+        else:
+            pytest.fail("the study never reached a running third trial")
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    killed_state = trials_of(url, "small")
+    completed = {t.number: t.values for t in killed_state if t.state == TrialState.COMPLETE}
+    (killed,) = (t for t in killed_state if t.state == TrialState.RUNNING)
+
+    time.sleep(3.5)  # three missed heartbeats of one second: the killed trial is now stale
+    mi_search("--study", "small", "--storage", url, "--heartbeat", "1", "--trials", "1", cwd=tmp_path)
+
+    after = {t.number: t for t in trials_of(url, "small")}
+    assert {n: after[n].values for n in completed} == completed
+    assert after[killed.number].state == TrialState.FAIL
+    (retry,) = (t for t in after.values() if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed.number)
+    assert retry.state == TrialState.COMPLETE and retry.params == killed.params
+    assert not [t for t in after.values() if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+
+
+@pytest.fixture(params=["sqlite", "journal", "postgresql"])
+def shared_storage(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/shared.db"
+    elif request.param == "journal":
+        yield f"journal:{tmp_path}/shared.log"
+    else:
+        with postgres_server() as url:
+            yield url
+
+
+def test_two_workers_share_one_study_without_losing_or_duplicating_trials(tmp_path, shared_storage):
+    study = write_study(tmp_path, name="shared")
+    mi_search("--study", study, "--storage", shared_storage, "--trials", "0", cwd=tmp_path)
+    command = [sys.executable, "-m", "mi_search", "worker", "--study", "shared", "--storage", shared_storage]
+    workers = [
+        subprocess.Popen([*command, "--trials", "3"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    outputs = [w.communicate(timeout=300)[0].decode() for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    trials = trials_of(shared_storage, "shared")
+    assert [t.number for t in trials] == list(range(6))
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    seeds = sorted(t.params["lam"] for t in trials if "fixed_params" in t.system_attrs)
+    assert seeds == [0.0, 0.5, 1.0]

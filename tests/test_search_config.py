@@ -1,0 +1,88 @@
+"""Study definitions: validation, pieces by path, precedence, and what a resumed study may not change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mi_search.errors import UserError
+from mi_search.search.config import StudyConfig, build_config, read_study_file, resume_config
+from mi_search.search.space import SpaceKind
+
+STUDIES = sorted((Path(__file__).parent.parent / "studies").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.name)
+def test_every_shipped_study_validates(path):
+    config = build_config(read_study_file(path), source=str(path))
+    assert config.budget and config.budget > 0
+
+
+def test_defaults_name_the_study_after_pair_space_and_budget():
+    config = build_config({"budget": "4k"}, source="flags")
+    assert config.study_name == "toy-global-4000"
+    assert config.pair.instruct is None and config.sampler.value == "gp"
+
+
+def test_pieces_load_relative_to_the_study_file(tmp_path):
+    (tmp_path / "pieces").mkdir()
+    (tmp_path / "pieces" / "space.yaml").write_text("kind: blocks\nblocks: 2\n")
+    study = tmp_path / "studies" / "mine.yaml"
+    study.parent.mkdir()
+    study.write_text("space: ../pieces/space.yaml\nbudget: 300 tokens\n")
+    config = build_config(read_study_file(study), source=str(study))
+    assert config.name == "mine" and config.space.kind is SpaceKind.BLOCKS and config.space.blocks == 2
+    assert config.budget == 300
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"budget": "4k", "trails": 3}, "trails: Extra inputs are not permitted"),
+        ({"budget": "4k", "space": {"kind": "layers"}}, "space.kind: Input should be"),
+        ({"budget": "4k", "sampler": "cmaes"}, "sampler: Input should be 'gp', 'tpe' or 'nsga2'"),
+        ({"budget": "4k", "trials": "many"}, "trials: Input should be a valid integer"),
+        ({"budget": "4k", "halving": {"rungs": [0.5, 0.25, 1.0]}}, "rungs must increase"),
+        ({"budget": "4k", "pair": {"instruct": "a"}}, "give both instruct and thinking"),
+        ({"budget": "-5"}, "cannot read budget"),
+    ],
+)
+def test_bad_settings_fail_in_one_line_naming_the_key(settings, expected):
+    with pytest.raises(UserError) as error:
+        build_config(settings, source="study.yaml")
+    message = str(error.value)
+    assert expected in message and "\n" not in message and message.startswith("study.yaml")
+
+
+def test_budget_must_be_positive():
+    with pytest.raises(UserError, match="positive"):
+        build_config({"budget": "0tokens"}, source="flags")
+
+
+def test_a_study_file_that_is_not_a_mapping_is_refused(tmp_path):
+    study = tmp_path / "list.yaml"
+    study.write_text("- budget: 4k\n")
+    with pytest.raises(UserError, match="not a mapping"):
+        read_study_file(study)
+
+
+def test_resume_keeps_the_stored_study_and_accepts_run_settings():
+    stored = build_config({"budget": "4k", "space": {"kind": "modules"}}, source="flags")
+    resumed = resume_config(stored, {"name": "toy-modules-4000", "trials": 3, "sampler": "tpe"}, source="flags")
+    assert resumed.space.kind is SpaceKind.MODULES and resumed.trials == 3 and resumed.sampler.value == "tpe"
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [({"budget": "2k"}, "budget"), ({"space": {"kind": "blocks"}}, "space.kind"), ({"k": 4}, "k")],
+)
+def test_resume_refuses_changes_that_redefine_the_study(change, key):
+    stored = build_config({"budget": "4k"}, source="flags")
+    with pytest.raises(UserError, match=f"created with {key}="):
+        resume_config(stored, change, source="flags")
+
+
+def test_stored_configuration_round_trips_through_json():
+    config = build_config({"budget": "4k", "space": {"kind": "blocks", "blocks": 2}}, source="flags")
+    assert StudyConfig.model_validate_json(config.model_dump_json()) == config
