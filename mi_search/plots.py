@@ -121,6 +121,16 @@ def plot_pareto(result: StudyResult, path: Path) -> None:
     _save(fig, path)
 
 
+def plot_token_histogram(lengths: list[int], path: Path) -> None:
+    """How long the responses of one trial are: a histogram of generated tokens per sample."""
+    fig, axis = plt.subplots(figsize=(6, 3.5), dpi=110)
+    axis.hist(lengths, bins=min(40, max(1, len(set(lengths)))), color="#1f77b4")
+    axis.set_xlabel("generated tokens per response")
+    axis.set_ylabel("responses")
+    axis.set_title(f"{len(lengths)} responses, mean {sum(lengths) / max(1, len(lengths)):.1f} tokens")
+    _save(fig, path)
+
+
 def _save(fig, path: Path) -> None:
     """Render beside `path`, then rename: a reader never sees half a PNG."""
     path = Path(path)

@@ -12,6 +12,7 @@ import time
 import optuna
 import pytest
 import yaml
+from mlflow.tracking import MlflowClient
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from typer.testing import CliRunner
@@ -61,10 +62,15 @@ def test_the_main_command_runs_the_default_study_and_continues_it(tmp_path):
     assert {p.name for p in folder.iterdir()} == {"pareto.json", "trials.csv", "pareto.png", "stage_map.png"}
     assert len(trials_of("sqlite:///" + str(tmp_path / "mi-search.db"), "toy-global-4000")) == 4
     # Same study name again: it continues, with 2 more trials; --search-size is part of the study, kept as stored.
-    mi_search("search", "--study", "toy-global-4000", "--trials", "2", cwd=tmp_path)
+    mi_search("search", "--study", "toy-global-4000", "--trials", "2", "--promote", "toy-merge", cwd=tmp_path)
     trials = trials_of("sqlite:///" + str(tmp_path / "mi-search.db"), "toy-global-4000")
     assert [t.number for t in trials] == list(range(6))
     assert sum("fixed_params" in t.system_attrs for t in trials) == 3
+    # --promote registered the chosen point in the local registry, beside the study's runs.
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    version = MlflowClient(uri, registry_uri=uri).get_model_version_by_alias("toy-merge", "champion")
+    chosen = json.loads((folder / "pareto.json").read_text())["chosen"]
+    assert version.tags["mi_search.trial"] == str(chosen)
 
 
 @pytest.mark.parametrize(
@@ -79,12 +85,15 @@ def test_the_main_command_runs_the_default_study_and_continues_it(tmp_path):
         (["--budget", "4k", "--storage", "mysql://u@h/db"], "database driver"),
         (["--trials", "3"], "no token budget given"),
         (["worker", "--study", "nobody"], "no study named 'nobody'"),
+        (["--budget", "4k", "--tracking-uri", "http://127.0.0.1:9"], "cannot reach the MLflow tracking store"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, monkeypatch, args, fragment):
     monkeypatch.chdir(tmp_path)
     assert_user_error(runner.invoke(app, args), fragment)
     assert not (tmp_path / "runs").exists()
+    if "--tracking-uri" in args:  # checked before the study is stored
+        assert not (tmp_path / "mi-search.db").exists()
 
 
 def test_a_bad_study_file_is_refused_before_anything_is_stored(tmp_path, monkeypatch):
@@ -140,6 +149,12 @@ def test_a_study_killed_mid_trial_loses_nothing_and_retries_that_trial(tmp_path)
     (retry,) = (t for t in after.values() if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed.number)
     assert retry.state == TrialState.COMPLETE and retry.params == killed.params
     assert not [t for t in after.values() if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    # MLflow: the killed trial's run is KILLED, the others FINISHED, the parent continued and FINISHED.
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("small").experiment_id])
+    status = {r.data.tags.get("mi_search.trial", "parent"): r.info.status for r in runs}
+    assert status.pop(str(killed.number)) == "KILLED"
+    assert set(status.values()) == {"FINISHED"} and len(status) == len(after)  # the parent and the others
 
 
 @pytest.fixture(params=["sqlite", "journal", "postgresql"])

@@ -36,7 +36,7 @@ def settings(**changes):
 def test_study_writes_a_labelled_front_and_chooses_on_held_out_scores(tmp_path, bench):
     study, config = open_study(storage(tmp_path), settings(trials=6), source="test")
     run_trials(study, config, bench, config.trials)
-    result = finish_study(study, config, bench, tmp_path / "out")
+    result, _ = finish_study(study, config, bench, tmp_path / "out")
 
     document = json.loads((tmp_path / "out" / "pareto.json").read_text())
     assert document["study"] == "toy-global-4000" and document["budget"] == 4000
@@ -74,7 +74,7 @@ def test_study_writes_a_labelled_front_and_chooses_on_held_out_scores(tmp_path, 
 def test_held_out_rescoring_happens_once_per_front_point(tmp_path, bench):
     study, config = open_study(storage(tmp_path), settings(trials=3), source="test")
     run_trials(study, config, bench, config.trials)
-    first = finish_study(study, config, bench, tmp_path / "out")
+    first, _ = finish_study(study, config, bench, tmp_path / "out")
     assert all(first.record(n).holdout for n in first.front)
     again = rescore_front(
         study,

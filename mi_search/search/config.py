@@ -175,7 +175,7 @@ def build_config(settings: dict[str, Any], *, source: str) -> StudyConfig:
 def resume_config(stored: StudyConfig, requested: dict[str, Any], *, source: str) -> StudyConfig:
     """The stored study's configuration with `requested` changes, refused if they change what the study is."""
     config = build_config(merge_settings(stored.model_dump(mode="json"), requested), source=source)
-    before, after = _leaves(stored.identity()), _leaves(config.identity())
+    before, after = flatten(stored.identity()), flatten(config.identity())
     for key in sorted(before.keys() | after.keys()):
         if before.get(key) != after.get(key):
             raise UserError(
@@ -185,11 +185,12 @@ def resume_config(stored: StudyConfig, requested: dict[str, Any], *, source: str
     return config
 
 
-def _leaves(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as dotted keys: `{'space': {'kind': 'global'}}` → `{'space.kind': 'global'}`."""
     out: dict[str, Any] = {}
     for key, value in tree.items():
         if isinstance(value, dict):
-            out.update(_leaves(value, f"{prefix}{key}."))
+            out.update(flatten(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value
     return out

@@ -46,6 +46,9 @@ class StudyProgress:
             description=f"trials (last: acc {s.accuracy:.3f}, {s.mean_tokens:.0f} tokens, Think #R {s.think_ratio:.2f})",
         )
 
+    def trial_failed(self, trial: optuna.Trial) -> None:
+        self.progress.update(self.current, description=f"trial {trial.number}: failed")
+
 
 def front_table(result: StudyResult) -> Table:
     """The front, fewest tokens first; the chosen point in bold with a star."""
@@ -60,9 +63,7 @@ def front_table(result: StudyResult) -> Table:
         chosen = number == result.chosen
         table.add_row(
             f"{'★ ' if chosen else ''}{number}",
-            " ".join(
-                f"{name.removeprefix('lam_') if name != 'lam' else 'λ'}={value:.2f}" for name, value in r.params.items()
-            ),
+            _params_cell(r.params),
             f"{r.accuracy:.3f}",
             f"{r.mean_tokens:.1f}",
             f"{r.scores['think_ratio']:.2f}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 DEFAULT_STORAGE = "sqlite:///mi-search.db"
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 RUNS_DIR = Path("runs")
 
 

@@ -45,6 +45,31 @@ class TrialObserver(Protocol):
 
     def trial_finished(self, trial: optuna.Trial, evaluation: Evaluation) -> None: ...
 
+    def trial_failed(self, trial: optuna.Trial) -> None: ...
+
+
+class Observers:
+    """Several observers followed as one, in order."""
+
+    def __init__(self, *observers: TrialObserver) -> None:
+        self.observers = observers
+
+    def trial_started(self, trial: optuna.Trial, spec: LambdaSpec, params: DecodingParams) -> None:
+        for observer in self.observers:
+            observer.trial_started(trial, spec, params)
+
+    def rung_scored(self, trial: optuna.Trial, scored: int, total: int) -> None:
+        for observer in self.observers:
+            observer.rung_scored(trial, scored, total)
+
+    def trial_finished(self, trial: optuna.Trial, evaluation: Evaluation) -> None:
+        for observer in self.observers:
+            observer.trial_finished(trial, evaluation)
+
+    def trial_failed(self, trial: optuna.Trial) -> None:
+        for observer in self.observers:
+            observer.trial_failed(trial)
+
 
 def front_points(study: optuna.Study) -> list[Point]:
     """(accuracy objective, mean tokens) of the fully scored feasible trials so far, from any worker."""
@@ -81,6 +106,14 @@ class TrialRunner:
         self.rung_sizes = sorted({max(1, math.ceil(f * total)) for f in halving.rungs})
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, float]:
+        try:
+            return self._run(trial)
+        except BaseException:  # KeyboardInterrupt included: the trial's run must not stay open
+            if self.observer is not None:
+                self.observer.trial_failed(trial)
+            raise
+
+    def _run(self, trial: optuna.Trial) -> tuple[float, float]:
         spec, params = self.space.suggest(trial, self.decoding)
         twin = _finished_twin(trial)
         if twin is not None:

@@ -11,6 +11,7 @@ from typing import Any
 from mi_search.atomic import atomic_write_text
 from mi_search.search.results import StudyResult, TrialRecord
 
+REPORT_FILES = ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")
 SCORE_COLUMNS = ("accuracy", "pass_at_k", "vote_at_k", "mean_tokens", "think_ratio", "truncation_rate")
 
 
@@ -31,6 +32,7 @@ def point_record(record: TrialRecord, result: StudyResult) -> dict[str, Any]:
         "holdout_mean_tokens": holdout.get("mean_tokens"),
         "holdout_think_ratio": holdout.get("think_ratio"),
         "chosen": record.number == result.chosen,
+        "mlflow_run_id": record.run_id,
     }
 
 
@@ -103,4 +105,4 @@ def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[
         out / "stage_map.png",
         xlabel="mean λ over all weights (0 = Instruct, 1 = Thinking)",
     )
-    return [out / name for name in ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")]
+    return [out / name for name in REPORT_FILES]

@@ -11,6 +11,7 @@ from mi_search.search.pareto import Point, hypervolume, pareto_front
 from mi_search.stages import StagePoint, label_stages
 
 HOLDOUT_ATTR = "holdout:{number}"  # study user attribute: held-out scores of one front trial
+RUN_ID_ATTR = "mlflow_run_id"  # trial user attribute: the trial's MLflow run, when tracked
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class TrialRecord:
     stage: int
     overthinking: bool
     holdout: dict[str, float] | None
+    run_id: str | None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ def read_result(study: optuna.Study, budget: int) -> StudyResult:
             stage=label.stage,
             overthinking=label.overthinking,
             holdout=study.user_attrs.get(HOLDOUT_ATTR.format(number=t.number)),
+            run_id=t.user_attrs.get(RUN_ID_ATTR),
         )
         for t, label in zip(trials, labels)
     ]

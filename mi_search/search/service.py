@@ -99,8 +99,8 @@ def run_trials(
 
 def finish_study(
     study: optuna.Study, config: StudyConfig, bench: Workbench, out: Path, *, on_rescored: Any = None
-) -> StudyResult:
-    """Re-score new front points on the held-out part, choose, and write the study folder."""
+) -> tuple[StudyResult, list[Path]]:
+    """Re-score new front points on the held-out part, choose, and write the study folder (its files returned)."""
     result = read_result(study, config.budget)
     rescore_front(
         study,
@@ -125,5 +125,4 @@ def finish_study(
         "trials": len(result.records),
         "generated_tokens": sum(r.generated_tokens for r in result.records),
     }
-    write_report(out, result, extra)
-    return result
+    return result, write_report(out, result, extra)

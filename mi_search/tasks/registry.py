@@ -25,6 +25,11 @@ TOY_DECODING = DecodingParams(temperature=0.0, max_new_tokens=384)
 KNOWN_TASKS = ("toy",)
 
 
+def default_decoding(name: str = "toy", data: str | None = None) -> DecodingParams:
+    """The decoding a task is scored with unless told otherwise."""
+    return TOY_DECODING if data is None and name == "toy" else PAPER_DECODING
+
+
 def load_task(
     name: str = "toy",
     *,
@@ -39,7 +44,7 @@ def load_task(
         questions = file_questions(
             data, question_column=question_column, answer_column=answer_column, split=split, limit=limit
         )
-        return TaskSetup(data, questions, PAPER_DECODING)
+        return TaskSetup(data, questions, default_decoding(name, data))
     if name == "toy":
-        return TaskSetup("toy", toy_questions(limit or 200), TOY_DECODING)
+        return TaskSetup("toy", toy_questions(limit or 200), default_decoding(name))
     raise UserError(f"unknown task {name!r}; known tasks: {', '.join(KNOWN_TASKS)} (or pass --data FILE)")

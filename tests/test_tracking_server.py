@@ -1,0 +1,62 @@
+"""A real `mlflow server` on 127.0.0.1, started by `mi-search ui`: the UI answers, and a study logs to it over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from .test_search_cli import mi_search, write_study
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def ui_server(tmp_path):
+    port = free_port()
+    command = [sys.executable, "-m", "mi_search", "ui", "--port", str(port)]
+    command += ["--tracking-uri", f"sqlite:///{tmp_path}/server.db"]
+    server = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("mi-search ui did not answer on /health within 90 s")
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_a_study_logs_to_the_server_that_mi_search_ui_started(tmp_path, ui_server):
+    with urllib.request.urlopen(ui_server, timeout=10) as page:  # the UI itself
+        assert page.status == 200 and b"<html" in page.read(2000).lower()
+    study = write_study(tmp_path, name="served", trials=3)
+    mi_search("--study", study, "--tracking-uri", ui_server, cwd=tmp_path)
+    client = MlflowClient(ui_server)
+    experiment = client.get_experiment_by_name("served")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert {a.path for a in client.list_artifacts(parents[0].info.run_id)} >= {"pareto.json", "pareto.png"}
+    assert len(runs) == 1 + 3 and all(r.info.status == "FINISHED" for r in runs)
