@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from mi_search.backends.base import DecodingParams
+from mi_search.backends.base import DecodingParams, chat_prompt_ids
 from mi_search.backends.hf import HFBackend
 from mi_search.pair import load_pair
 from mi_search.spec import LambdaSpec
@@ -24,7 +24,7 @@ from mi_search.toy import toy_pair_dirs
 def generate_reference(backend: HFBackend, prompts: list[str], max_new_tokens: int) -> list[int]:
     """Token counts from one left-padded `model.generate` call over all prompts."""
     tokenizer, model = backend.tokenizer, backend.model
-    encoded = [backend.encode(p) for p in prompts]
+    encoded = [chat_prompt_ids(backend.tokenizer, p) for p in prompts]
     width = max(map(len, encoded))
     ids = torch.tensor([[tokenizer.pad_token_id] * (width - len(e)) + e for e in encoded])
     mask = (torch.arange(width)[None, :] >= torch.tensor([width - len(e) for e in encoded])[:, None]).long()

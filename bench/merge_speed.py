@@ -22,6 +22,8 @@ from mi_search.architectures import table_for
 from mi_search.engine import Interpolator
 from mi_search.spec import LambdaSpec
 
+MERGE_SPEC = LambdaSpec(lam=0.5, modules={"attention": 0.3})
+
 
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
@@ -47,6 +49,32 @@ def copy_bandwidth(device: torch.device, dtype: torch.dtype, numel: int) -> floa
     return 2 * src.numel() * src.element_size() / seconds
 
 
+def random_pair(device: torch.device, dtype: torch.dtype, layers: int, hidden: int, intermediate: int):
+    """A random Qwen3 of the given shapes and a perturbed copy, as a resident pair: (model, engine)."""
+    config = Qwen3Config(
+        vocab_size=151936,
+        hidden_size=hidden,
+        intermediate_size=intermediate,
+        num_hidden_layers=layers,
+        num_attention_heads=hidden // 128,
+        num_key_value_heads=max(1, hidden // 512),
+        head_dim=128,
+        tie_word_embeddings=True,
+    )
+    with torch.device(device):
+        model = Qwen3ForCausalLM(config).to(dtype)
+    instruct = {n: p.detach().clone() for n, p in model.named_parameters()}
+    thinking = {n: (p.detach() + 0.01 * torch.randn_like(p)) for n, p in model.named_parameters()}
+    return model, Interpolator(model, instruct, thinking, table_for("Qwen3ForCausalLM"), layers)
+
+
+def merge_against_floor(engine: Interpolator, device: torch.device, dtype: torch.dtype, repeats: int):
+    """(merge seconds, floor seconds, copy bandwidth B/s) for one in-place merge of `engine`'s pair."""
+    merge_s = best_of(lambda: engine.merge(MERGE_SPEC), device, repeats)
+    bandwidth = copy_bandwidth(device, dtype, 64 * 2**20)
+    return merge_s, engine.bytes_per_merge() / bandwidth, bandwidth
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -57,30 +85,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)
-    config = Qwen3Config(
-        vocab_size=151936,
-        hidden_size=args.hidden,
-        intermediate_size=args.intermediate,
-        num_hidden_layers=args.layers,
-        num_attention_heads=args.hidden // 128,
-        num_key_value_heads=max(1, args.hidden // 512),
-        head_dim=128,
-        tie_word_embeddings=True,
-    )
-    with torch.device(device):
-        model = Qwen3ForCausalLM(config).to(dtype)
-    instruct = {n: p.detach().clone() for n, p in model.named_parameters()}
-    thinking = {n: (p.detach() + 0.01 * torch.randn_like(p)) for n, p in model.named_parameters()}
-    engine = Interpolator(model, instruct, thinking, table_for("Qwen3ForCausalLM"), args.layers)
-    spec = LambdaSpec(lam=0.5, modules={"attention": 0.3})
+    model, engine = random_pair(device, dtype, args.layers, args.hidden, args.intermediate)
     moved = engine.bytes_per_merge()
-    merge_s = best_of(lambda: engine.merge(spec), device, args.repeats)
-    bandwidth = copy_bandwidth(device, dtype, 64 * 2**20)
-    floor_s = moved / bandwidth
+    merge_s, floor_s, bandwidth = merge_against_floor(engine, device, dtype, args.repeats)
     with tempfile.TemporaryDirectory() as tmp:
 
         def write_and_reload() -> None:
-            engine.merge(spec)
+            engine.merge(MERGE_SPEC)
             model.save_pretrained(Path(tmp) / "merged")
             AutoModelForCausalLM.from_pretrained(Path(tmp) / "merged", dtype=dtype).to(device)
 

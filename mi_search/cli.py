@@ -88,6 +88,18 @@ def open_pair(
         return load_pair(instruct_ref, thinking_ref, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
 
 
+def check_backend(name: str | None) -> str:
+    if name not in (None, "hf", "vllm"):
+        raise UserError(f"unknown backend {name!r}; use --backend hf or --backend vllm")
+    return name or "hf"
+
+
+def check_sources(where: str) -> str:
+    if where not in ("device", "host"):
+        raise UserError(f"unknown place {where!r} for the source models; use --vllm-sources device or host")
+    return where
+
+
 def refuse_existing(out: Path, overwrite: bool) -> None:
     if out.exists() and not overwrite:
         raise UserError(f"{out} already exists; choose another --out or pass --overwrite")
@@ -131,6 +143,20 @@ TrackingOpt = Annotated[
     ),
 ]
 BatchOpt = Annotated[int, typer.Option(min=1, help="Sequences decoded together.", rich_help_panel="Models")]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="hf (transformers) or vllm (one engine per study, weights swapped in place). Default: hf.",
+        rich_help_panel="Models",
+    ),
+]
+VLLMSourcesOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="vllm: keep both source models on the device or in pinned host memory (device, host).",
+        rich_help_panel="Models",
+    ),
+]
 
 
 def _search(
@@ -162,6 +188,8 @@ def _search(
             rich_help_panel="Storage",
         ),
     ] = None,
+    backend: BackendOpt = None,
+    vllm_sources: VLLMSourcesOpt = None,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "auto",
     batch_size: BatchOpt = 256,
@@ -178,8 +206,10 @@ def _search(
         requested = read_study_file(Path(study))
     elif study is not None:
         requested["name"] = study
-    flags = {"budget": budget, "trials": trials, "sampler": sampler, "seed": seed, "k": k}
+    flags = {"budget": budget, "trials": trials, "sampler": sampler, "seed": seed, "k": k, "backend": backend}
     requested.update({key: value for key, value in flags.items() if value is not None})
+    if vllm_sources is not None:
+        requested.setdefault("vllm", {})["sources"] = vllm_sources
     if space is not None:
         requested.setdefault("space", {})["kind"] = space
     if search_size is not None:
@@ -197,7 +227,10 @@ def _search(
     )
     report_study(optuna_study, config, bench, tracker, out or study_folder(optuna_study.study_name), storage)
     if promote is not None:
-        register_point(optuna_study, config, promote, "champion", tracking_uri, pair=bench.pair)
+        from mi_search.pair import ModelPair
+
+        resident = bench.pair if isinstance(bench.pair, ModelPair) else None  # vLLM's engine cannot export
+        register_point(optuna_study, config, promote, "champion", tracking_uri, pair=resident)
 
 
 app.callback(invoke_without_command=True)(reports_user_errors(_search))
@@ -211,16 +244,20 @@ def worker(
     storage: StorageOpt = DEFAULT_STORAGE,
     tracking_uri: TrackingOpt = DEFAULT_TRACKING_URI,
     trials: TrialsOpt = None,
+    backend: BackendOpt = None,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "auto",
     batch_size: BatchOpt = 256,
     heartbeat: HeartbeatOpt = 10,
 ) -> None:
     """Join a study on shared storage and run trials for it (SQLite or a journal on one machine, PostgreSQL across)."""
+    from mi_search.search.config import build_config
     from mi_search.search.study import join_study
 
     client = connect_tracking(tracking_uri)
     optuna_study, config = join_study(open_store(storage, heartbeat), study)
+    if backend is not None:
+        config = build_config({**config.model_dump(mode="json"), "backend": backend}, source="--backend")
     run_study_here(optuna_study, config, trials, Runtime(device, dtype, batch_size, storage, tracking_uri), client)
     console.print(
         f"done; `mi-search --study {study} --storage {storage} --trials 0` re-scores the front and writes the report"
@@ -360,6 +397,8 @@ def merge(
     pair: PairOpt = None,
     instruct: InstructOpt = None,
     thinking: ThinkingOpt = None,
+    backend: BackendOpt = None,
+    vllm_sources: VLLMSourcesOpt = None,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "auto",
     trust_remote_code: RemoteCodeOpt = False,
@@ -421,13 +460,16 @@ def sweep(
     pair: PairOpt = None,
     instruct: InstructOpt = None,
     thinking: ThinkingOpt = None,
+    backend: BackendOpt = None,
+    vllm_sources: VLLMSourcesOpt = None,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "auto",
     trust_remote_code: RemoteCodeOpt = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Evaluate a grid of global λ and label each point with its stage."""
-    from mi_search.backends.hf import HFBackend
+    from mi_search.backends.select import open_models
+    from mi_search.backends.settings import VLLMSettings
     from mi_search.spec import LambdaSpec
     from mi_search.sweep import parse_lambdas, run_sweep, write_sweep
     from mi_search.tasks.registry import load_task
@@ -443,8 +485,20 @@ def sweep(
     params = setup.decoding.model_copy(
         update={"seed": seed, **{key: v for key, v in overrides.items() if v is not None}}
     )
-    model_pair = open_pair(pair, instruct, thinking, device, dtype, trust_remote_code)
-    backend = HFBackend(model_pair.model, model_pair.tokenizer, batch_size=batch_size)
+    backend_name = check_backend(backend)
+    vllm_settings = VLLMSettings() if vllm_sources is None else VLLMSettings(sources=check_sources(vllm_sources))
+    instruct_ref, thinking_ref = pair_references(pair, instruct, thinking)
+    with console.status(f"loading the model pair ({backend_name})"):
+        blender, generator = open_models(
+            backend_name,
+            instruct_ref,
+            thinking_ref,
+            device=device,
+            dtype=dtype,
+            trust_remote_code=trust_remote_code,
+            batch_size=batch_size,
+            vllm=vllm_settings,
+        )
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
@@ -455,7 +509,7 @@ def sweep(
                 bar, advance=1, description=f"λ={lam:.2f} acc={scores.accuracy:.3f} tokens={scores.mean_tokens:.1f}"
             )
 
-        rows, evaluations = run_sweep(model_pair, backend, setup.questions, grid, k=k, params=params, on_point=on_point)
+        rows, evaluations = run_sweep(blender, generator, setup.questions, grid, k=k, params=params, on_point=on_point)
     write_sweep(out, rows, evaluations, overwrite=overwrite)
     skipped = len(setup.questions) - len(evaluations[0].samples)
     if skipped:

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 
 import torch
 
-from mi_search.architectures import ArchitectureTable, Module, ParamRole
+from mi_search.architectures import ArchitectureTable
 from mi_search.errors import UserError
+from mi_search.plan import MergePlan
 from mi_search.spec import LambdaSpec
 
 
 @dataclass(frozen=True)
 class _Slot:
     name: str
-    role: ParamRole
     target: torch.Tensor
     instruct: torch.Tensor
     thinking: torch.Tensor
@@ -42,43 +42,19 @@ class Interpolator:
                 raise UserError(
                     f"parameter {name} is missing from the {side} weights or extra there; the two models must have the same tensors"
                 )
-        self.num_layers = num_layers
-        self.table = table
-        self.tied_lm_head = "lm_head.weight" not in params
+        self.plan = MergePlan({name: p.numel() for name, p in params.items()}, table, num_layers)
         self._slots = [
-            _Slot(name, table.role(name), param.data, instruct[name], thinking[name]) for name, param in params.items()
+            _Slot(name, param.data, instruct[name], thinking[name]) for name, param in params.items()
         ]
         for slot in self._slots:
             _check_source(slot)
 
-    def plan(self, spec: LambdaSpec) -> dict[str, float]:
-        """The λ each parameter gets under `spec`."""
-        if self.tied_lm_head and Module.LM_HEAD in spec.modules:
-            embedding = spec.modules.get(Module.EMBEDDING, spec.lam)
-            if spec.modules[Module.LM_HEAD] != embedding:
-                raise UserError(
-                    "this model ties lm_head to the embeddings; give lm_head the embedding λ or leave it out"
-                )
-        unknown = set(spec.modules) - self.table.modules - {Module.EMBEDDING, Module.NORM, Module.LM_HEAD}
-        if unknown:
-            names = ", ".join(sorted(m.value for m in unknown))
-            raise UserError(
-                f"{self.table.name} has no {names} weights; use modules among {sorted(m.value for m in self.table.modules)}"
-            )
-        return {slot.name: spec.resolve(slot.role, self.num_layers) for slot in self._slots}
-
     @torch.no_grad()
     def merge(self, spec: LambdaSpec) -> None:
         """Rewrite every parameter of the working model as lerp(instruct, thinking, λ)."""
-        lambdas = self.plan(spec)
+        lambdas = self.plan.lambdas(spec)
         for slot in self._slots:
             torch.lerp(slot.instruct, slot.thinking, lambdas[slot.name], out=slot.target)
-
-    def mean_lambda(self, spec: LambdaSpec) -> float:
-        """λ averaged over every weight (parameter-count weighted): where a λ vector sits between the models."""
-        lambdas = self.plan(spec)
-        total = sum(slot.target.numel() for slot in self._slots)
-        return sum(lambdas[slot.name] * slot.target.numel() for slot in self._slots) / total
 
     def bytes_per_merge(self) -> int:
         """Bytes a merge must move: two sources read, one target written."""

@@ -13,6 +13,7 @@ from mi_search.architectures import table_for
 from mi_search.checkpoints import check_pair, resolve_checkpoint
 from mi_search.engine import Interpolator
 from mi_search.errors import UserError
+from mi_search.plan import MergePlan
 from mi_search.spec import LambdaSpec
 
 
@@ -25,6 +26,10 @@ class ModelPair:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     engine: Interpolator
+
+    @property
+    def plan(self) -> MergePlan:
+        return self.engine.plan
 
     def merge(self, spec: LambdaSpec) -> None:
         self.engine.merge(spec)

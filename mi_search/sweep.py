@@ -9,10 +9,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mi_search.atomic import atomic_directory
-from mi_search.backends.base import Backend, DecodingParams
+from mi_search.backends.base import Backend, Blender, DecodingParams
 from mi_search.errors import UserError
 from mi_search.evaluate import Evaluation, Scores, evaluate, gradable
-from mi_search.pair import ModelPair
 from mi_search.spec import LambdaSpec
 from mi_search.stages import StagePoint, label_stages
 from mi_search.tasks.base import Question
@@ -60,7 +59,7 @@ def parse_lambdas(text: str) -> list[float]:
 
 
 def run_sweep(
-    pair: ModelPair,
+    pair: Blender,
     backend: Backend,
     questions: list[Question],
     lambdas: list[float],

@@ -90,7 +90,7 @@ def test_blocks_cut_layers_into_contiguous_groups(pair, sources):
 
 def test_block_lambda_overrides_module_lambda(pair):
     spec = LambdaSpec(lam=0.1, modules={Module.MLP: 0.2}, blocks=(BlockLambda(mlp=0.9), BlockLambda()))
-    plan = pair.engine.plan(spec)
+    plan = pair.plan.lambdas(spec)
     assert plan["model.layers.0.mlp.gate_proj.weight"] == 0.9
     assert plan["model.layers.3.mlp.gate_proj.weight"] == 0.2
     assert plan["model.embed_tokens.weight"] == 0.1
@@ -98,12 +98,12 @@ def test_block_lambda_overrides_module_lambda(pair):
 
 def test_more_blocks_than_layers_is_refused(pair):
     with pytest.raises(UserError, match="at most 4"):
-        pair.engine.plan(LambdaSpec(lam=0.5, blocks=tuple(BlockLambda(mlp=0.5) for _ in range(5))))
+        pair.plan.lambdas(LambdaSpec(lam=0.5, blocks=tuple(BlockLambda(mlp=0.5) for _ in range(5))))
 
 
 def test_modules_the_architecture_lacks_are_refused(pair):
     with pytest.raises(UserError, match="no experts weights"):
-        pair.engine.plan(LambdaSpec(lam=0.5, modules={Module.EXPERTS: 0.5}))
+        pair.plan.lambdas(LambdaSpec(lam=0.5, modules={Module.EXPERTS: 0.5}))
 
 
 def test_lambda_outside_unit_interval_needs_permission():
@@ -120,8 +120,8 @@ def test_tied_lm_head_must_follow_the_embeddings(tmp_path):
         device="cpu",
     )
     with pytest.raises(UserError, match="ties lm_head"):
-        tied.engine.plan(LambdaSpec(lam=0.5, modules={Module.LM_HEAD: 0.2}))
-    tied.engine.plan(LambdaSpec(lam=0.5, modules={Module.LM_HEAD: 0.5}))
+        tied.plan.lambdas(LambdaSpec(lam=0.5, modules={Module.LM_HEAD: 0.2}))
+    tied.plan.lambdas(LambdaSpec(lam=0.5, modules={Module.LM_HEAD: 0.5}))
 
 
 @pytest.mark.parametrize(

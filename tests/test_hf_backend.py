@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from mi_search.backends.base import DecodingParams
+from mi_search.backends.base import DecodingParams, chat_prompt_ids
 from mi_search.backends.hf import HFBackend
 
 PROMPTS = ["What is 12+34?", "What is 4821+3967?", "Hi", "What is 100+2000?"]
@@ -24,7 +24,7 @@ def model_and_tokenizer(toy_dirs):
 
 def _reference_greedy(model, tokenizer, prompt, max_new_tokens):
     backend = HFBackend(model, tokenizer)
-    ids = torch.tensor([backend.encode(prompt)])
+    ids = torch.tensor([chat_prompt_ids(tokenizer, prompt)])
     out = model.generate(
         ids,
         attention_mask=torch.ones_like(ids),

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
 import pytest
@@ -81,6 +82,8 @@ def test_the_main_command_runs_the_default_study_and_continues_it(tmp_path):
         (["--budget", "-4k"], "cannot read budget"),
         (["--budget", "4k", "--space", "layers"], "space.kind: Input should be 'global', 'modules' or 'blocks'"),
         (["--budget", "4k", "--sampler", "cmaes"], "sampler: Input should be 'gp', 'tpe' or 'nsga2'"),
+        (["--budget", "4k", "--backend", "tgi"], "backend: Input should be 'hf' or 'vllm'"),
+        (["--budget", "4k", "--vllm-sources", "disk"], "vllm.sources: Input should be 'device' or 'host'"),
         (["--budget", "4k", "--storage", "sqlite:////no/such/dir/x.db"], "cannot open storage"),
         (["--budget", "4k", "--storage", "mysql://u@h/db"], "database driver"),
         (["--trials", "3"], "no token budget given"),
@@ -114,6 +117,16 @@ def test_changing_what_a_stored_study_is_is_refused_and_the_study_untouched(tmp_
     assert [(t.number, t.state, t.values) for t in trials_of(url, "small")] == before
 
 
+def tracked_as_running(store: Path, trial: int) -> bool:
+    """Whether the trial's MLflow child run has started (the kill must land inside a tracked trial)."""
+    client = MlflowClient(f"sqlite:///{store}")
+    experiment = client.get_experiment_by_name("small")
+    if experiment is None:
+        return False
+    runs = client.search_runs([experiment.experiment_id], f"tags.`mi_search.trial` = '{trial}'")
+    return any(r.info.status == "RUNNING" for r in runs)
+
+
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_a_study_killed_mid_trial_loses_nothing_and_retries_that_trial(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
@@ -126,10 +139,12 @@ def test_a_study_killed_mid_trial_loses_nothing_and_retries_that_trial(tmp_path)
         while time.monotonic() < deadline:
             time.sleep(0.3)
             try:
-                states = [t.state for t in trials_of(url, "small")]
+                trials = trials_of(url, "small")
             except KeyError:  # the child has not created the study yet
                 continue
-            if states.count(TrialState.COMPLETE) >= 2 and TrialState.RUNNING in states:
+            running = [t.number for t in trials if t.state == TrialState.RUNNING]
+            done = sum(t.state == TrialState.COMPLETE for t in trials)
+            if done >= 2 and running and tracked_as_running(tmp_path / "mlflow.db", running[0]):
                 break
         else:
             pytest.fail("the study never reached a running third trial")

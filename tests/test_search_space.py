@@ -55,8 +55,8 @@ def test_uniform_seeds_cover_every_lambda():
 
 
 @pytest.fixture(scope="module")
-def engine(tiny_pair):
-    return load_pair(*tiny_pair, device="cpu").engine  # 4 layers, no experts
+def plan(tiny_pair):
+    return load_pair(*tiny_pair, device="cpu").plan  # 4 layers, no experts
 
 
 @pytest.mark.parametrize(
@@ -66,18 +66,18 @@ def engine(tiny_pair):
         (SearchSpace(kind=SpaceKind.MODULES, modules=(Module.EXPERTS,)), "no experts weights"),
     ],
 )
-def test_engine_refuses_a_space_the_model_cannot_express(engine, space, message):
+def test_plan_refuses_a_space_the_model_cannot_express(plan, space, message):
     with pytest.raises(UserError, match=message):
-        engine.plan(space.spec_for(space.uniform(0.5)))
+        plan.lambdas(space.spec_for(space.uniform(0.5)))
 
 
-def test_blocks_space_reaches_the_right_layers(engine):
+def test_blocks_space_reaches_the_right_layers(plan):
     space = SearchSpace(kind=SpaceKind.BLOCKS, blocks=2)
     values = {**space.uniform(0.0), "lam_block1_mlp": 1.0}
-    plan = engine.plan(space.spec_for(values))
-    assert plan["model.layers.3.mlp.up_proj.weight"] == 1.0
-    assert plan["model.layers.1.mlp.up_proj.weight"] == 0.0
-    assert plan["model.layers.3.self_attn.q_proj.weight"] == 0.0
+    lambdas = plan.lambdas(space.spec_for(values))
+    assert lambdas["model.layers.3.mlp.up_proj.weight"] == 1.0
+    assert lambdas["model.layers.1.mlp.up_proj.weight"] == 0.0
+    assert lambdas["model.layers.3.self_attn.q_proj.weight"] == 0.0
 
 
 def test_a_sampler_explores_within_the_unit_interval():

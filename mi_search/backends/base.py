@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from mi_search.plan import MergePlan
+    from mi_search.spec import LambdaSpec
 
 FinishReason = Literal["stop", "length"]
 
@@ -41,3 +48,25 @@ class Backend(Protocol):
     def generate(self, prompts: list[str], k: int, params: DecodingParams) -> list[list[Completion]]:
         """`k` completions for each user message in `prompts`, in order. The backend applies the chat template."""
         ...
+
+
+class Blender(Protocol):
+    """Holds both source models resident and sets the served weights to a blend of them, in place."""
+
+    instruct_dir: Path
+    thinking_dir: Path
+
+    @property
+    def plan(self) -> MergePlan: ...
+
+    def merge(self, spec: LambdaSpec) -> None:
+        """Serve lerp(instruct, thinking, λ) with each tensor's λ from `spec`, from the next `generate` on."""
+        ...
+
+
+def chat_prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: str) -> list[int]:
+    """Token ids of one user message through the model's chat template, the assistant turn opened."""
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
+    )
+    return tokenizer(text, add_special_tokens=False)["input_ids"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
-from mi_search.backends.base import Completion, DecodingParams
+from mi_search.backends.base import Completion, DecodingParams, chat_prompt_ids
 
 
 class HFBackend:
@@ -22,14 +22,8 @@ class HFBackend:
         eos = tokenizer.eos_token_id
         self.stop_ids = torch.tensor(sorted({eos} | set(_as_list(model.generation_config.eos_token_id))))
 
-    def encode(self, prompt: str) -> list[int]:
-        text = self.tokenizer.apply_chat_template(
-            [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
-        )
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
-
     def generate(self, prompts: list[str], k: int, params: DecodingParams) -> list[list[Completion]]:
-        encoded = [self.encode(p) for p in prompts]
+        encoded = [chat_prompt_ids(self.tokenizer, p) for p in prompts]
         rows = [(q, encoded[q]) for q in range(len(prompts)) for _ in range(k)]
         # Similar prompt lengths share a batch: less padding in the prefill.
         order = sorted(range(len(rows)), key=lambda i: len(rows[i][1]))

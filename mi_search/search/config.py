@@ -14,13 +14,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mi_search.backends.base import DecodingParams
+from mi_search.backends.settings import BackendName, VLLMSettings
 from mi_search.errors import UserError
 from mi_search.search.budget import parse_budget
 from mi_search.search.space import SearchSpace
 from mi_search.yaml_config import read_yaml, validate
 
 # Pieces a study file may give as a path to a YAML file under configs/.
-REFERABLE_PIECES = ("pair", "task", "space", "decoding", "halving")
+REFERABLE_PIECES = ("pair", "task", "space", "decoding", "halving", "vllm")
 # What makes two runs the same study: changing any of these on resume would mix incomparable trials.
 IDENTITY_FIELDS = ("pair", "task", "space", "decoding", "k", "objectives", "budget", "halving")
 
@@ -126,6 +127,8 @@ class StudyConfig(_Strict):
     trials: int = Field(16, ge=0, description="trials per invocation, as Optuna's n_trials")
     budget: int | None = Field(None, description="mean response tokens a point may spend")
     halving: HalvingConfig = HalvingConfig()
+    backend: BackendName = Field("hf", description="hf (transformers) or vllm (one engine per study)")
+    vllm: VLLMSettings = VLLMSettings()
 
     @field_validator("budget", mode="before")
     @classmethod

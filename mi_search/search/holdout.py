@@ -6,9 +6,8 @@ from collections.abc import Callable
 
 import optuna
 
-from mi_search.backends.base import Backend, DecodingParams
+from mi_search.backends.base import Backend, Blender, DecodingParams
 from mi_search.evaluate import evaluate
-from mi_search.pair import ModelPair
 from mi_search.search.results import HOLDOUT_ATTR, StudyResult
 from mi_search.search.space import SearchSpace
 from mi_search.tasks.base import Question
@@ -18,7 +17,7 @@ def rescore_front(
     study: optuna.Study,
     result: StudyResult,
     *,
-    pair: ModelPair,
+    pair: Blender,
     backend: Backend,
     questions: list[Question],
     golds: list[list],

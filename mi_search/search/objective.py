@@ -15,9 +15,8 @@ from typing import Protocol
 
 import optuna
 
-from mi_search.backends.base import Backend, DecodingParams
+from mi_search.backends.base import Backend, Blender, DecodingParams
 from mi_search.evaluate import Evaluation, Sample, Scores, evaluate, score_samples
-from mi_search.pair import ModelPair
 from mi_search.search.config import HalvingConfig
 from mi_search.search.pareto import Point, dominates
 from mi_search.search.space import SearchSpace
@@ -86,7 +85,7 @@ class TrialRunner:
     def __init__(
         self,
         *,
-        pair: ModelPair,
+        pair: Blender,
         backend: Backend,
         questions: list[Question],
         golds: list[list],
@@ -121,7 +120,7 @@ class TrialRunner:
         if self.observer is not None:
             self.observer.trial_started(trial, spec, params)
         self.pair.merge(spec)
-        trial.set_user_attr(MEAN_LAMBDA, self.pair.engine.mean_lambda(spec))
+        trial.set_user_attr(MEAN_LAMBDA, self.pair.plan.mean_lambda(spec))
         samples: list[list[Sample]] = []
         for size in self.rung_sizes:
             start = len(samples)

@@ -8,10 +8,9 @@ from typing import Any
 
 import optuna
 
-from mi_search.backends.base import DecodingParams
-from mi_search.backends.hf import HFBackend
+from mi_search.backends.base import Backend, Blender, DecodingParams
+from mi_search.backends.select import open_models
 from mi_search.evaluate import gradable
-from mi_search.pair import ModelPair, load_pair
 from mi_search.search.config import StudyConfig
 from mi_search.search.holdout import rescore_front
 from mi_search.search.objective import TrialObserver, TrialRunner
@@ -33,8 +32,8 @@ class QuestionSet:
 class Workbench:
     """Everything a study process loads once: the pair (both sources resident), the backend, both question sets."""
 
-    pair: ModelPair
-    backend: HFBackend
+    pair: Blender
+    backend: Backend
     search: QuestionSet
     holdout: QuestionSet
     decoding: DecodingParams  # the task's default decoding with the study's overrides
@@ -59,11 +58,20 @@ def load_workbench(
         holdout_size=task.holdout_size,
     )
     instruct, thinking = config.pair.references()
-    pair = load_pair(instruct, thinking, device=device, dtype=dtype, trust_remote_code=config.pair.trust_remote_code)
-    pair.engine.plan(config.space.spec_for(config.space.uniform(0.5)))  # a space the model cannot express fails here
+    pair, backend = open_models(
+        config.backend,
+        instruct,
+        thinking,
+        device=device,
+        dtype=dtype,
+        trust_remote_code=config.pair.trust_remote_code,
+        batch_size=batch_size,
+        vllm=config.vllm,
+    )
+    pair.plan.lambdas(config.space.spec_for(config.space.uniform(0.5)))  # a space the model cannot express fails here
     return Workbench(
         pair=pair,
-        backend=HFBackend(pair.model, pair.tokenizer, batch_size=batch_size),
+        backend=backend,
         search=QuestionSet(*gradable(search)),
         holdout=QuestionSet(*gradable(holdout)),
         decoding=config.decoding.apply(setup.decoding),

