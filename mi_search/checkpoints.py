@@ -7,6 +7,7 @@ from pathlib import Path
 
 from safetensors import safe_open
 
+from mi_search.architectures import table_for
 from mi_search.errors import UserError
 
 # Config fields that must agree for two checkpoints to be interpolated weight by weight.
@@ -23,11 +24,14 @@ _MUST_AGREE = (
     "moe_intermediate_size",
     "tie_word_embeddings",
 )
-_HUB_FILES = ["*.json", "*.safetensors", "*.jinja", "*.model", "*.txt", "*.tiktoken"]
+_METADATA_FILES = ["*.json", "*.jinja", "*.model", "*.txt", "*.tiktoken"]  # configs and tokenizer, no weights
 
 
-def resolve_checkpoint(reference: str | Path) -> Path:
-    """A local model directory as it is, or a hub id (`org/name`) downloaded to the local cache."""
+def resolve_checkpoint(reference: str | Path, *, weights: bool = True) -> Path:
+    """A local model directory as it is, or a hub id (`org/name`) downloaded to the local cache.
+
+    With `weights=False` only configs and tokenizer files are fetched, so a pair can be checked first.
+    """
     path = Path(reference).expanduser()
     if path.is_dir():
         return path
@@ -39,7 +43,8 @@ def resolve_checkpoint(reference: str | Path) -> Path:
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(repo_id=text, allow_patterns=_HUB_FILES))
+        patterns = [*_METADATA_FILES, "*.safetensors"] if weights else _METADATA_FILES
+        return Path(snapshot_download(repo_id=text, allow_patterns=patterns))
     except Exception as exc:  # noqa: BLE001 - offline, gated or missing repos all end the same way
         raise UserError(
             f"cannot fetch {text} from the Hugging Face Hub ({type(exc).__name__}); pass a local model directory instead"
@@ -76,8 +81,19 @@ def tensor_shapes(directory: Path) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def check_pair(instruct: Path, thinking: Path) -> str:
-    """Refuse a pair that cannot be interpolated; return the shared architecture name."""
+def has_chat_template(directory: Path) -> bool:
+    """Whether the tokenizer files define a chat template (inline, or in transformers 5's own file)."""
+    if (directory / "chat_template.jinja").is_file() or (directory / "chat_template.json").is_file():
+        return True
+    try:
+        tokenizer_config = json.loads((directory / "tokenizer_config.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return bool(tokenizer_config.get("chat_template"))
+
+
+def check_configs(instruct: Path, thinking: Path) -> str:
+    """Refuse a pair whose configs disagree; return the shared architecture name."""
     configs = {"instruct": read_config(instruct), "thinking": read_config(thinking)}
     archs = {side: architecture_of(cfg, d) for (side, cfg), d in zip(configs.items(), (instruct, thinking))}
     if archs["instruct"] != archs["thinking"]:
@@ -90,6 +106,12 @@ def check_pair(instruct: Path, thinking: Path) -> str:
             raise UserError(
                 f"configs differ in {key}: instruct {a}, thinking {b}; the two models must share one architecture"
             )
+    return archs["instruct"]
+
+
+def check_pair(instruct: Path, thinking: Path) -> str:
+    """Refuse a pair that cannot be interpolated; return the shared architecture name."""
+    architecture = check_configs(instruct, thinking)
     shapes_i, shapes_t = tensor_shapes(instruct), tensor_shapes(thinking)
     for name in sorted(shapes_i.keys() ^ shapes_t.keys()):
         side, other = ("instruct", "thinking") if name in shapes_i else ("thinking", "instruct")
@@ -101,4 +123,16 @@ def check_pair(instruct: Path, thinking: Path) -> str:
             raise UserError(
                 f"tensor {name} has shape {shapes_i[name]} in instruct but {shapes_t[name]} in thinking; the models must have the same shapes"
             )
-    return archs["instruct"]
+    return architecture
+
+
+def preflight_pair(instruct: str | Path, thinking: str | Path) -> None:
+    """Check a pair from its configs and tokenizer files alone, before any weight is downloaded or loaded."""
+    directories = {"instruct": resolve_checkpoint(instruct, weights=False), "thinking": resolve_checkpoint(thinking, weights=False)}
+    table_for(check_configs(directories["instruct"], directories["thinking"]))  # an architecture we have no table for
+    for side, directory in directories.items():
+        if not has_chat_template(directory):
+            raise UserError(
+                f"the {side} model {directory} has no chat template; prompts go through the model's chat template, "
+                "so give a chat model (chat_template.jinja, or chat_template in tokenizer_config.json)"
+            )

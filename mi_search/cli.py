@@ -157,6 +157,19 @@ VLLMSourcesOpt = Annotated[
         rich_help_panel="Models",
     ),
 ]
+TaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Named task: toy, aime25, math500, gsm8k, gpqa-diamond or ifeval (default: toy).", rich_help_panel="Task"
+    ),
+]
+DataFileOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="A local JSONL/parquet file in the named task's published schema, instead of its hub id.",
+        rich_help_panel="Task",
+    ),
+]
 
 
 def _search(
@@ -181,6 +194,8 @@ def _search(
         typer.Option(min=1, help="Questions each trial is scored on (default 200).", rich_help_panel="Study"),
     ] = None,
     k: Annotated[int | None, typer.Option("--k", min=1, help="Samples per question.", rich_help_panel="Study")] = None,
+    task: TaskOpt = None,
+    data_file: DataFileOpt = None,
     promote: Annotated[
         str | None,
         typer.Option(
@@ -199,7 +214,8 @@ def _search(
     if ctx.invoked_subcommand is not None:
         return
     from mi_search.search.config import build_config, read_study_file
-    from mi_search.search.study import open_study
+    from mi_search.search.service import prepare_inputs
+    from mi_search.search.study import open_study, planned_config
 
     requested: dict[str, Any] = {}
     if study is not None and (study.endswith((".yaml", ".yml")) or Path(study).is_file()):
@@ -212,8 +228,10 @@ def _search(
         requested.setdefault("vllm", {})["sources"] = vllm_sources
     if space is not None:
         requested.setdefault("space", {})["kind"] = space
-    if search_size is not None:
-        requested.setdefault("task", {})["search_size"] = search_size
+    task_flags = {"search_size": search_size, "name": task, "data_files": data_file}
+    for key, value in task_flags.items():
+        if value is not None:
+            requested.setdefault("task", {})[key] = value
     build_config(requested, source=study or "command line")  # a typo fails here, before the storage is created
     if promote is not None:
         from mi_search.tracking.registry import check_model_name
@@ -221,9 +239,12 @@ def _search(
         check_model_name(promote)
     client = connect_tracking(tracking_uri)  # an unreachable store fails here, not after an hour of trials
     store = open_store(storage, heartbeat)
-    optuna_study, config = open_study(store, requested, source=study or "command line")
+    source = study or "command line"
+    with console.status("checking the task and the model pair"):  # before the study is created or a weight moves
+        inputs = prepare_inputs(planned_config(store, requested, source=source))
+    optuna_study, config = open_study(store, requested, source=source)
     bench, tracker = run_study_here(
-        optuna_study, config, trials, Runtime(device, dtype, batch_size, storage, tracking_uri), client
+        optuna_study, config, trials, Runtime(device, dtype, batch_size, storage, tracking_uri), client, inputs
     )
     report_study(optuna_study, config, bench, tracker, out or study_folder(optuna_study.study_name), storage)
     if promote is not None:
@@ -289,7 +310,7 @@ def connect_tracking(tracking_uri: str):
         return connect(tracking_uri)
 
 
-def run_study_here(study, config, trials: int | None, runtime: Runtime, client):
+def run_study_here(study, config, trials: int | None, runtime: Runtime, client, inputs=None):
     """Load the pair and task once, then run `trials` trials (default: the study's), tracked, with progress bars."""
     from mi_search.search.console import StudyProgress
     from mi_search.search.objective import Observers
@@ -298,7 +319,9 @@ def run_study_here(study, config, trials: int | None, runtime: Runtime, client):
 
     trials = config.trials if trials is None else trials
     with console.status("loading the model pair and the task"):
-        bench = load_workbench(config, device=runtime.device, dtype=runtime.dtype, batch_size=runtime.batch_size)
+        bench = load_workbench(
+            config, inputs, device=runtime.device, dtype=runtime.dtype, batch_size=runtime.batch_size
+        )
     tags = study_tags(
         config,
         storage=runtime.storage,
@@ -430,7 +453,8 @@ def merge(
 def sweep(
     out: Annotated[Path, typer.Option(help="Directory for sweep.csv, samples.jsonl and stage_map.png.")],
     lambdas: Annotated[str, typer.Option(help="start:stop:step (stop included) or a list like 0,0.5,1.")] = "0:1:0.05",
-    task: Annotated[str, typer.Option(help="Named task: `toy`.", rich_help_panel="Task")] = "toy",
+    task: TaskOpt = None,
+    data_file: DataFileOpt = None,
     data: Annotated[
         str | None,
         typer.Option(
@@ -479,7 +503,13 @@ def sweep(
         LambdaSpec(lam=lam).check_range(allow_extrapolation=allow_extrapolation)
     refuse_existing(out, overwrite)
     setup = load_task(
-        task, limit=limit, data=data, question_column=question_column, answer_column=answer_column, split=split
+        task or "toy",
+        limit=limit,
+        data=data,
+        data_files=data_file,
+        question_column=question_column,
+        answer_column=answer_column,
+        split=split,
     )
     overrides = {"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens}
     params = setup.decoding.model_copy(
@@ -509,11 +539,13 @@ def sweep(
                 bar, advance=1, description=f"λ={lam:.2f} acc={scores.accuracy:.3f} tokens={scores.mean_tokens:.1f}"
             )
 
-        rows, evaluations = run_sweep(blender, generator, setup.questions, grid, k=k, params=params, on_point=on_point)
+        rows, evaluations = run_sweep(
+            blender, generator, setup.questions, setup.grader, grid, k=k, params=params, on_point=on_point
+        )
     write_sweep(out, rows, evaluations, overwrite=overwrite)
     skipped = len(setup.questions) - len(evaluations[0].samples)
     if skipped:
-        console.print(f"[yellow]skipped {skipped} questions whose gold answer math-verify cannot parse[/yellow]")
+        console.print(f"[yellow]skipped {skipped} questions whose gold answer cannot be graded[/yellow]")
     table = Table(title=f"{setup.name}: {len(setup.questions)} questions × {k} samples")
     for column in ("λ", "accuracy", f"Pass@{k}", "mean tokens", "Think #R", "stage"):
         table.add_column(column, justify="right")

@@ -14,7 +14,7 @@ from mi_search.checkpoints import read_config
 from mi_search.pair import ModelPair
 from mi_search.spec import LambdaSpec
 
-# Tokenizer and template files copied from the instruct checkpoint, so the export chats like its source.
+# Tokenizer and template files copied from the source whose template the study used, so the export chats alike.
 _TOKENIZER_FILES = (
     "tokenizer.json",
     "tokenizer_config.json",
@@ -30,7 +30,7 @@ _TOKENIZER_FILES = (
 
 
 def export_merge(pair: ModelPair, spec: LambdaSpec, out: Path, *, overwrite: bool = False) -> Path:
-    """Merge `spec` into the working model and save it in the sources' dtype with the instruct tokenizer."""
+    """Merge `spec` into the working model and save it in the sources' dtype with the prompts' tokenizer."""
     pair.merge(spec)
     source_config = read_config(pair.instruct_dir)
     dtype_name = source_config.get("dtype") or source_config.get("torch_dtype")
@@ -44,8 +44,8 @@ def export_merge(pair: ModelPair, spec: LambdaSpec, out: Path, *, overwrite: boo
         config["dtype"] = str(dtype).removeprefix("torch.")
         config_path.write_text(json.dumps(config, indent=2) + "\n")
         for name in _TOKENIZER_FILES:
-            if (pair.instruct_dir / name).exists():
-                shutil.copy2(pair.instruct_dir / name, staging / name)
+            if (pair.template_dir / name).exists():
+                shutil.copy2(pair.template_dir / name, staging / name)
         provenance = {
             "mi_search_version": __version__,
             "instruct": str(pair.instruct_dir),

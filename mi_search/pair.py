@@ -10,6 +10,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from mi_search.architectures import table_for
+from mi_search.backends.settings import TemplateSource
 from mi_search.checkpoints import check_pair, resolve_checkpoint
 from mi_search.engine import Interpolator
 from mi_search.errors import UserError
@@ -26,6 +27,7 @@ class ModelPair:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     engine: Interpolator
+    template_dir: Path  # the source whose tokenizer and chat template format prompts
 
     @property
     def plan(self) -> MergePlan:
@@ -64,8 +66,9 @@ def load_pair(
     device: str = "auto",
     dtype: str = "auto",
     trust_remote_code: bool = False,
+    chat_template: TemplateSource = "instruct",
 ) -> ModelPair:
-    """Check the pair, then load each model once onto `device`."""
+    """Check the pair, then load each model once onto `device`; the tokenizer is `chat_template`'s source's."""
     instruct_dir, thinking_dir = resolve_checkpoint(instruct), resolve_checkpoint(thinking)
     table = table_for(check_pair(instruct_dir, thinking_dir))
     transformers.utils.logging.disable_progress_bar()  # our own progress display owns the terminal
@@ -82,5 +85,6 @@ def load_pair(
     instruct_state = {name: p.detach().clone() for name, p in model.named_parameters()}
     thinking_state = {name: p.detach() for name, p in load(thinking_dir).named_parameters()}
     engine = Interpolator(model, instruct_state, thinking_state, table, model.config.num_hidden_layers)
-    tokenizer = AutoTokenizer.from_pretrained(instruct_dir, trust_remote_code=trust_remote_code)
-    return ModelPair(instruct_dir, thinking_dir, model, tokenizer, engine)
+    template_dir = thinking_dir if chat_template == "thinking" else instruct_dir
+    tokenizer = AutoTokenizer.from_pretrained(template_dir, trust_remote_code=trust_remote_code)
+    return ModelPair(instruct_dir, thinking_dir, model, tokenizer, engine, template_dir)

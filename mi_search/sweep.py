@@ -12,6 +12,7 @@ from mi_search.atomic import atomic_directory
 from mi_search.backends.base import Backend, Blender, DecodingParams
 from mi_search.errors import UserError
 from mi_search.evaluate import Evaluation, Scores, evaluate, gradable
+from mi_search.scoring import Gold
 from mi_search.spec import LambdaSpec
 from mi_search.stages import StagePoint, label_stages
 from mi_search.tasks.base import Question
@@ -24,6 +25,7 @@ CSV_COLUMNS = [
     "mean_tokens",
     "think_ratio",
     "truncation_rate",
+    "loose_accuracy",  # IFEval only; empty otherwise
     "k",
     "stage",
     "overthinking",
@@ -62,6 +64,7 @@ def run_sweep(
     pair: Blender,
     backend: Backend,
     questions: list[Question],
+    grader: Callable[[Question], Gold | None],
     lambdas: list[float],
     *,
     k: int,
@@ -69,7 +72,7 @@ def run_sweep(
     on_point: Callable[[float, Scores], None] | None = None,
 ) -> tuple[list[SweepRow], list[Evaluation]]:
     """Evaluate every λ with one resident pair; nothing is reloaded between points."""
-    questions, golds = gradable(questions)
+    questions, golds = gradable(questions, grader)
     evaluations = []
     for lam in lambdas:
         pair.merge(LambdaSpec(lam=lam))

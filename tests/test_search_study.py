@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import optuna
 import pytest
@@ -147,3 +148,20 @@ def test_blocks_space_trials_record_their_mean_lambda(tmp_path, bench):
     )
     assert [t.user_attrs["mean_lambda"] for t in trials[:3]] == pytest.approx([0.0, 0.5, 1.0])
     assert 0 < trials[3].user_attrs["mean_lambda"] < 1
+
+
+def test_sqlite_workers_never_pop_the_same_waiting_trial(tmp_path):
+    """Each process has its own engine; every enqueued trial must go to exactly one of them."""
+    url = f"sqlite:///{tmp_path}/race.db"
+    study = optuna.create_study(study_name="race", storage=open_storage(url))
+    for lam in range(40):
+        study.enqueue_trial({"lam": lam / 40})
+    workers = [open_storage(url) for _ in range(6)]
+    waiting = [t._trial_id for t in study.get_trials(deepcopy=False)]
+
+    def pop_all(storage) -> list[int]:
+        return [i for i in waiting if storage.set_trial_state_values(i, optuna.trial.TrialState.RUNNING)]
+
+    with ThreadPoolExecutor(len(workers)) as pool:
+        popped = [i for got in pool.map(pop_all, workers) for i in got]
+    assert sorted(popped) == sorted(waiting)  # none lost, none run twice

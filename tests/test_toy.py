@@ -11,6 +11,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from mi_search.backends.base import DecodingParams
 from mi_search.backends.hf import HFBackend
 from mi_search.pair import load_pair
+from mi_search.scoring import math_gold
 from mi_search.sweep import parse_lambdas, run_sweep
 from mi_search.tasks.registry import TOY_DECODING
 from mi_search.tasks.toy import toy_questions
@@ -64,6 +65,7 @@ def shipped_sweep(toy_dirs):
         pair,
         HFBackend(pair.model, pair.tokenizer),
         toy_questions(200),
+        math_gold,
         parse_lambdas("0:1:0.05"),
         k=1,
         params=TOY_DECODING,

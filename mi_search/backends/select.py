@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mi_search.backends.base import Backend, Blender
-from mi_search.backends.settings import BackendName, VLLMSettings
+from mi_search.backends.settings import BackendName, TemplateSource, VLLMSettings
 
 
 def open_models(
@@ -18,13 +18,24 @@ def open_models(
     trust_remote_code: bool = False,
     batch_size: int = 256,
     vllm: VLLMSettings | None = None,
+    chat_template: TemplateSource = "instruct",
 ) -> tuple[Blender, Backend]:
-    """Check the pair, then load each source once; on vLLM one engine merges and generates."""
+    """Check the pair, then load each source once; on vLLM one engine merges and generates.
+
+    Prompts go through the chat template (and tokenizer) of the source `chat_template` names.
+    """
     if backend == "hf":
         from mi_search.backends.hf import HFBackend
         from mi_search.pair import load_pair
 
-        pair = load_pair(instruct, thinking, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+        pair = load_pair(
+            instruct,
+            thinking,
+            device=device,
+            dtype=dtype,
+            trust_remote_code=trust_remote_code,
+            chat_template=chat_template,
+        )
         return pair, HFBackend(pair.model, pair.tokenizer, batch_size=batch_size)
     from mi_search.architectures import table_for
     from mi_search.backends.vllm_engine import checkpoint_plan, open_vllm
@@ -40,5 +51,6 @@ def open_models(
         settings=vllm or VLLMSettings(),
         dtype=dtype,
         trust_remote_code=trust_remote_code,
+        tokenizer_dir=thinking_dir if chat_template == "thinking" else instruct_dir,
     )
     return engine, engine

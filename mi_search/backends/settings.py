@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 BackendName = Literal["hf", "vllm"]
+# Whose chat template formats the prompts of every blend: the Instruct model's or the Thinking model's.
+TemplateSource = Literal["instruct", "thinking"]
 
 
 class VLLMSettings(BaseModel):

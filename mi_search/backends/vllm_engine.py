@@ -85,6 +85,7 @@ def open_vllm(
     settings: VLLMSettings,
     dtype: str = "auto",
     trust_remote_code: bool = False,
+    tokenizer_dir: Path | None = None,
 ) -> VLLMEngine:
     """Start one engine on the Instruct checkpoint and load both sources into its workers."""
     os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
@@ -113,6 +114,7 @@ def open_vllm(
     try:
         llm = vllm.LLM(
             model=str(instruct_dir),
+            tokenizer=str(tokenizer_dir or instruct_dir),
             dtype=str(weights_dtype).removeprefix("torch."),
             trust_remote_code=trust_remote_code,
             worker_extension_cls=QUALNAME,

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mi_search.backends.base import DecodingParams
-from mi_search.backends.settings import BackendName, VLLMSettings
+from mi_search.backends.settings import BackendName, TemplateSource, VLLMSettings
 from mi_search.errors import UserError
 from mi_search.search.budget import parse_budget
 from mi_search.search.space import SearchSpace
@@ -36,6 +36,9 @@ class PairConfig(_Strict):
     instruct: str | None = None
     thinking: str | None = None
     trust_remote_code: bool = False
+    chat_template: TemplateSource = Field(
+        "instruct", description="whose chat template formats every prompt: the instruct or the thinking model's"
+    )
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> PairConfig:
@@ -58,7 +61,9 @@ class PairConfig(_Strict):
 class TaskConfig(_Strict):
     """Where questions come from and how they split into a search part and a held-out part."""
 
-    name: str = "toy"
+    name: str = Field("toy", description="toy, aime25, math500, gsm8k, gpqa-diamond or ifeval")
+    data_files: str | None = Field(None, description="a local file in the named task's published schema")
+    prompt_suffix: str | None = Field(None, description="replaces the instruction after each question")
     data: str | None = Field(None, description="a question/answer file or `datasets` id instead of a named task")
     question_column: str = "question"
     answer_column: str = "answer"
@@ -125,6 +130,10 @@ class StudyConfig(_Strict):
     sampler: SamplerName = SamplerName.GP
     seed: int = 0
     trials: int = Field(16, ge=0, description="trials per invocation, as Optuna's n_trials")
+    seed_lambdas: tuple[Annotated[float, Field(ge=0.0, le=1.0)], ...] = Field(
+        (0.0, 0.5, 1.0),
+        description="uniform λ tried first, in order, before the sampler proposes; a list of them is a grid study",
+    )
     budget: int | None = Field(None, description="mean response tokens a point may spend")
     halving: HalvingConfig = HalvingConfig()
     backend: BackendName = Field("hf", description="hf (transformers) or vllm (one engine per study)")

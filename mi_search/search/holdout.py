@@ -8,6 +8,7 @@ import optuna
 
 from mi_search.backends.base import Backend, Blender, DecodingParams
 from mi_search.evaluate import evaluate
+from mi_search.scoring import Gold
 from mi_search.search.results import HOLDOUT_ATTR, StudyResult
 from mi_search.search.space import SearchSpace
 from mi_search.tasks.base import Question
@@ -20,7 +21,7 @@ def rescore_front(
     pair: Blender,
     backend: Backend,
     questions: list[Question],
-    golds: list[list],
+    golds: list[Gold],
     space: SearchSpace,
     decoding: DecodingParams,
     k: int,

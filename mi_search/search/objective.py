@@ -17,6 +17,7 @@ import optuna
 
 from mi_search.backends.base import Backend, Blender, DecodingParams
 from mi_search.evaluate import Evaluation, Sample, Scores, evaluate, score_samples
+from mi_search.scoring import Gold
 from mi_search.search.config import HalvingConfig
 from mi_search.search.pareto import Point, dominates
 from mi_search.search.space import SearchSpace
@@ -88,7 +89,7 @@ class TrialRunner:
         pair: Blender,
         backend: Backend,
         questions: list[Question],
-        golds: list[list],
+        golds: list[Gold],
         space: SearchSpace,
         decoding: DecodingParams,
         k: int,

@@ -12,7 +12,7 @@ from mi_search.atomic import atomic_write_text
 from mi_search.search.results import StudyResult, TrialRecord
 
 REPORT_FILES = ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")
-SCORE_COLUMNS = ("accuracy", "pass_at_k", "vote_at_k", "mean_tokens", "think_ratio", "truncation_rate")
+SCORE_COLUMNS = ("accuracy", "pass_at_k", "vote_at_k", "mean_tokens", "think_ratio", "truncation_rate", "loose_accuracy")
 
 
 def point_record(record: TrialRecord, result: StudyResult) -> dict[str, Any]:
@@ -22,7 +22,7 @@ def point_record(record: TrialRecord, result: StudyResult) -> dict[str, Any]:
         "params": record.params,
         "mean_lambda": record.mean_lambda,
         "objective": record.accuracy,
-        **{name: record.scores[name] for name in SCORE_COLUMNS},
+        **{name: record.scores.get(name) for name in SCORE_COLUMNS},  # loose_accuracy: IFEval only
         "stage": record.stage,
         "overthinking": record.overthinking,
         "feasible": record.feasible,
@@ -76,7 +76,7 @@ def trials_table(result: StudyResult) -> str:
                 "trial": r.number,
                 **r.params,
                 "mean_lambda": r.mean_lambda,
-                **{name: r.scores[name] for name in SCORE_COLUMNS},
+                **{name: r.scores.get(name) for name in SCORE_COLUMNS},
                 "questions": r.questions,
                 "full": r.full,
                 "feasible": r.feasible,

@@ -10,7 +10,9 @@ import optuna
 
 from mi_search.backends.base import Backend, Blender, DecodingParams
 from mi_search.backends.select import open_models
+from mi_search.checkpoints import preflight_pair
 from mi_search.evaluate import gradable
+from mi_search.scoring import Gold
 from mi_search.search.config import StudyConfig
 from mi_search.search.holdout import rescore_front
 from mi_search.search.objective import TrialObserver, TrialRunner
@@ -25,28 +27,38 @@ from mi_search.tasks.split import split_questions
 @dataclass(frozen=True)
 class QuestionSet:
     questions: list[Question]
-    golds: list[list]
+    golds: list[Gold]
 
 
 @dataclass(frozen=True)
-class Workbench:
-    """Everything a study process loads once: the pair (both sources resident), the backend, both question sets."""
+class StudyInputs:
+    """What a study reads before any model is loaded: both question sets with their golds, the decoding."""
 
-    pair: Blender
-    backend: Backend
     search: QuestionSet
     holdout: QuestionSet
     decoding: DecodingParams  # the task's default decoding with the study's overrides
 
 
-def load_workbench(
-    config: StudyConfig, *, device: str = "auto", dtype: str = "auto", batch_size: int = 256
-) -> Workbench:
+@dataclass(frozen=True)
+class Workbench:
+    """Everything a study process loads once: the pair (both sources resident), the backend, the inputs."""
+
+    pair: Blender
+    backend: Backend
+    search: QuestionSet
+    holdout: QuestionSet
+    decoding: DecodingParams
+
+
+def prepare_inputs(config: StudyConfig) -> StudyInputs:
+    """Load and split the task and check the pair from its configs: every input problem, before any weight moves."""
     task = config.task
     setup = load_task(
         task.name,
         limit=task.pool,
         data=task.data,
+        data_files=task.data_files,
+        prompt_suffix=task.prompt_suffix,
         question_column=task.question_column,
         answer_column=task.answer_column,
         split=task.split,
@@ -57,6 +69,24 @@ def load_workbench(
         search_size=task.search_size,
         holdout_size=task.holdout_size,
     )
+    preflight_pair(*config.pair.references())
+    return StudyInputs(
+        search=QuestionSet(*gradable(search, setup.grader)),
+        holdout=QuestionSet(*gradable(holdout, setup.grader)),
+        decoding=config.decoding.apply(setup.decoding),
+    )
+
+
+def load_workbench(
+    config: StudyConfig,
+    inputs: StudyInputs | None = None,
+    *,
+    device: str = "auto",
+    dtype: str = "auto",
+    batch_size: int = 256,
+) -> Workbench:
+    """Open the models once (after `prepare_inputs`, which runs here unless given)."""
+    inputs = inputs or prepare_inputs(config)
     instruct, thinking = config.pair.references()
     pair, backend = open_models(
         config.backend,
@@ -67,15 +97,10 @@ def load_workbench(
         trust_remote_code=config.pair.trust_remote_code,
         batch_size=batch_size,
         vllm=config.vllm,
+        chat_template=config.pair.chat_template,
     )
     pair.plan.lambdas(config.space.spec_for(config.space.uniform(0.5)))  # a space the model cannot express fails here
-    return Workbench(
-        pair=pair,
-        backend=backend,
-        search=QuestionSet(*gradable(search)),
-        holdout=QuestionSet(*gradable(holdout)),
-        decoding=config.decoding.apply(setup.decoding),
-    )
+    return Workbench(pair, backend, inputs.search, inputs.holdout, inputs.decoding)
 
 
 def run_trials(

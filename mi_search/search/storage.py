@@ -7,6 +7,7 @@ import warnings
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
 from mi_search.errors import UserError
@@ -15,6 +16,7 @@ JOURNAL_PREFIX = "journal:"
 # A trial whose process died is noticed after this many missed heartbeats, then retried with its parameters.
 GRACE_HEARTBEATS = 3
 MAX_RETRIES = 2
+SQLITE_LOCK_WAIT_S = 60  # how long a SQLite writer waits for another worker's transaction to end
 
 
 def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
@@ -33,8 +35,9 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them knowingly
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
+            storage = RDBStorage(
                 url,
+                engine_kwargs={"connect_args": {"timeout": SQLITE_LOCK_WAIT_S}} if url.startswith("sqlite") else {},
                 heartbeat_interval=heartbeat_interval,
                 grace_period=GRACE_HEARTBEATS * heartbeat_interval,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
@@ -47,6 +50,28 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
         raise UserError(
             f"cannot open storage {url} ({reason}); use sqlite:///PATH.db, postgresql://USER@HOST/DB or journal:PATH"
         ) from None
+    if storage.engine.name == "sqlite":
+        serialize_sqlite_transactions(storage.engine)
+    return storage
+
+
+def serialize_sqlite_transactions(engine: Engine) -> None:
+    """Open every SQLite transaction with BEGIN IMMEDIATE, so a read-then-write cannot interleave.
+
+    Python's sqlite3 starts a transaction only at its first write, so two workers could both read the
+    same enqueued trial as WAITING and both run it. An immediate transaction takes the write lock
+    before it reads; the other worker waits for it, then sees the trial RUNNING.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # pooled connections opened before the listeners would still begin lazily
 
 
 def study_exists(storage: BaseStorage, name: str) -> bool:

@@ -15,25 +15,31 @@ from mi_search.search.storage import study_exists
 
 CONFIG_ATTR = "mi_search_config"
 DIRECTIONS = [StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE]  # accuracy ↑, mean response tokens ↓
-SEED_LAMBDAS = (0.0, 0.5, 1.0)  # Instruct, the midpoint, Thinking: the three points the paper starts from
+
+
+def planned_config(storage: BaseStorage, requested: dict[str, Any], *, source: str) -> StudyConfig:
+    """The configuration `open_study` would run with, found without writing anything to the storage."""
+    fresh = build_config(requested, source=source)
+    if study_exists(storage, fresh.study_name):
+        study = optuna.load_study(study_name=fresh.study_name, storage=storage)
+        return resume_config(stored_config(study), requested, source=source)
+    if fresh.budget is None:
+        raise UserError("no token budget given; pass --budget 4000tokens or set `budget:` in the study file")
+    return fresh
 
 
 def open_study(storage: BaseStorage, requested: dict[str, Any], *, source: str) -> tuple[optuna.Study, StudyConfig]:
     """Continue the study `requested` names (changes that would redefine it are refused), or create it."""
-    fresh = build_config(requested, source=source)
-    name = fresh.study_name
+    config = planned_config(storage, requested, source=source)
+    name = config.study_name
     if study_exists(storage, name):
-        study = optuna.load_study(study_name=name, storage=storage)
-        config = resume_config(stored_config(study), requested, source=source)
-        return study, config
-    if fresh.budget is None:
-        raise UserError("no token budget given; pass --budget 4000tokens or set `budget:` in the study file")
+        return optuna.load_study(study_name=name, storage=storage), config
     study = optuna.create_study(study_name=name, storage=storage, directions=DIRECTIONS, load_if_exists=True)
     if CONFIG_ATTR not in study.user_attrs:  # another worker may have created it a moment ago
-        study.set_user_attr(CONFIG_ATTR, json.loads(fresh.model_dump_json()))
+        study.set_user_attr(CONFIG_ATTR, json.loads(config.model_dump_json()))
     if not study.get_trials(deepcopy=False):
-        for lam in SEED_LAMBDAS:
-            study.enqueue_trial(fresh.space.uniform(lam), skip_if_exists=True)
+        for lam in config.seed_lambdas:
+            study.enqueue_trial(config.space.uniform(lam), skip_if_exists=True)
     return study, stored_config(study)
 
 
@@ -58,9 +64,9 @@ def stored_config(study: optuna.Study) -> StudyConfig:
 
 
 def make_sampler(config: StudyConfig) -> optuna.samplers.BaseSampler:
-    """GP by default. Its random start is kept short: the seeded λ = 0, 0.5, 1 already span the range."""
+    """GP by default. Its random start is kept short: the seeded λ values (0, 0.5, 1 by default) already span the range."""
     if config.sampler is SamplerName.GP:
-        startup = min(10, len(SEED_LAMBDAS) + 2 * len(config.space.lambda_names()))
+        startup = min(10, len(config.seed_lambdas) + 2 * len(config.space.lambda_names()))
         return optuna.samplers.GPSampler(seed=config.seed, n_startup_trials=startup)
     if config.sampler is SamplerName.TPE:
         return optuna.samplers.TPESampler(seed=config.seed, multivariate=True)

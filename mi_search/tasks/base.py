@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 MATH_PROMPT_SUFFIX = "\nPlease reason step by step, and put your final answer within \\boxed{}."
 
@@ -11,4 +12,6 @@ MATH_PROMPT_SUFFIX = "\nPlease reason step by step, and put your final answer wi
 class Question:
     id: str
     prompt: str  # the user message; the backend applies the model's chat template
-    answer: str
+    answer: str  # the gold as text: a number or expression, an option letter, IFEval's instruction ids
+    # IFEval only: the instructions the response must follow, as {"id": ..., "kwargs": {...}}
+    instructions: tuple[dict[str, Any], ...] = ()

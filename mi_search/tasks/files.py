@@ -10,11 +10,13 @@ from mi_search.tasks.base import MATH_PROMPT_SUFFIX, Question
 _FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
 
-def load_rows(source: str, *, split: str = "test") -> list[dict]:
-    """Rows of a local data file, or of a dataset (local directory or hub id) loaded with `datasets`."""
+def load_rows(source: str, *, split: str = "test", config: str | None = None) -> list[dict]:
+    """Rows of a local data file, or of a dataset (local directory or hub id, with its `config`) loaded with `datasets`."""
     import datasets
 
+    datasets.disable_progress_bars()  # our own display owns the terminal
     path = Path(source).expanduser()
+    hint = "check the path or format" if path.is_file() else "without hub access, pass a local file in its schema (--data-file)"
     try:
         if path.is_file():
             builder = _FILE_BUILDERS.get(path.suffix.lower())
@@ -28,12 +30,12 @@ def load_rows(source: str, *, split: str = "test") -> list[dict]:
                 f"{source} is not a data file or dataset; give a .jsonl/.parquet file or a hub id like openai/gsm8k"
             )
         else:
-            data = datasets.load_dataset(source, split=split)
+            data = datasets.load_dataset(source, config, split=split)
     except UserError:
         raise
     except Exception as exc:  # noqa: BLE001 - datasets raises many types for unreadable input
         raise UserError(
-            f"cannot read {source}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; check the path or format"
+            f"cannot read {source}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; {hint}"
         ) from None
     return list(data)
 

@@ -65,7 +65,13 @@ def promote(
     spec, decoding = config.space.setting(record.params, decoding_base)
     if pair is None:
         instruct, thinking = config.pair.references()
-        pair = load_pair(instruct, thinking, device=device, trust_remote_code=config.pair.trust_remote_code)
+        pair = load_pair(
+            instruct,
+            thinking,
+            device=device,
+            trust_remote_code=config.pair.trust_remote_code,
+            chat_template=config.pair.chat_template,
+        )
     scores = {**record.scores, **{f"holdout_{k}": v for k, v in (record.holdout or {}).items()}}
     tags = {
         "mi_search.study": study.study_name,

@@ -97,6 +97,8 @@ class StudyTracker:
             "questions": float(len(evaluation.samples)),
             "generated_tokens": float(sum(s.num_tokens for row in evaluation.samples for s in row)),
         }
+        if scores.loose_accuracy is not None:
+            values["loose_accuracy"] = scores.loose_accuracy
         self._log_metrics(run_id, values)
         if evaluation.samples:  # a repeated trial reuses scores and has no samples of its own
             with tempfile.TemporaryDirectory() as folder:
