@@ -7,7 +7,7 @@ from pathlib import Path
 
 from safetensors import safe_open
 
-from mi_search.architectures import table_for
+from mi_search.architectures import ArchitectureTable, table_for
 from mi_search.errors import UserError
 
 # Config fields that must agree for two checkpoints to be interpolated weight by weight.
@@ -109,9 +109,8 @@ def check_configs(instruct: Path, thinking: Path) -> str:
     return archs["instruct"]
 
 
-def check_pair(instruct: Path, thinking: Path) -> str:
-    """Refuse a pair that cannot be interpolated; return the shared architecture name."""
-    architecture = check_configs(instruct, thinking)
+def check_tensors(instruct: Path, thinking: Path) -> None:
+    """Refuse two checkpoints whose tensor names or shapes differ."""
     shapes_i, shapes_t = tensor_shapes(instruct), tensor_shapes(thinking)
     for name in sorted(shapes_i.keys() ^ shapes_t.keys()):
         side, other = ("instruct", "thinking") if name in shapes_i else ("thinking", "instruct")
@@ -123,14 +122,26 @@ def check_pair(instruct: Path, thinking: Path) -> str:
             raise UserError(
                 f"tensor {name} has shape {shapes_i[name]} in instruct but {shapes_t[name]} in thinking; the models must have the same shapes"
             )
-    return architecture
+
+
+def check_metadata(instruct: str | Path, thinking: str | Path) -> tuple[Path, Path, ArchitectureTable]:
+    """Fetch the pair's configs and tokenizer files only; refuse configs that disagree or an unknown architecture."""
+    instruct_dir, thinking_dir = resolve_checkpoint(instruct, weights=False), resolve_checkpoint(thinking, weights=False)
+    return instruct_dir, thinking_dir, table_for(check_configs(instruct_dir, thinking_dir))
+
+
+def resolve_pair(instruct: str | Path, thinking: str | Path) -> tuple[Path, Path, ArchitectureTable]:
+    """Both checkpoints with their weights: checked from their configs before any weight is fetched, then by tensor."""
+    _, _, table = check_metadata(instruct, thinking)
+    instruct_dir, thinking_dir = resolve_checkpoint(instruct), resolve_checkpoint(thinking)
+    check_tensors(instruct_dir, thinking_dir)
+    return instruct_dir, thinking_dir, table
 
 
 def preflight_pair(instruct: str | Path, thinking: str | Path) -> None:
-    """Check a pair from its configs and tokenizer files alone, before any weight is downloaded or loaded."""
-    directories = {"instruct": resolve_checkpoint(instruct, weights=False), "thinking": resolve_checkpoint(thinking, weights=False)}
-    table_for(check_configs(directories["instruct"], directories["thinking"]))  # an architecture we have no table for
-    for side, directory in directories.items():
+    """Check a pair for generation from its metadata alone: agreeing configs, and a chat template on each side."""
+    instruct_dir, thinking_dir, _ = check_metadata(instruct, thinking)
+    for side, directory in (("instruct", instruct_dir), ("thinking", thinking_dir)):
         if not has_chat_template(directory):
             raise UserError(
                 f"the {side} model {directory} has no chat template; prompts go through the model's chat template, "

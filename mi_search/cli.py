@@ -494,6 +494,7 @@ def sweep(
     """Evaluate a grid of global λ and label each point with its stage."""
     from mi_search.backends.select import open_models
     from mi_search.backends.settings import VLLMSettings
+    from mi_search.checkpoints import preflight_pair
     from mi_search.spec import LambdaSpec
     from mi_search.sweep import parse_lambdas, run_sweep, write_sweep
     from mi_search.tasks.registry import load_task
@@ -518,6 +519,8 @@ def sweep(
     backend_name = check_backend(backend)
     vllm_settings = VLLMSettings() if vllm_sources is None else VLLMSettings(sources=check_sources(vllm_sources))
     instruct_ref, thinking_ref = pair_references(pair, instruct, thinking)
+    with console.status("checking the model pair"):  # from configs and tokenizer files, before any weight moves
+        preflight_pair(instruct_ref, thinking_ref)
     with console.status(f"loading the model pair ({backend_name})"):
         blender, generator = open_models(
             backend_name,

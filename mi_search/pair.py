@@ -9,9 +9,8 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from mi_search.architectures import table_for
 from mi_search.backends.settings import TemplateSource
-from mi_search.checkpoints import check_pair, resolve_checkpoint
+from mi_search.checkpoints import resolve_pair
 from mi_search.engine import Interpolator
 from mi_search.errors import UserError
 from mi_search.plan import MergePlan
@@ -69,8 +68,7 @@ def load_pair(
     chat_template: TemplateSource = "instruct",
 ) -> ModelPair:
     """Check the pair, then load each model once onto `device`; the tokenizer is `chat_template`'s source's."""
-    instruct_dir, thinking_dir = resolve_checkpoint(instruct), resolve_checkpoint(thinking)
-    table = table_for(check_pair(instruct_dir, thinking_dir))
+    instruct_dir, thinking_dir, table = resolve_pair(instruct, thinking)
     transformers.utils.logging.disable_progress_bar()  # our own progress display owns the terminal
     target_device = pick_device(device)
     target_dtype = pick_dtype(dtype, target_device)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import shutil
 from pathlib import Path
 
+import huggingface_hub
 import optuna
 import pytest
 import yaml
@@ -66,6 +69,63 @@ def test_a_pair_is_checked_from_its_configs_before_any_weight(tmp_path):
         preflight_pair(_metadata_only(tmp_path / "g1", **gpt2), _metadata_only(tmp_path / "g2", **gpt2))
 
 
+class FakeHub:
+    """A fake of the Hugging Face Hub, which this machine cannot reach: serves local directories by repo id.
+
+    Like `snapshot_download`, it copies only the files `allow_patterns` match, and it records each request.
+    """
+
+    def __init__(self, cache: Path, repos: dict[str, Path]):
+        self.cache, self.repos, self.requests = cache, repos, []
+
+    def snapshot_download(self, repo_id: str, allow_patterns: list[str]) -> str:
+        self.requests.append((repo_id, tuple(allow_patterns)))
+        snapshot = self.cache / repo_id.replace("/", "--")
+        snapshot.mkdir(parents=True, exist_ok=True)
+        for file in self.repos[repo_id].iterdir():
+            if any(fnmatch.fnmatch(file.name, pattern) for pattern in allow_patterns):
+                shutil.copy2(file, snapshot / file.name)
+        return str(snapshot)
+
+    def weights_requested(self) -> bool:
+        return any("*.safetensors" in patterns for _, patterns in self.requests)
+
+
+@pytest.fixture
+def fake_hub(tmp_path, monkeypatch, toy_dirs):
+    instruct, thinking = toy_dirs
+    other_vocab = shutil.copytree(thinking, tmp_path / "other-vocab")
+    config = json.loads((other_vocab / "config.json").read_text())
+    (other_vocab / "config.json").write_text(json.dumps({**config, "vocab_size": config["vocab_size"] + 8}))
+    no_template = shutil.copytree(thinking, tmp_path / "no-template")
+    (no_template / "chat_template.jinja").unlink()
+    tokenizer_config = json.loads((no_template / "tokenizer_config.json").read_text())
+    (no_template / "tokenizer_config.json").write_text(json.dumps({**tokenizer_config, "chat_template": None}))
+    hub = FakeHub(
+        tmp_path / "cache",
+        {"org/instruct": instruct, "org/thinking": thinking, "org/other-vocab": other_vocab, "org/no-template": no_template},
+    )
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", hub.snapshot_download)
+    return hub
+
+
+def test_a_hub_pair_whose_configs_disagree_is_refused_before_its_weights_are_fetched(fake_hub):
+    from mi_search.pair import load_pair
+
+    with pytest.raises(UserError, match="configs differ in vocab_size"):
+        load_pair("org/instruct", "org/other-vocab", device="cpu")
+    assert fake_hub.requests and not fake_hub.weights_requested()
+    pair = load_pair("org/instruct", "org/thinking", device="cpu")  # the same path fetches weights once checked
+    assert fake_hub.weights_requested() and pair.instruct_dir.parent == fake_hub.cache
+
+
+def test_a_sweep_refuses_a_model_without_a_chat_template_before_its_weights(fake_hub, tmp_path):
+    arguments = ["sweep", "--out", str(tmp_path / "out"), "--lambdas", "0,1", "--limit", "2", "--device", "cpu"]
+    result = CliRunner().invoke(app, [*arguments, "--instruct", "org/instruct", "--thinking", "org/no-template"])
+    assert_user_error(result, "has no chat template")
+    assert not fake_hub.weights_requested() and not (tmp_path / "out").exists()
+
+
 def test_a_bad_task_file_is_refused_before_the_study_is_stored(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     data = tmp_path / "aime.jsonl"
@@ -97,8 +157,6 @@ def test_a_study_runs_on_a_benchmark_loaded_from_a_local_file(tmp_path):
 
 def test_the_thinking_models_template_can_format_every_prompt(tmp_path, toy_dirs):
     """A Thinking-2507-style template opens <think> in the prompt; `chat_template: thinking` uses it."""
-    import shutil
-
     from mi_search.backends.base import chat_prompt_ids
     from mi_search.backends.select import open_models
 

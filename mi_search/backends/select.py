@@ -37,12 +37,10 @@ def open_models(
             chat_template=chat_template,
         )
         return pair, HFBackend(pair.model, pair.tokenizer, batch_size=batch_size)
-    from mi_search.architectures import table_for
     from mi_search.backends.vllm_engine import checkpoint_plan, open_vllm
-    from mi_search.checkpoints import check_pair, read_config, resolve_checkpoint
+    from mi_search.checkpoints import read_config, resolve_pair
 
-    instruct_dir, thinking_dir = resolve_checkpoint(instruct), resolve_checkpoint(thinking)
-    table = table_for(check_pair(instruct_dir, thinking_dir))
+    instruct_dir, thinking_dir, table = resolve_pair(instruct, thinking)
     plan = checkpoint_plan(instruct_dir, table, read_config(instruct_dir)["num_hidden_layers"])
     engine = open_vllm(
         instruct_dir,
