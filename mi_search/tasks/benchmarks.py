@@ -14,7 +14,7 @@ from mi_search.errors import UserError
 from mi_search.scoring import Gold, math_gold
 from mi_search.tasks.base import MATH_PROMPT_SUFFIX, Question
 from mi_search.tasks.choice import CHOICE_PROMPT_SUFFIX, choice_gold, choice_prompt, shuffled_options
-from mi_search.tasks.files import load_rows
+from mi_search.tasks.files import load_rows, require_columns
 from mi_search.tasks.ifeval import check_instructions, ifeval_question, instruction_gold
 
 GPQA_OPTIONS = ("Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3")
@@ -40,21 +40,15 @@ class Benchmark:
         Every prompt ends with the benchmark's instruction (`prompt_suffix` replaces it).
         """
         source = data_files or self.hub_id
-        rows = load_rows(source, split=self.split, config=self.config) if data_files is None else load_rows(source)
-        if not rows:
-            raise UserError(f"{source} has no rows; give a file with at least one {self.name} row")
-        missing = [column for column in self.columns if column not in rows[0]]
-        if missing:
-            raise UserError(
-                f"{source} has no column {missing[0]!r} (columns: {', '.join(rows[0])}); "
-                f"{self.name} reads {self.hub_id}'s schema: {', '.join(self.columns)}"
-            )
+        rows = load_rows(source, split=self.split, config=self.config)
+        schema = f"{self.name} reads {self.hub_id}'s schema: {', '.join(self.columns)}"
+        require_columns(source, rows, self.columns, schema)
         try:
             questions = [self.question(row, index) for index, row in enumerate(rows[:limit])]
-            suffix = self.prompt_suffix if prompt_suffix is None else prompt_suffix
-            questions = [replace(q, prompt=q.prompt + suffix) for q in questions]
         except UserError as exc:
             raise UserError(f"{source}: {exc}") from None
+        suffix = self.prompt_suffix if prompt_suffix is None else prompt_suffix
+        questions = [replace(q, prompt=q.prompt + suffix) for q in questions]
         if self.check is not None:
             self.check(questions, source)
         return questions
@@ -67,10 +61,12 @@ def _required(row: dict[str, Any], column: str, index: int) -> str:
     return str(value).strip()
 
 
-def _math(question_column: str, id_column: str | None) -> Callable[[dict[str, Any], int], Question]:
+def _math(id_column: str) -> Callable[[dict[str, Any], int], Question]:
+    """A problem/answer row as a question, named by its `id_column` (the row number when it is empty)."""
+
     def build(row: dict[str, Any], index: int) -> Question:
-        question_id = str(row[id_column]) if id_column and row.get(id_column) is not None else str(index)
-        return Question(question_id, _required(row, question_column, index), _required(row, "answer", index))
+        question_id = str(row[id_column]) if row.get(id_column) is not None else str(index)
+        return Question(question_id, _required(row, "problem", index), _required(row, "answer", index))
 
     return build
 
@@ -103,7 +99,7 @@ BENCHMARKS = {
             None,
             "test",
             ("problem", "answer"),
-            _math("problem", "id"),
+            _math("id"),
             math_gold,
             MATH_PROMPT_SUFFIX,
         ),
@@ -113,7 +109,7 @@ BENCHMARKS = {
             None,
             "test",
             ("problem", "answer"),
-            _math("problem", "unique_id"),
+            _math("unique_id"),
             math_gold,
             MATH_PROMPT_SUFFIX,
         ),

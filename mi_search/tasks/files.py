@@ -40,6 +40,15 @@ def load_rows(source: str, *, split: str = "test", config: str | None = None) ->
     return list(data)
 
 
+def require_columns(source: str, rows: list[dict], columns: tuple[str, ...], fix: str) -> None:
+    """Refuse a source without rows, or whose rows lack one of `columns`; `fix` says what to do instead."""
+    if not rows:
+        raise UserError(f"{source} has no rows; give a file or dataset with at least one row")
+    missing = [column for column in columns if column not in rows[0]]
+    if missing:
+        raise UserError(f"{source} has no column {missing[0]!r} (columns: {', '.join(rows[0])}); {fix}")
+
+
 def file_questions(
     source: str,
     *,
@@ -51,13 +60,9 @@ def file_questions(
 ) -> list[Question]:
     """Questions from `source`; the prompt is the question followed by `prompt_suffix`."""
     rows = load_rows(source, split=split)
-    if not rows:
-        raise UserError(f"{source} has no rows; give a dataset with at least one question")
-    for column in (question_column, answer_column):
-        if column not in rows[0]:
-            raise UserError(
-                f"{source} has no column {column!r} (columns: {', '.join(rows[0])}); name the right one with --{'question' if column == question_column else 'answer'}-column"
-            )
+    require_columns(
+        source, rows, (question_column, answer_column), "name the right ones with --question-column and --answer-column"
+    )
     questions = []
     for i, row in enumerate(rows[:limit]):
         if row[question_column] in (None, "") or row[answer_column] in (None, ""):
