@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -25,6 +25,9 @@ from mi_search.cli.options import (
     VLLMSourcesOpt,
 )
 from mi_search.search.locations import DEFAULT_STORAGE, DEFAULT_TRACKING_URI, study_folder
+
+if TYPE_CHECKING:
+    from mi_search.search.service import StudyInputs
 
 
 def _search(
@@ -165,7 +168,7 @@ def connect_tracking(tracking_uri: str):
         return connect(tracking_uri)
 
 
-def run_study_here(study, config, trials: int | None, runtime: Runtime, client, inputs=None):
+def run_study_here(study, config, trials: int | None, runtime: Runtime, client, inputs: StudyInputs | None = None):
     """Load the pair and task once, then run `trials` trials (default: the study's), tracked, with progress bars."""
     from mi_search.search.console import StudyProgress
     from mi_search.search.objective import Observers

@@ -81,8 +81,6 @@ def merge(
     pair: PairOpt = None,
     instruct: InstructOpt = None,
     thinking: ThinkingOpt = None,
-    backend: BackendOpt = None,
-    vllm_sources: VLLMSourcesOpt = None,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "auto",
     trust_remote_code: RemoteCodeOpt = False,
