@@ -32,12 +32,13 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
             return JournalStorage(JournalFileBackend(path))
         except OSError as exc:
             raise UserError(f"cannot open journal {path}: {exc.strerror}; check that its directory exists") from None
+    sqlite = url.startswith("sqlite")
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them knowingly
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             storage = RDBStorage(
                 url,
-                engine_kwargs={"connect_args": {"timeout": SQLITE_LOCK_WAIT_S}} if url.startswith("sqlite") else {},
+                engine_kwargs={"connect_args": {"timeout": SQLITE_LOCK_WAIT_S}} if sqlite else {},
                 heartbeat_interval=heartbeat_interval,
                 grace_period=GRACE_HEARTBEATS * heartbeat_interval,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
@@ -50,7 +51,7 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
         raise UserError(
             f"cannot open storage {url} ({reason}); use sqlite:///PATH.db, postgresql://USER@HOST/DB or journal:PATH"
         ) from None
-    if storage.engine.name == "sqlite":
+    if sqlite:
         serialize_sqlite_transactions(storage.engine)
     return storage
 
