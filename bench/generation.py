@@ -13,15 +13,17 @@ import time
 
 import torch
 
-from mi_search.backends.base import DecodingParams, chat_prompt_ids
-from mi_search.backends.hf import HFBackend
-from mi_search.pair import load_pair
-from mi_search.spec import LambdaSpec
+from mi_search.backends.base import chat_prompt_ids
+from mi_search.backends.hf import load_hf
+from mi_search.backends.hf_generate import HFGenerator
+from mi_search.backends.settings import HFSettings
+from mi_search.evaluation.decoding import DecodingParams
+from mi_search.merge.spec import LambdaSpec
 from mi_search.tasks.toy import toy_questions
 from mi_search.toy import toy_pair_dirs
 
 
-def generate_reference(backend: HFBackend, prompts: list[str], max_new_tokens: int) -> list[int]:
+def generate_reference(backend: HFGenerator, prompts: list[str], max_new_tokens: int) -> list[int]:
     """Token counts from one left-padded `model.generate` call over all prompts."""
     tokenizer, model = backend.tokenizer, backend.model
     encoded = [chat_prompt_ids(backend.tokenizer, p) for p in prompts]
@@ -43,10 +45,10 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--max-new-tokens", type=int, default=384)
     args = parser.parse_args()
-    pair = load_pair(*toy_pair_dirs(), device="cpu")
-    pair.merge(LambdaSpec(lam=args.lam))
     prompts = [q.prompt for q in toy_questions(args.questions)]
-    backend = HFBackend(pair.model, pair.tokenizer, batch_size=len(prompts))
+    pair = load_hf(*toy_pair_dirs(), HFSettings(device="cpu", batch_size=len(prompts)))
+    pair.merge(LambdaSpec(lam=args.lam))
+    backend = pair.generator
     params = DecodingParams(max_new_tokens=args.max_new_tokens)
 
     start = time.perf_counter()

@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
-from mi_search.architectures import table_for
-from mi_search.engine import Interpolator
-from mi_search.spec import LambdaSpec
+from mi_search.merge.architectures import table_for
+from mi_search.merge.interpolator import Interpolator
+from mi_search.merge.spec import LambdaSpec
 
 MERGE_SPEC = LambdaSpec(lam=0.5, modules={"attention": 0.3})
 

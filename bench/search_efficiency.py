@@ -16,14 +16,14 @@ import statistics
 import tempfile
 import time
 
-from mi_search.evaluate import evaluate
+from mi_search.evaluation.evaluate import evaluate
 from mi_search.search.config import build_config
 from mi_search.search.pareto import Point, hypervolume
 from mi_search.search.results import read_result
 from mi_search.search.service import load_workbench, run_trials
 from mi_search.search.storage import open_storage, optuna_quiet
 from mi_search.search.study import open_study
-from mi_search.spec import LambdaSpec
+from mi_search.merge.spec import LambdaSpec
 
 GRID = [round(i * 0.05, 2) for i in range(21)]
 

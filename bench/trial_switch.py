@@ -25,9 +25,9 @@ import torch
 from merge_speed import merge_against_floor, random_pair
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from mi_search.backends.select import open_models
+from mi_search.backends.vllm_backend import load_vllm
 from mi_search.backends.settings import VLLMSettings
-from mi_search.spec import LambdaSpec
+from mi_search.merge.spec import LambdaSpec
 from mi_search.toy import toy_pair_dirs
 
 # The same engine settings for (a) and (b): the comparison is about the switch, not the engine.
@@ -87,7 +87,7 @@ def main() -> None:
     instruct, thinking = (args.instruct, args.thinking) if args.instruct else toy_pair_dirs()
     settings = VLLMSettings()
     start = time.perf_counter()
-    engine, _ = open_models("vllm", instruct, thinking, vllm=settings)
+    engine = load_vllm(instruct, thinking, settings)
     open_s = time.perf_counter() - start
     config = engine.llm.llm_engine.vllm_config
     engine_args = [

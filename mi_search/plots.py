@@ -6,10 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # the Agg backend must be chosen before pyplot loads
+from matplotlib.figure import Figure  # no pyplot: nothing global is chosen or changed, notebooks keep their backend
 
 if TYPE_CHECKING:
     from mi_search.search.results import StudyResult
@@ -28,7 +25,8 @@ def plot_stage_map(
     """
     points = sorted(points)
     lams = [p[0] for p in points]
-    fig, left = plt.subplots(figsize=(8, 4.5), dpi=120)
+    fig = Figure(figsize=(8, 4.5), dpi=120)
+    left = fig.subplots()
     for i, (lam, *_, stage) in enumerate(points):
         lo = (lams[i - 1] + lam) / 2 if i else lam
         hi = (lam + lams[i + 1]) / 2 if i + 1 < len(lams) else lam
@@ -54,7 +52,8 @@ def plot_stage_map(
 
 def plot_pareto(result: StudyResult, path: Path) -> None:
     """Accuracy against mean tokens for every trial: the front coloured by stage, the budget and the chosen point."""
-    fig, axis = plt.subplots(figsize=(8, 4.5), dpi=120)
+    fig = Figure(figsize=(8, 4.5), dpi=120)
+    axis = fig.subplots()
     partial = [r for r in result.records if not r.full]
     full = [r for r in result.records if r.full]
     if partial:
@@ -123,7 +122,8 @@ def plot_pareto(result: StudyResult, path: Path) -> None:
 
 def plot_token_histogram(lengths: list[int], path: Path) -> None:
     """How long the responses of one trial are: a histogram of generated tokens per sample."""
-    fig, axis = plt.subplots(figsize=(6, 3.5), dpi=110)
+    fig = Figure(figsize=(6, 3.5), dpi=110)
+    axis = fig.subplots()
     axis.hist(lengths, bins=min(40, max(1, len(set(lengths)))), color="#1f77b4")
     axis.set_xlabel("generated tokens per response")
     axis.set_ylabel("responses")
@@ -131,7 +131,7 @@ def plot_token_histogram(lengths: list[int], path: Path) -> None:
     _save(fig, path)
 
 
-def _save(fig, path: Path) -> None:
+def _save(fig: Figure, path: Path) -> None:
     """Render beside `path`, then rename: a reader never sees half a PNG."""
     path = Path(path)
     staging = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
@@ -140,5 +140,4 @@ def _save(fig, path: Path) -> None:
         fig.savefig(staging)
         staging.replace(path)
     finally:
-        plt.close(fig)
         staging.unlink(missing_ok=True)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+# As the CLI does at start-up: idle OpenMP threads that spin would starve the subprocesses tests start.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from pathlib import Path
 
 import pytest

@@ -11,7 +11,7 @@ import torch
 from safetensors import safe_open
 from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config, Qwen3MoeConfig
 
-from mi_search.architectures import SUPPORTED_ARCHITECTURES, Module, ParamRole, table_for
+from mi_search.merge.architectures import SUPPORTED_ARCHITECTURES, Module, ParamRole, table_for
 from mi_search.errors import UserError
 
 SMALL = {

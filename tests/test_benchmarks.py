@@ -7,10 +7,11 @@ import json
 import pytest
 
 from mi_search.errors import UserError
-from mi_search.evaluate import gradable
-from mi_search.scoring import Gold
+from mi_search.evaluation.evaluate import gradable
+from mi_search.evaluation.grading import Gold
 from mi_search.tasks.base import MATH_PROMPT_SUFFIX
 from mi_search.tasks.choice import CHOICE_PROMPT_SUFFIX, extract_letter
+from mi_search.tasks.config import TaskConfig
 from mi_search.tasks.registry import KNOWN_TASKS, PAPER_DECODING, load_task
 
 NO_ARGS = {"num_words": None, "relation": None, "num_bullets": None, "keywords": None}  # as published: all keys, nulls
@@ -32,7 +33,7 @@ def _correct(gold: Gold, response: str, *, truncated: bool = False) -> bool:
 def test_every_benchmark_is_known():
     assert set(KNOWN_TASKS) == {"toy", "aime25", "math500", "gsm8k", "gpqa-diamond", "ifeval"}
     with pytest.raises(UserError, match=r"unknown task 'aime'; known tasks: toy, aime25, math500, gsm8k"):
-        load_task("aime")
+        load_task(TaskConfig(name="aime"))
 
 
 def test_aime25_gets_the_paper_prompt_and_math_verify(tmp_path):
@@ -40,7 +41,7 @@ def test_aime25_gets_the_paper_prompt_and_math_verify(tmp_path):
         tmp_path / "aime25.jsonl",
         [{"problem": "Find half of one.", "answer": "\\frac{1}{2}", "id": 7}, {"problem": "Find 70.", "answer": "70", "id": 8}],
     )
-    setup = load_task("aime25", data_files=data)
+    setup = load_task(TaskConfig(name="aime25", data_files=data))
     assert [q.id for q in setup.questions] == ["7", "8"]
     assert setup.questions[0].prompt == "Find half of one." + MATH_PROMPT_SUFFIX
     assert setup.decoding == PAPER_DECODING
@@ -65,7 +66,7 @@ def test_math500_reads_its_parquet_schema(tmp_path):
             "unique_id": ["test/algebra/1.json"],
         }
     ).to_parquet(path)
-    setup = load_task("math500", data_files=str(path))
+    setup = load_task(TaskConfig(name="math500", data_files=str(path)))
     assert setup.questions[0].id == "test/algebra/1.json"
     assert _correct(_golds(setup)[0], "\\boxed{4}") and not _correct(_golds(setup)[0], "\\boxed{8}")
 
@@ -78,7 +79,7 @@ def test_gsm8k_gold_is_the_number_after_the_marker(tmp_path):
             {"question": "How many?", "answer": "3 + 4 = <<3+4=7>>7\n#### 7"},
         ],
     )
-    setup = load_task("gsm8k", data_files=data)
+    setup = load_task(TaskConfig(name="gsm8k", data_files=data))
     assert [q.answer for q in setup.questions] == ["1200", "7"]
     assert setup.questions[1].prompt == "How many?" + MATH_PROMPT_SUFFIX
     thousand, seven = _golds(setup)
@@ -86,7 +87,7 @@ def test_gsm8k_gold_is_the_number_after_the_marker(tmp_path):
     assert not _correct(seven, "\\boxed{4}")
     broken = _jsonl(tmp_path / "broken.jsonl", [{"question": "q", "answer": "no marker here"}])
     with pytest.raises(UserError, match=r"broken.jsonl: row 0 has no '####'"):
-        load_task("gsm8k", data_files=broken)
+        load_task(TaskConfig(name="gsm8k", data_files=broken))
 
 
 def _gpqa_row(record_id: str, **override) -> dict:
@@ -104,13 +105,13 @@ def _gpqa_row(record_id: str, **override) -> dict:
 
 def test_gpqa_shuffles_options_by_question_and_grades_the_letter(tmp_path):
     rows = [_gpqa_row(f"rec{i}") for i in range(8)]
-    setup = load_task("gpqa-diamond", data_files=_jsonl(tmp_path / "gpqa.jsonl", rows))
+    setup = load_task(TaskConfig(name="gpqa-diamond", data_files=_jsonl(tmp_path / "gpqa.jsonl", rows)))
     first = setup.questions[0]
     assert first.prompt.startswith("Which particle carries the electromagnetic force?\n\nA) ")
     assert first.prompt.endswith(CHOICE_PROMPT_SUFFIX)
     assert f"{first.answer}) photon" in first.prompt  # the gold letter names the correct option
     assert len({q.answer for q in setup.questions}) > 1  # positions differ between questions
-    again = load_task("gpqa-diamond", data_files=_jsonl(tmp_path / "reordered.jsonl", rows[::-1]))
+    again = load_task(TaskConfig(name="gpqa-diamond", data_files=_jsonl(tmp_path / "reordered.jsonl", rows[::-1])))
     assert {q.id: q.prompt for q in again.questions} == {q.id: q.prompt for q in setup.questions}
     gold = _golds(setup)[0]
     wrong = next(letter for letter in "ABCD" if letter != first.answer)
@@ -129,13 +130,13 @@ def test_letter_extraction_prefers_the_boxed_answer():
 def test_gpqa_row_with_a_missing_option_is_named(tmp_path):
     rows = [_gpqa_row("rec0"), _gpqa_row("rec1", **{"Incorrect Answer 2": None})]
     with pytest.raises(UserError, match=r"gpqa.jsonl: row 1 has an empty 'Incorrect Answer 2'"):
-        load_task("gpqa-diamond", data_files=_jsonl(tmp_path / "gpqa.jsonl", rows))
+        load_task(TaskConfig(name="gpqa-diamond", data_files=_jsonl(tmp_path / "gpqa.jsonl", rows)))
 
 
 def test_missing_column_names_the_schema(tmp_path):
     data = _jsonl(tmp_path / "aime.jsonl", [{"question": "1+1?", "answer": "2"}])
     with pytest.raises(UserError, match=r"has no column 'problem' \(columns: question, answer\); aime25 reads math-ai/aime25"):
-        load_task("aime25", data_files=data)
+        load_task(TaskConfig(name="aime25", data_files=data))
 
 
 def _ifeval_row(key: int, prompt: str, ids: list[str], kwargs: list[dict]) -> dict:
@@ -147,7 +148,7 @@ def test_ifeval_strict_and_loose(tmp_path):
         _ifeval_row(1000, "Write about cats without commas, in lowercase.", ["punctuation:no_comma", "change_case:english_lowercase"], [{}, {}]),
         _ifeval_row(1001, "Describe dogs in fewer than 10 words.", ["length_constraints:number_words"], [{"relation": "less than", "num_words": 10}]),
     ]
-    setup = load_task("ifeval", data_files=_jsonl(tmp_path / "ifeval.jsonl", rows))
+    setup = load_task(TaskConfig(name="ifeval", data_files=_jsonl(tmp_path / "ifeval.jsonl", rows)))
     assert setup.questions[0].prompt == "Write about cats without commas, in lowercase."  # the prompt as published
     assert setup.questions[0].id == "1000"
     cats, dogs = _golds(setup)
@@ -161,7 +162,7 @@ def test_ifeval_strict_and_loose(tmp_path):
 
 
 def test_ifeval_scores_report_loose_accuracy(tmp_path):
-    from mi_search.evaluate import Sample, score_samples
+    from mi_search.evaluation.evaluate import Sample, score_samples
 
     def sample(correct: bool, loose: bool | None) -> Sample:
         return Sample("q", "p", "r", 3, "stop", None, correct, loose)
@@ -175,15 +176,15 @@ def test_ifeval_unknown_instruction_and_missing_punkt(tmp_path, monkeypatch):
 
     unknown = [_ifeval_row(1, "p", ["keywords:made_up"], [{}])]
     with pytest.raises(UserError, match="unknown IFEval instruction 'keywords:made_up'"):
-        load_task("ifeval", data_files=_jsonl(tmp_path / "unknown.jsonl", unknown))
+        load_task(TaskConfig(name="ifeval", data_files=_jsonl(tmp_path / "unknown.jsonl", unknown)))
     monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "no-nltk-data")])
     sentences = [_ifeval_row(2, "p", ["length_constraints:number_sentences"], [{"relation": "less than", "num_sentences": 3}])]
     with pytest.raises(UserError, match="punkt_tab"):
-        load_task("ifeval", data_files=_jsonl(tmp_path / "sentences.jsonl", sentences))
+        load_task(TaskConfig(name="ifeval", data_files=_jsonl(tmp_path / "sentences.jsonl", sentences)))
 
 
 def test_prompt_suffix_replaces_the_instruction(tmp_path):
     data = _jsonl(tmp_path / "aime25.jsonl", [{"problem": "What is 1+2?", "answer": "3"}])
-    assert load_task("aime25", data_files=data, prompt_suffix="").questions[0].prompt == "What is 1+2?"
+    assert load_task(TaskConfig(name="aime25", data_files=data, prompt_suffix="")).questions[0].prompt == "What is 1+2?"
     with pytest.raises(UserError, match="toy task has no data files"):
-        load_task("toy", data_files=data)
+        load_task(TaskConfig(name="toy", data_files=data))

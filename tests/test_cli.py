@@ -36,7 +36,7 @@ def test_toy_path_prints_two_directories(toy_dirs):
 
 def test_merge_exports_a_loadable_checkpoint(tmp_path, toy_dirs):
     out = tmp_path / "merged"
-    result = run("merge", "--pair", "toy", "--lam", "0.3", "--lam-mlp", "0.8", "--out", out, "--device", "cpu")
+    result = run("merge", "--pair", "toy", "--lam", "0.3", "--lam-mlp", "0.8", "--out", out)
     assert result.exit_code == 0, result.output
     merged = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32)
     instruct = AutoModelForCausalLM.from_pretrained(toy_dirs[0], dtype=torch.float32)
@@ -49,7 +49,7 @@ def test_merge_exports_a_loadable_checkpoint(tmp_path, toy_dirs):
 def test_merge_reads_a_yaml_spec(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text(yaml.safe_dump({"lam": 0.5, "modules": {"attention": 0.2}, "blocks": [{"mlp": 0.1}, {"mlp": 0.9}]}))
-    result = run("merge", "--spec", spec, "--out", tmp_path / "m", "--device", "cpu")
+    result = run("merge", "--spec", spec, "--out", tmp_path / "m")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "m" / "model.safetensors").exists()
 
@@ -59,10 +59,9 @@ def test_merge_reads_a_yaml_spec(tmp_path):
     [
         (["--lam", "1.5"], "--allow-extrapolation"),
         ([], "no λ given"),
-        (["--lam", "0.5", "--instruct", "somewhere"], "give both --instruct and --thinking"),
-        (["--lam", "0.5", "--pair", "big"], "unknown pair 'big'"),
-        (["--lam", "0.5", "--device", "tpu"], "unknown device 'tpu'"),
-        (["--lam", "0.5", "--dtype", "int8"], "unknown dtype 'int8'"),
+        (["--lam", "0.5", "--instruct", "somewhere"], "give both instruct and thinking"),
+        (["--lam", "0.5", "--pair", "big"], "`--pair`: input should be 'toy'"),
+        (["--lam", "0.5", "--pair", "toy", "--instruct", "a", "--thinking", "b"], "give either the bundled pair"),
         (["--lam", "0.5", "--instruct", "/no/such/dir", "--thinking", "/no/such/dir"], "is not a model directory"),
     ],
 )
@@ -75,7 +74,7 @@ def test_merge_bad_input(tmp_path, args, fragment):
 def test_merge_spec_with_unknown_key(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text("lam: 0.5\nmodule: {mlp: 1}\n")
-    assert_user_error(run("merge", "--spec", spec, "--out", tmp_path / "o"), "module: Extra inputs are not permitted")
+    assert_user_error(run("merge", "--spec", spec, "--out", tmp_path / "o"), "unknown key `module`")
     assert not (tmp_path / "o").exists()
 
 

@@ -9,11 +9,13 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM
 
-from mi_search.architectures import Module
+from mi_search.merge.architectures import Module
 from mi_search.errors import UserError
-from mi_search.export import export_merge
-from mi_search.pair import load_pair
-from mi_search.spec import BlockLambda, LambdaSpec
+from mi_search.backends.hf import load_hf
+from mi_search.backends.settings import HFSettings
+from mi_search.merge.export import export_pair
+from mi_search.merge.pair import PairConfig
+from mi_search.merge.spec import BlockLambda, LambdaSpec
 from tests.conftest import save_tiny_model
 
 
@@ -24,7 +26,7 @@ def _source_params(directory):
 
 @pytest.fixture(scope="module")
 def pair(tiny_pair):
-    return load_pair(*tiny_pair, device="cpu")
+    return load_hf(*tiny_pair, HFSettings(device="cpu"))
 
 
 @pytest.fixture(scope="module")
@@ -114,10 +116,10 @@ def test_lambda_outside_unit_interval_needs_permission():
 
 
 def test_tied_lm_head_must_follow_the_embeddings(tmp_path):
-    tied = load_pair(
+    tied = load_hf(
         save_tiny_model(tmp_path / "a", 1, tie_word_embeddings=True),
         save_tiny_model(tmp_path / "b", 2, tie_word_embeddings=True),
-        device="cpu",
+        HFSettings(device="cpu"),
     )
     with pytest.raises(UserError, match="ties lm_head"):
         tied.plan.lambdas(LambdaSpec(lam=0.5, modules={Module.LM_HEAD: 0.2}))
@@ -134,7 +136,7 @@ def test_tied_lm_head_must_follow_the_embeddings(tmp_path):
 def test_mismatched_pairs_are_refused_before_loading(tmp_path, tiny_pair, overrides, message):
     other = save_tiny_model(tmp_path / "other", 3, **overrides)
     with pytest.raises(UserError, match=message):
-        load_pair(tiny_pair[0], other, device="cpu")
+        load_hf(tiny_pair[0], other, HFSettings(device="cpu"))
 
 
 def test_different_architectures_are_refused(tmp_path, tiny_pair):
@@ -143,7 +145,7 @@ def test_different_architectures_are_refused(tmp_path, tiny_pair):
     config["architectures"] = ["LlamaForCausalLM"]
     (other / "config.json").write_text(json.dumps(config))
     with pytest.raises(UserError, match="architectures differ"):
-        load_pair(tiny_pair[0], other, device="cpu")
+        load_hf(tiny_pair[0], other, HFSettings(device="cpu"))
 
 
 def test_missing_tensor_is_named(tmp_path, tiny_pair):
@@ -154,7 +156,7 @@ def test_missing_tensor_is_named(tmp_path, tiny_pair):
     with pytest.raises(
         UserError, match=r"model\.layers\.1\.mlp\.up_proj\.weight is in the instruct checkpoint but missing"
     ):
-        load_pair(tiny_pair[0], other, device="cpu")
+        load_hf(tiny_pair[0], other, HFSettings(device="cpu"))
 
 
 def test_shape_mismatch_is_named(tmp_path, tiny_pair):
@@ -163,7 +165,7 @@ def test_shape_mismatch_is_named(tmp_path, tiny_pair):
     tensors["model.norm.weight"] = torch.ones(32, dtype=torch.bfloat16)
     save_file(tensors, other / "model.safetensors", metadata={"format": "pt"})
     with pytest.raises(UserError, match=r"model\.norm\.weight has shape \(64,\) in instruct but \(32,\)"):
-        load_pair(tiny_pair[0], other, device="cpu")
+        load_hf(tiny_pair[0], other, HFSettings(device="cpu"))
 
 
 def test_non_finite_weights_are_refused(tmp_path, tiny_pair):
@@ -172,51 +174,56 @@ def test_non_finite_weights_are_refused(tmp_path, tiny_pair):
     tensors["model.layers.0.self_attn.o_proj.weight"][0, 0] = float("nan")
     save_file(tensors, other / "model.safetensors", metadata={"format": "pt"})
     with pytest.raises(UserError, match=r"o_proj\.weight in the thinking weights holds NaN"):
-        load_pair(tiny_pair[0], other, device="cpu")
+        load_hf(tiny_pair[0], other, HFSettings(device="cpu"))
 
 
 def test_checkpoints_without_safetensors_are_refused(tmp_path, tiny_pair):
     other = save_tiny_model(tmp_path / "other", 3)
     (other / "model.safetensors").unlink()
     with pytest.raises(UserError, match="safetensors only"):
-        load_pair(tiny_pair[0], other, device="cpu")
+        load_hf(tiny_pair[0], other, HFSettings(device="cpu"))
 
 
-def test_export_round_trips_through_from_pretrained(pair, sources, tmp_path):
+def test_export_round_trips_and_equals_the_in_place_merge_rounded_once(pair, sources, tiny_pair, tmp_path):
     spec = LambdaSpec(lam=0.5, modules={Module.ATTENTION: 0.2})
-    out = export_merge(pair, spec, tmp_path / "merged")
+    out = export_pair(PairConfig(instruct=str(tiny_pair[0]), thinking=str(tiny_pair[1])), spec, tmp_path / "merged")
     loaded = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32)
-    # The export is stored in the sources' bf16: the resident fp32 merge rounded once.
+    pair.merge(spec)  # the resident fp32 merge; the export is it rounded once to the sources' bf16
+    resident = dict(pair.model.named_parameters())
     for name, param in loaded.named_parameters():
         lam = 0.2 if ".self_attn." in name else 0.5
         expected = torch.lerp(sources[0][name], sources[1][name], lam).to(torch.bfloat16).float()
         assert torch.equal(param.detach(), expected), name
+        assert torch.equal(param.detach(), resident[name].detach().to(torch.bfloat16).float()), name
     assert json.loads((out / "config.json").read_text())["dtype"] == "bfloat16"
     assert (out / "chat_template.jinja").exists() or "chat_template" in json.loads(
         (out / "tokenizer_config.json").read_text()
     )
     assert json.loads((out / "mi_search_merge.json").read_text())["spec"]["lam"] == 0.5
-    # The working model is untouched by the export's cast and keeps merging in place.
-    pair.merge(LambdaSpec(lam=0.0))
-    assert torch.equal(
-        dict(pair.model.named_parameters())["model.norm.weight"].detach(), sources[0]["model.norm.weight"]
-    )
 
 
-def test_export_refuses_an_existing_directory_and_leaves_no_staging(pair, tmp_path):
+def test_a_tied_head_is_not_written(tmp_path):
+    instruct = save_tiny_model(tmp_path / "a", 1, tie_word_embeddings=True)
+    thinking = save_tiny_model(tmp_path / "b", 2, tie_word_embeddings=True)
+    out = export_pair(PairConfig(instruct=str(instruct), thinking=str(thinking)), LambdaSpec(lam=0.5), tmp_path / "m")
+    assert "lm_head.weight" not in load_file(out / "model.safetensors")
+    assert set(load_file(out / "model.safetensors")) == set(load_file(instruct / "model.safetensors"))
+
+
+def test_export_refuses_an_existing_directory_and_leaves_no_staging(tiny_pair, tmp_path):
     out = tmp_path / "merged"
     out.mkdir()
     with pytest.raises(UserError, match="already exists"):
-        export_merge(pair, LambdaSpec(lam=0.5), out)
+        export_pair(PairConfig(instruct=str(tiny_pair[0]), thinking=str(tiny_pair[1])), LambdaSpec(lam=0.5), out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["merged"]
 
 
 def test_hub_ids_that_cannot_be_fetched_end_in_one_clear_line(monkeypatch, tiny_pair):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(UserError, match="cannot fetch Qwen/No-Such-Model-mi-search from the Hugging Face Hub"):
-        load_pair(tiny_pair[0], "Qwen/No-Such-Model-mi-search", device="cpu")
+        load_hf(tiny_pair[0], "Qwen/No-Such-Model-mi-search", HFSettings(device="cpu"))
 
 
 def test_paths_that_are_neither_directories_nor_hub_ids(tmp_path, tiny_pair):
     with pytest.raises(UserError, match="is not a model directory"):
-        load_pair(tiny_pair[0], str(tmp_path / "missing" / "deeper" / "dir"), device="cpu")
+        load_hf(tiny_pair[0], str(tmp_path / "missing" / "deeper" / "dir"), HFSettings(device="cpu"))

@@ -8,8 +8,9 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from mi_search.backends.base import DecodingParams, chat_prompt_ids
-from mi_search.backends.hf import HFBackend
+from mi_search.backends.base import chat_prompt_ids
+from mi_search.evaluation.decoding import DecodingParams
+from mi_search.backends.hf_generate import HFGenerator
 
 PROMPTS = ["What is 12+34?", "What is 4821+3967?", "Hi", "What is 100+2000?"]
 
@@ -23,7 +24,7 @@ def model_and_tokenizer(toy_dirs):
 
 
 def _reference_greedy(model, tokenizer, prompt, max_new_tokens):
-    backend = HFBackend(model, tokenizer)
+    backend = HFGenerator(model, tokenizer)
     ids = torch.tensor([chat_prompt_ids(tokenizer, prompt)])
     out = model.generate(
         ids,
@@ -37,7 +38,7 @@ def _reference_greedy(model, tokenizer, prompt, max_new_tokens):
 
 def test_greedy_batch_matches_unbatched_transformers_generate(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
-    backend = HFBackend(model, tokenizer, batch_size=3)  # mixed prompt lengths, split batches, early finishers
+    backend = HFGenerator(model, tokenizer, batch_size=3)  # mixed prompt lengths, split batches, early finishers
     results = backend.generate(PROMPTS, 1, DecodingParams(max_new_tokens=160))
     for prompt, (completion,) in zip(PROMPTS, results):
         reference = _reference_greedy(model, tokenizer, prompt, 160)
@@ -48,14 +49,14 @@ def test_greedy_batch_matches_unbatched_transformers_generate(model_and_tokenize
 
 def test_length_limit_is_reported(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
-    ((completion,),) = HFBackend(model, tokenizer).generate(["What is 4821+3967?"], 1, DecodingParams(max_new_tokens=5))
+    ((completion,),) = HFGenerator(model, tokenizer).generate(["What is 4821+3967?"], 1, DecodingParams(max_new_tokens=5))
     assert completion.num_tokens == 5
     assert completion.finish_reason == "length"
 
 
 def test_sampling_is_seeded_and_varies_across_samples(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
-    backend = HFBackend(model, tokenizer)
+    backend = HFGenerator(model, tokenizer)
     params = DecodingParams(temperature=3.0, top_p=0.95, max_new_tokens=40, seed=7)
     first = backend.generate(PROMPTS[:2], 4, params)
     again = backend.generate(PROMPTS[:2], 4, params)
@@ -68,7 +69,7 @@ def test_sampling_is_seeded_and_varies_across_samples(model_and_tokenizer):
 
 def test_top_k_one_is_greedy(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
-    backend = HFBackend(model, tokenizer)
+    backend = HFGenerator(model, tokenizer)
     greedy = backend.generate(PROMPTS, 1, DecodingParams(max_new_tokens=60))
     top1 = backend.generate(PROMPTS, 1, DecodingParams(temperature=1.0, top_k=1, max_new_tokens=60))
     assert [q[0].text for q in greedy] == [q[0].text for q in top1]
@@ -79,7 +80,7 @@ def test_generation_works_off_the_main_thread(model_and_tokenizer):
     results = []
     worker = threading.Thread(
         target=lambda: results.append(
-            HFBackend(model, tokenizer).generate(PROMPTS[:1], 1, DecodingParams(max_new_tokens=20))
+            HFGenerator(model, tokenizer).generate(PROMPTS[:1], 1, DecodingParams(max_new_tokens=20))
         )
     )
     worker.start()

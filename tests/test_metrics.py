@@ -7,7 +7,7 @@ from math import comb
 
 import pytest
 
-from mi_search.metrics import (
+from mi_search.evaluation.metrics import (
     THINK_CLOSE,
     mean_at_k,
     mean_pass_at_k,

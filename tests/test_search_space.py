@@ -6,12 +6,13 @@ import optuna
 import pytest
 from optuna.trial import FixedTrial
 
-from mi_search.architectures import Module
-from mi_search.backends.base import DecodingParams
+from mi_search.merge.architectures import Module
+from mi_search.evaluation.decoding import DecodingParams
 from mi_search.errors import UserError
-from mi_search.pair import load_pair
+from mi_search.backends.hf import load_hf
+from mi_search.backends.settings import HFSettings
 from mi_search.search.space import DecodingSpace, SearchSpace, SpaceKind
-from mi_search.spec import BlockLambda
+from mi_search.merge.spec import BlockLambda
 
 BASE = DecodingParams(temperature=0.6, top_p=0.95, max_new_tokens=1024)
 
@@ -56,7 +57,7 @@ def test_uniform_seeds_cover_every_lambda():
 
 @pytest.fixture(scope="module")
 def plan(tiny_pair):
-    return load_pair(*tiny_pair, device="cpu").plan  # 4 layers, no experts
+    return load_hf(*tiny_pair, HFSettings(device="cpu")).plan  # 4 layers, no experts
 
 
 @pytest.mark.parametrize(

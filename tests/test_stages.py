@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from mi_search.stages import (
+from mi_search.evaluation.stages import (
     ACCURACY_TOLERANCE,
     THINK_ONSET,
     THINK_SATURATED,

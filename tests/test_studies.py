@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from mi_search.checkpoints import preflight_pair
+from mi_search.merge.checkpoints import preflight_pair
 from mi_search.cli import app
 from mi_search.errors import UserError
 from mi_search.search.config import build_config, read_study_file
@@ -32,10 +32,10 @@ def test_every_shipped_study_validates(path):
     config = build_config(read_study_file(path), source=str(path))
     if config.pair.instruct is None:
         return  # the toy studies
-    assert config.backend == "vllm" and config.pair.thinking.startswith("Qwen/Qwen3-")
+    assert config.backend.kind == "vllm" and config.pair.thinking.startswith("Qwen/Qwen3-")
     decoding = config.decoding
     assert (decoding.temperature, decoding.top_p) == (0.6, 0.95) and decoding.max_new_tokens >= 32768
-    assert config.vllm.max_model_len >= 32768
+    assert config.backend.max_model_len >= 32768
     if path.stem.endswith("-grid"):
         assert config.seed_lambdas == PAPER_GRID and config.trials == len(PAPER_GRID)
         assert config.halving.rungs == (1.0,)
@@ -110,12 +110,13 @@ def fake_hub(tmp_path, monkeypatch, toy_dirs):
 
 
 def test_a_hub_pair_whose_configs_disagree_is_refused_before_its_weights_are_fetched(fake_hub):
-    from mi_search.pair import load_pair
+    from mi_search.backends.hf import load_hf
+    from mi_search.backends.settings import HFSettings
 
     with pytest.raises(UserError, match="configs differ in vocab_size"):
-        load_pair("org/instruct", "org/other-vocab", device="cpu")
+        load_hf("org/instruct", "org/other-vocab", HFSettings(device="cpu"))
     assert fake_hub.requests and not fake_hub.weights_requested()
-    pair = load_pair("org/instruct", "org/thinking", device="cpu")  # the same path fetches weights once checked
+    pair = load_hf("org/instruct", "org/thinking", HFSettings(device="cpu"))  # the same path fetches weights once checked
     assert fake_hub.weights_requested() and pair.instruct_dir.parent == fake_hub.cache
 
 
@@ -158,7 +159,9 @@ def test_a_study_runs_on_a_benchmark_loaded_from_a_local_file(tmp_path):
 def test_the_thinking_models_template_can_format_every_prompt(tmp_path, toy_dirs):
     """A Thinking-2507-style template opens <think> in the prompt; `chat_template: thinking` uses it."""
     from mi_search.backends.base import chat_prompt_ids
-    from mi_search.backends.select import open_models
+    from mi_search.backends.load import load_backend
+    from mi_search.backends.settings import HFSettings
+    from mi_search.merge.pair import PairConfig
 
     instruct, thinking = (shutil.copytree(d, tmp_path / d.name) for d in toy_dirs)
     template = (thinking / "chat_template.jinja").read_text()
@@ -170,7 +173,8 @@ def test_the_thinking_models_template_can_format_every_prompt(tmp_path, toy_dirs
     (thinking / "tokenizer_config.json").write_text(json.dumps(tokenizer_config))
 
     def prompt_text(chat_template: str) -> str:
-        _, backend = open_models("hf", instruct, thinking, device="cpu", chat_template=chat_template)
+        pair = PairConfig(instruct=str(instruct), thinking=str(thinking), chat_template=chat_template)
+        backend = load_backend(pair, HFSettings(device="cpu"))
         return backend.tokenizer.decode(chat_prompt_ids(backend.tokenizer, "What is 1+2?"))
 
     assert prompt_text("thinking").endswith("assistant\n<think>\n")

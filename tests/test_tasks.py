@@ -9,6 +9,7 @@ import pytest
 from mi_search.errors import UserError
 from mi_search.tasks.base import MATH_PROMPT_SUFFIX
 from mi_search.tasks.files import file_questions
+from mi_search.tasks.config import TaskConfig
 from mi_search.tasks.registry import load_task
 from mi_search.tasks.toy import toy_questions
 from mi_search.toy.problems import Problem, sample_problems
@@ -73,4 +74,4 @@ def test_empty_and_unreadable_files(tmp_path):
 
 def test_unknown_task_lists_the_known_ones():
     with pytest.raises(UserError, match="known tasks: toy"):
-        load_task("aime")
+        load_task(TaskConfig(name="aime"))

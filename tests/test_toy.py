@@ -8,10 +8,10 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from mi_search.backends.base import DecodingParams
-from mi_search.backends.hf import HFBackend
-from mi_search.pair import load_pair
-from mi_search.scoring import math_gold
+from mi_search.evaluation.decoding import DecodingParams
+from mi_search.backends.hf_generate import HFBackend
+from mi_search.backends.hf_models import load_pair
+from mi_search.tasks.math import math_gold
 from mi_search.sweep import parse_lambdas, run_sweep
 from mi_search.tasks.registry import TOY_DECODING
 from mi_search.tasks.toy import toy_questions

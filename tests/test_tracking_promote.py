@@ -8,14 +8,16 @@ import torch
 from mlflow.tracking import MlflowClient
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from mi_search.backends.base import DecodingParams
-from mi_search.backends.hf import HFBackend
+from mi_search.backends.hf_generate import HFGenerator
 from mi_search.errors import UserError
-from mi_search.export import export_merge
-from mi_search.search.config import build_config
-from mi_search.search.service import finish_study, load_workbench, run_trials
+from mi_search.evaluation.decoding import DecodingParams
+from mi_search.merge.export import export_pair
+from mi_search.search.inputs import prepare_inputs
+from mi_search.search.request import StudyRequest
 from mi_search.search.storage import open_storage
-from mi_search.search.study import open_study
+from mi_search.search.study import join_study
+from mi_search.service.runtime import Runtime
+from mi_search.service.study import run_study
 from mi_search.tracking.promote import promote
 
 from .test_cli import assert_user_error, run
@@ -27,28 +29,27 @@ SETTINGS = {"budget": "4k", "task": {"search_size": 16, "holdout_size": 16}, "na
 def finished(tmp_path_factory):
     """A finished toy study with a chosen point, and an empty MLflow registry beside it."""
     root = tmp_path_factory.mktemp("promote")
-    bench = load_workbench(build_config(SETTINGS, source="test"), device="cpu")
-    study, config = open_study(open_storage(f"sqlite:///{root}/s.db"), SETTINGS, source="test")
-    run_trials(study, config, bench, 4)
-    finish_study(study, config, bench, root / "out")
-    return root, bench, study, config, f"sqlite:///{root}/mlflow.db"
+    runtime = Runtime(storage=f"sqlite:///{root}/s.db", tracking_uri=None, out=root / "out")
+    run_study(StudyRequest(overrides={**SETTINGS, "trials": 4}), runtime)
+    study, config = join_study(open_storage(runtime.storage), "promoted")
+    return root, prepare_inputs(config), study, config, f"sqlite:///{root}/mlflow.db"
 
 
 def test_the_promoted_model_loads_from_the_registry_and_generates_like_the_export(finished):
-    root, bench, study, config, uri = finished
-    promotion = promote(study, config, name="toy-merge", alias="champion", tracking_uri=uri, pair=bench.pair)
+    root, inputs, study, config, uri = finished
+    promotion = promote(study, config, name="toy-merge", alias="champion", tracking_uri=uri)
     assert promotion.version.version == "1" and promotion.version.uri == "models:/toy-merge@champion"
 
     mlflow.set_registry_uri(uri)
     loaded = mlflow.pyfunc.load_model("models:/toy-merge@champion")
-    prompts = [q.prompt for q in bench.holdout.questions[:4]]
+    prompts = [q.prompt for q in inputs.holdout.questions[:4]]
     registered = loaded.predict(prompts)
 
     chosen = next(t for t in study.get_trials() if t.number == promotion.trial)
-    spec, decoding = config.space.setting(chosen.params, bench.decoding)
-    directory = export_merge(bench.pair, spec, root / "direct")
+    spec, decoding = config.space.setting(chosen.params, inputs.decoding)
+    directory = export_pair(config.pair, spec, root / "direct")
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
-    direct = HFBackend(model, AutoTokenizer.from_pretrained(directory)).generate(prompts, 1, decoding)
+    direct = HFGenerator(model, AutoTokenizer.from_pretrained(directory)).generate(prompts, 1, decoding)
     assert registered == [outs[0].text for outs in direct]
     assert decoding == DecodingParams(temperature=0.0, max_new_tokens=384)
 
@@ -57,28 +58,28 @@ def test_the_promoted_model_loads_from_the_registry_and_generates_like_the_expor
     assert version.tags["mi_search.trial"] == str(promotion.trial) and version.tags["mi_search.study"] == "promoted"
     assert "mi_search.score.accuracy" in version.tags and "trial" in version.description
 
-    again = promote(study, config, name="toy-merge", alias="champion", tracking_uri=uri, trial=0, pair=bench.pair)
+    again = promote(study, config, name="toy-merge", alias="champion", tracking_uri=uri, trial=0)
     assert again.version.version == "2"
     assert str(client.get_model_version_by_alias("toy-merge", "champion").version) == "2"
 
 
 @pytest.mark.parametrize("name", ["a.b", "a/b", "a:b", " "])
 def test_a_bad_model_name_registers_nothing(finished, name):
-    _, bench, study, config, uri = finished
+    _, _, study, config, uri = finished
     with pytest.raises(UserError, match="choose a name like"):
-        promote(study, config, name=name, alias="champion", tracking_uri=uri, pair=bench.pair)
+        promote(study, config, name=name, alias="champion", tracking_uri=uri)
     names = {m.name for m in MlflowClient(uri, registry_uri=uri).search_registered_models()}
     assert name not in names
 
 
 def test_a_missing_trial_or_one_over_budget_is_refused_unless_forced(finished, tmp_path):
-    _, bench, study, config, uri = finished
+    _, _, study, config, uri = finished
     with pytest.raises(UserError, match="no finished trial 99"):
-        promote(study, config, name="toy-merge", alias="champion", tracking_uri=uri, trial=99, pair=bench.pair)
+        promote(study, config, name="toy-merge", alias="champion", tracking_uri=uri, trial=99)
     tight = config.model_copy(update={"budget": 90})  # λ=1 answers in ~127 tokens
     thinking = next(t.number for t in study.get_trials() if t.params["lam"] == 1.0)
     with pytest.raises(UserError, match="pass --force"):
-        promote(study, tight, name="tight", alias="champion", tracking_uri=uri, trial=thinking, pair=bench.pair)
+        promote(study, tight, name="tight", alias="champion", tracking_uri=uri, trial=thinking)
     assert "tight" not in {m.name for m in MlflowClient(uri, registry_uri=uri).search_registered_models()}
 
 

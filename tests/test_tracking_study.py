@@ -9,43 +9,49 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-from mi_search.search.config import build_config
-from mi_search.search.objective import Observers
-from mi_search.search.service import finish_study, load_workbench, run_trials
-from mi_search.search.storage import open_storage
-from mi_search.search.study import open_study
-from mi_search.tracking.store import connect
-from mi_search.tracking.study_runs import STUDY_TAG, TRIAL_TAG, StudyTracker
+from mi_search.evaluation.decoding import DecodingParams
 
-SETTINGS = {"budget": "4k", "task": {"search_size": 16, "holdout_size": 16}}
+from mi_search.backends.load import load_backend
+from mi_search.backends.settings import HFSettings
+from mi_search.merge.pair import PairConfig
+from mi_search.search.request import StudyRequest
+from mi_search.search.storage import open_storage
+from mi_search.search.study import join_study
+from mi_search.service.runtime import Runtime
+from mi_search.service.study import run_study
+from mi_search.tracking.store import connect
+from mi_search.tracking.study_runs import PARENT_RUN_ATTR, STUDY_TAG, TRIAL_TAG, StudyTracker
+
+SETTINGS = {"budget": "4k", "task": {"search_size": 16, "holdout_size": 16}, "name": "tracked"}
 
 
 @pytest.fixture(scope="module")
-def bench():
-    return load_workbench(build_config(SETTINGS, source="test"), device="cpu")
+def backend():
+    return load_backend(PairConfig(), HFSettings(device="cpu"))
 
 
-def tracked_study(tmp_path, name="tracked"):
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    storage = open_storage(f"sqlite:///{tmp_path}/s.db")
-    study, config = open_study(storage, {**SETTINGS, "name": name}, source="test")
-    tracker = StudyTracker.open(connect(uri), uri, study, config, tags={"mi_search.storage": "test"})
-    return study, config, tracker, MlflowClient(uri)
-
-
-def children(client: MlflowClient, tracker: StudyTracker):
-    return client.search_runs(
-        [tracker.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{tracker.parent_run_id}'"
+def run_tracked(tmp_path, backend, trials: int):
+    runtime = Runtime(
+        storage=f"sqlite:///{tmp_path}/s.db", tracking_uri=f"sqlite:///{tmp_path}/mlflow.db", out=tmp_path / "out"
     )
+    return run_study(StudyRequest(overrides={**SETTINGS, "trials": trials}), runtime, backend=backend)
 
 
-def test_each_trial_is_a_child_run_with_params_metrics_and_samples(tmp_path, bench):
-    study, config, tracker, client = tracked_study(tmp_path)
-    run_trials(study, config, bench, 3, observer=tracker, callbacks=[tracker.after_trial])
-    result, files = finish_study(study, config, bench, tmp_path / "out")
-    tracker.report(study, result, files, finished=True)
+def stored(tmp_path) -> optuna.Study:
+    return optuna.load_study(study_name="tracked", storage=f"sqlite:///{tmp_path}/s.db")
 
-    parent = client.get_run(tracker.parent_run_id)
+
+def children(client: MlflowClient, study: optuna.Study):
+    parent = study.user_attrs[PARENT_RUN_ATTR]
+    experiment = client.get_run(parent).info.experiment_id
+    return client.search_runs([experiment], filter_string=f"tags.mlflow.parentRunId = '{parent}'")
+
+
+def test_each_trial_is_a_child_run_with_params_metrics_and_samples(tmp_path, backend):
+    run_tracked(tmp_path, backend, 3)
+    study, client = stored(tmp_path), MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+
+    parent = client.get_run(study.user_attrs[PARENT_RUN_ATTR])
     assert parent.info.status == "FINISHED" and parent.data.tags[STUDY_TAG] == "tracked"
     assert parent.data.params["budget"] == "4000" and parent.data.params["space.kind"] == "global"
     assert {"hypervolume", "best_feasible_accuracy"} <= set(parent.data.metrics)
@@ -56,7 +62,7 @@ def test_each_trial_is_a_child_run_with_params_metrics_and_samples(tmp_path, ben
         "pareto.png",
         "stage_map.png",
     }
-    runs = {int(r.data.tags[TRIAL_TAG]): r for r in children(client, tracker)}
+    runs = {int(r.data.tags[TRIAL_TAG]): r for r in children(client, study)}
     assert sorted(runs) == [0, 1, 2]
     for trial in study.get_trials():
         run = runs[trial.number]
@@ -76,19 +82,22 @@ def test_each_trial_is_a_child_run_with_params_metrics_and_samples(tmp_path, ben
         assert "holdout_accuracy" in client.get_run(point["mlflow_run_id"]).data.metrics
 
 
-def test_a_resumed_study_continues_its_parent_run_and_kills_orphaned_children(tmp_path, bench):
-    study, config, tracker, client = tracked_study(tmp_path)
-    run_trials(study, config, bench, 1, observer=tracker)
+def test_a_resumed_study_continues_its_parent_run_and_kills_orphaned_children(tmp_path, backend):
+    run_tracked(tmp_path, backend, 1)
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    study, config = join_study(open_storage(f"sqlite:///{tmp_path}/s.db"), "tracked")
+    tracker = StudyTracker.open(connect(uri), uri, study, config, tags={})
+    parent = tracker.parent_run_id
     # A trial whose process died: its child run was opened, the trial then failed (as the heartbeat would mark it).
     with pytest.warns(UserWarning, match="Heartbeat"):  # ask/tell outside optimize: Optuna warns, rightly
         orphan = study.ask()
-    tracker.trial_started(orphan, config.space.spec_for({"lam": 0.5}), bench.decoding)
+    tracker.trial_started(orphan, config.space.spec_for({"lam": 0.5}), config.decoding.apply(DecodingParams()))
     study.tell(orphan, state=optuna.trial.TrialState.FAIL)
 
-    _, _, resumed, _ = tracked_study(tmp_path)
-    assert resumed.parent_run_id == tracker.parent_run_id
-    assert client.get_run(tracker.parent_run_id).info.status == "RUNNING"
-    statuses = {int(r.data.tags[TRIAL_TAG]): r.info.status for r in children(client, resumed)}
+    resumed = StudyTracker.open(connect(uri), uri, study, config, tags={})
+    client = MlflowClient(uri)
+    assert resumed.parent_run_id == parent and client.get_run(parent).info.status == "RUNNING"
+    statuses = {int(r.data.tags[TRIAL_TAG]): r.info.status for r in children(client, study)}
     assert statuses == {0: "FINISHED", orphan.number: "KILLED"}
 
 
@@ -98,21 +107,21 @@ class FailingBackend:
     def __init__(self, backend) -> None:
         self.backend, self.calls = backend, 0
 
-    def generate(self, prompts, k, params):
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
+
+    def generate(self, prompts, n, params):
         self.calls += 1
         if self.calls == 2:
             raise RuntimeError("CUDA out of memory (simulated)")
-        return self.backend.generate(prompts, k, params)
+        return self.backend.generate(prompts, n, params)
 
 
-def test_a_failed_trial_ends_its_run_failed(tmp_path, bench):
-    from dataclasses import replace
-
-    study, config, tracker, client = tracked_study(tmp_path)
-    failing = replace(bench, backend=FailingBackend(bench.backend))
+def test_a_failed_trial_ends_its_run_failed(tmp_path, backend):
     with pytest.raises(RuntimeError, match="simulated"):
-        run_trials(study, config, failing, 3, observer=Observers(tracker))
+        run_tracked(tmp_path, FailingBackend(backend), 3)
+    study, client = stored(tmp_path), MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     (failed,) = study.get_trials(states=(optuna.trial.TrialState.FAIL,))
-    statuses = {int(r.data.tags[TRIAL_TAG]): r.info.status for r in children(client, tracker)}
+    statuses = {int(r.data.tags[TRIAL_TAG]): r.info.status for r in children(client, study)}
     assert statuses[failed.number] == "FAILED"
     assert all(status == "FINISHED" for number, status in statuses.items() if number != failed.number)

@@ -14,14 +14,13 @@ if os.environ.get("CI"):
 else:
     pytest.importorskip("vllm")
 
-from mi_search.architectures import Module  # noqa: E402
-from mi_search.backends.base import DecodingParams  # noqa: E402
-from mi_search.backends.hf import HFBackend  # noqa: E402
-from mi_search.backends.select import open_models  # noqa: E402
-from mi_search.backends.settings import VLLMSettings  # noqa: E402
+from mi_search.backends.hf import load_hf  # noqa: E402
+from mi_search.backends.settings import HFSettings, VLLMSettings  # noqa: E402
+from mi_search.backends.vllm_backend import load_vllm  # noqa: E402
 from mi_search.errors import UserError  # noqa: E402
-from mi_search.pair import load_pair  # noqa: E402
-from mi_search.spec import BlockLambda, LambdaSpec  # noqa: E402
+from mi_search.evaluation.decoding import DecodingParams  # noqa: E402
+from mi_search.merge.architectures import Module  # noqa: E402
+from mi_search.merge.spec import BlockLambda, LambdaSpec  # noqa: E402
 from mi_search.tasks.toy import toy_questions  # noqa: E402
 from tests.conftest import save_tiny_model  # noqa: E402
 from tests.test_search_cli import mi_search  # noqa: E402
@@ -40,38 +39,33 @@ SPECS = {
 @pytest.fixture(scope="module")
 def engine(toy_dirs):
     # blocks of 32 tokens: the toy's ~40-token prompts fill one, so the prefix cache really serves them
-    blender, generator = open_models("vllm", *toy_dirs, vllm=VLLMSettings(block_size=32))
-    assert blender is generator
-    return blender
+    return load_vllm(*toy_dirs, VLLMSettings(block_size=32))
 
 
 @pytest.fixture(scope="module")
 def hf(toy_dirs):
-    pair = load_pair(*toy_dirs, device="cpu")
-    return pair, HFBackend(pair.model, pair.tokenizer)
+    return load_hf(*toy_dirs, HFSettings(device="cpu"))
 
 
 @pytest.mark.parametrize("which", list(SPECS))
 def test_greedy_outputs_equal_the_hf_backend(engine, hf, which):
-    pair, backend = hf
-    pair.merge(SPECS[which])
+    hf.merge(SPECS[which])
     engine.merge(SPECS[which])
-    expected = backend.generate(PROMPTS, 1, GREEDY)
+    expected = hf.generate(PROMPTS, 1, GREEDY)
     assert engine.generate(PROMPTS, 1, GREEDY) == expected
     if which == "thinking":
         assert all("</think>" in row[0].text for row in expected)  # the blend really changed the model
 
 
 def test_skipping_the_prefix_cache_reset_changes_results(engine, hf):
-    pair, backend = hf
     engine.merge(SPECS["instruct"])
     engine.generate(PROMPTS, 1, GREEDY)  # the prompts' KV blocks now sit in the prefix cache
     engine.push_weights(SPECS["thinking"])  # new weights, stale cache
     stale = engine.generate(PROMPTS, 1, GREEDY)
     engine.merge(SPECS["thinking"])  # the same weights, cache reset
     fresh = engine.generate(PROMPTS, 1, GREEDY)
-    pair.merge(SPECS["thinking"])
-    assert fresh == backend.generate(PROMPTS, 1, GREEDY)
+    hf.merge(SPECS["thinking"])
+    assert fresh == hf.generate(PROMPTS, 1, GREEDY)
     assert stale != fresh
 
 
@@ -93,7 +87,7 @@ def test_a_head_size_vllm_cpu_cannot_run_is_one_line_before_loading(tmp_path):
     instruct = save_tiny_model(tmp_path / "i", seed=0, head_dim=16)
     thinking = save_tiny_model(tmp_path / "t", seed=1, head_dim=16)
     with pytest.raises(UserError, match="cannot run head size 16"):
-        open_models("vllm", instruct, thinking)
+        load_vllm(instruct, thinking)
 
 
 def test_a_study_runs_end_to_end_on_vllm(tmp_path):

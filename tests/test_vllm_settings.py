@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mi_search.backends.settings import VLLMSettings
-from mi_search.backends.vllm_engine import memory_share
+from mi_search.backends.vllm_backend import memory_share
 from mi_search.cli import app
 from mi_search.errors import UserError
 from tests.test_cli import assert_user_error

@@ -1,66 +1,40 @@
-"""The backend-neutral decoding struct and the interface every backend implements."""
+"""What every backend offers a study: one model whose weights are a blend of the pair, set in place, that generates.
+
+A backend loads the pair once. `merge` rewrites the served weights as the blend a λ specification
+describes, and `generate` samples from whatever weights are served now. The study never asks which
+backend it has. Exporting a blend needs no backend: `merge.export` streams it from the checkpoints.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-    from mi_search.plan import MergePlan
-    from mi_search.spec import LambdaSpec
-
-FinishReason = Literal["stop", "length"]
-
-
-class DecodingParams(BaseModel):
-    """Sampling settings shared by all backends; temperature 0 means greedy."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    temperature: float = Field(0.0, ge=0.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    top_k: int = Field(0, ge=0, description="0 keeps every token")
-    max_new_tokens: int = Field(512, ge=1)
-    seed: int = 0
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature == 0.0
-
-
-@dataclass(frozen=True)
-class Completion:
-    """One sampled response. `num_tokens` counts generated tokens, the closing EOS included (as vLLM does)."""
-
-    text: str
-    num_tokens: int
-    finish_reason: FinishReason
+    from mi_search.evaluation.decoding import Completion, DecodingParams
+    from mi_search.merge.plan import MergePlan
+    from mi_search.merge.spec import LambdaSpec
 
 
 class Backend(Protocol):
-    """Generates from the model as it is now; a merge between calls changes what it generates."""
-
-    def generate(self, prompts: list[str], k: int, params: DecodingParams) -> list[list[Completion]]:
-        """`k` completions for each user message in `prompts`, in order. The backend applies the chat template."""
-        ...
-
-
-class Blender(Protocol):
-    """Holds both source models resident and sets the served weights to a blend of them, in place."""
+    """The pair loaded on one backend: both sources resident, one working model merged in place."""
 
     instruct_dir: Path
     thinking_dir: Path
 
     @property
-    def plan(self) -> MergePlan: ...
+    def plan(self) -> MergePlan:
+        """Which λ each tensor gets under a specification (a spec the model cannot express fails there)."""
+        ...
 
     def merge(self, spec: LambdaSpec) -> None:
         """Serve lerp(instruct, thinking, λ) with each tensor's λ from `spec`, from the next `generate` on."""
+        ...
+
+    def generate(self, prompts: list[str], n: int, params: DecodingParams) -> list[list[Completion]]:
+        """`n` completions for each user message in `prompts`, in order, through the chat template."""
         ...
 
 

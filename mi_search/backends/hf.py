@@ -1,105 +1,74 @@
-"""The transformers backend: batched decoding with a KV cache, left padding, and finished rows dropped.
-
-`generate()` of transformers keeps every row of a batch until the longest one ends; here a row that
-emits EOS leaves the batch (and the KV cache) at once, so short answers stop costing work.
-"""
+"""The transformers backend: a working model merged in place from two resident sources, decoded by our own loop."""
 
 from __future__ import annotations
 
-import torch
-from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
+from pathlib import Path
 
-from mi_search.backends.base import Completion, DecodingParams, chat_prompt_ids
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from mi_search.backends.devices import pick_device, pick_dtype
+from mi_search.backends.hf_generate import HFGenerator
+from mi_search.backends.settings import HFSettings
+from mi_search.merge.pair import TemplateSource
+from mi_search.evaluation.decoding import Completion, DecodingParams
+from mi_search.merge.checkpoints import resolve_pair
+from mi_search.merge.interpolator import Interpolator
+from mi_search.merge.plan import MergePlan
+from mi_search.merge.spec import LambdaSpec
 
 
 class HFBackend:
-    """Generates with the resident transformers model, whatever weights it holds right now."""
+    """The pair loaded with transformers: `merge` rewrites the working model, `generate` decodes from it."""
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, *, batch_size: int = 256) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
-        self.batch_size = batch_size
-        eos = tokenizer.eos_token_id
-        self.stop_ids = torch.tensor(sorted({eos} | set(_as_list(model.generation_config.eos_token_id))))
+    def __init__(
+        self,
+        instruct_dir: Path,
+        thinking_dir: Path,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        interpolator: Interpolator,
+        *,
+        batch_size: int = 256,
+    ) -> None:
+        self.instruct_dir, self.thinking_dir = instruct_dir, thinking_dir
+        self.model, self.tokenizer, self.interpolator = model, tokenizer, interpolator
+        self.generator = HFGenerator(model, tokenizer, batch_size=batch_size)
 
-    def generate(self, prompts: list[str], k: int, params: DecodingParams) -> list[list[Completion]]:
-        encoded = [chat_prompt_ids(self.tokenizer, p) for p in prompts]
-        rows = [(q, encoded[q]) for q in range(len(prompts)) for _ in range(k)]
-        # Similar prompt lengths share a batch: less padding in the prefill.
-        order = sorted(range(len(rows)), key=lambda i: len(rows[i][1]))
-        generator = torch.Generator(device=self.model.device).manual_seed(params.seed)
-        results: list[Completion | None] = [None] * len(rows)
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
-            for i, completion in zip(chunk, self._decode([rows[i][1] for i in chunk], params, generator)):
-                results[i] = completion
-        grouped: list[list[Completion]] = [[] for _ in prompts]
-        for (question, _), completion in zip(rows, results):
-            grouped[question].append(completion)
-        return grouped
+    @property
+    def plan(self) -> MergePlan:
+        return self.interpolator.plan
 
-    @torch.no_grad()
-    def _decode(self, batch: list[list[int]], params: DecodingParams, generator: torch.Generator) -> list[Completion]:
-        device = self.model.device
-        width = max(map(len, batch))
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        input_ids = torch.tensor([[pad] * (width - len(r)) + r for r in batch], device=device)
-        attention = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in batch], device=device)
-        positions = (attention.cumsum(-1) - 1).clamp(min=0)
-        cache = DynamicCache()
-        live = torch.arange(len(batch), device=device)  # original row of each live batch row
-        generated: list[list[int]] = [[] for _ in batch]
-        finish: list[str] = ["length"] * len(batch)
-        stop_ids = self.stop_ids.to(device)
-        logits = self.model(
-            input_ids=input_ids, attention_mask=attention, position_ids=positions, past_key_values=cache, use_cache=True
-        ).logits[:, -1, :]
-        for _ in range(params.max_new_tokens):
-            tokens = _next_tokens(logits, params, generator)
-            for row, token in zip(live.tolist(), tokens.tolist()):
-                generated[row].append(token)
-            stopped = torch.isin(tokens, stop_ids)
-            for row in live[stopped].tolist():
-                finish[row] = "stop"
-            keep = (~stopped).nonzero().squeeze(-1)
-            if keep.numel() == 0:
-                break
-            if keep.numel() < live.numel():
-                cache.reorder_cache(keep)
-                live, tokens, attention, positions = live[keep], tokens[keep], attention[keep], positions[keep]
-            attention = torch.cat([attention, attention.new_ones(len(live), 1)], dim=-1)
-            positions = positions[:, -1:] + 1
-            logits = self.model(
-                input_ids=tokens[:, None],
-                attention_mask=attention,
-                position_ids=positions,
-                past_key_values=cache,
-                use_cache=True,
-            ).logits[:, -1, :]
-        return [
-            Completion(self.tokenizer.decode(ids, skip_special_tokens=True), len(ids), reason)
-            for ids, reason in zip(generated, finish)
-        ]
+    def merge(self, spec: LambdaSpec) -> None:
+        self.interpolator.merge(spec)
+
+    def generate(self, prompts: list[str], n: int, params: DecodingParams) -> list[list[Completion]]:
+        return self.generator.generate(prompts, n, params)
 
 
-def _next_tokens(logits: torch.Tensor, params: DecodingParams, generator: torch.Generator) -> torch.Tensor:
-    if params.greedy:
-        return logits.argmax(-1)
-    logits = logits.float() / params.temperature
-    if params.top_k:
-        kth = logits.topk(min(params.top_k, logits.shape[-1]), dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    if params.top_p < 1.0:
-        sorted_logits, sorted_idx = logits.sort(dim=-1, descending=True)
-        cumulative = sorted_logits.softmax(-1).cumsum(-1)
-        # Drop a token once the mass before it already reaches top_p; the first token always stays.
-        drop = (cumulative - sorted_logits.softmax(-1)) >= params.top_p
-        logits = logits.scatter(-1, sorted_idx, sorted_logits.masked_fill(drop, float("-inf")))
-    probs = logits.softmax(-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
+def load_hf(
+    instruct: str | Path,
+    thinking: str | Path,
+    settings: HFSettings = HFSettings(),
+    *,
+    trust_remote_code: bool = False,
+    chat_template: TemplateSource = "instruct",
+) -> HFBackend:
+    """Check the pair, then load each model once onto the device; the tokenizer is `chat_template`'s source's."""
+    instruct_dir, thinking_dir, table = resolve_pair(instruct, thinking)
+    device = pick_device(settings.device)
+    dtype = pick_dtype(settings.dtype, device)
 
-def _as_list(value: int | list[int] | None) -> list[int]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, int) else list(value)
+    def load(directory: Path) -> PreTrainedModel:
+        model = AutoModelForCausalLM.from_pretrained(
+            directory, dtype=dtype, use_safetensors=True, trust_remote_code=trust_remote_code
+        )
+        return model.to(device).eval()
+
+    model = load(instruct_dir)
+    instruct_state = {name: p.detach().clone() for name, p in model.named_parameters()}
+    thinking_state = {name: p.detach() for name, p in load(thinking_dir).named_parameters()}
+    interpolator = Interpolator(model, instruct_state, thinking_state, table, model.config.num_hidden_layers)
+    template_dir = thinking_dir if chat_template == "thinking" else instruct_dir
+    tokenizer = AutoTokenizer.from_pretrained(template_dir, trust_remote_code=trust_remote_code)
+    return HFBackend(instruct_dir, thinking_dir, model, tokenizer, interpolator, batch_size=settings.batch_size)

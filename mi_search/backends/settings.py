@@ -1,21 +1,33 @@
-"""Which backend a study generates with, and how the vLLM engine is started."""
+"""Each backend's settings, one typed union: `backend: {kind: hf, device: cuda}` or `{kind: vllm, sources: host}`.
+
+Flags and study files fill the same models; a setting of the other backend is refused by name.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-BackendName = Literal["hf", "vllm"]
-# Whose chat template formats the prompts of every blend: the Instruct model's or the Thinking model's.
-TemplateSource = Literal["instruct", "thinking"]
 
-
-class VLLMSettings(BaseModel):
-    """How the vLLM engine is started; the defaults suit long reasoning on one device."""
-
+class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    dtype: str = Field("auto", description="auto (bf16 on a GPU, fp32 on a CPU), bfloat16, float16 or float32")
+
+
+class HFSettings(_Settings):
+    """transformers: the working model and both sources on one device, decoded by mi-search's own batched loop."""
+
+    kind: Literal["hf"] = "hf"
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    batch_size: int = Field(256, ge=1, description="sequences decoded together")
+
+
+class VLLMSettings(_Settings):
+    """vLLM: one engine per study, started on the Instruct checkpoint; the defaults suit long reasoning on one GPU."""
+
+    kind: Literal["vllm"] = "vllm"
     sources: Literal["device", "host"] = Field(
         "device", description="where both source models stay: on the engine's device, or in pinned host memory"
     )
@@ -26,3 +38,19 @@ class VLLMSettings(BaseModel):
     tensor_parallel_size: int = Field(1, ge=1)
     enforce_eager: bool | None = Field(None, description="skip CUDA graphs and compilation; default: on CPU only")
     block_size: int | None = Field(None, ge=1, description="KV cache block size; default: vLLM's")
+
+
+BackendSettings = Annotated[HFSettings | VLLMSettings, Field(discriminator="kind")]
+BACKEND_KINDS = ("hf", "vllm")
+
+
+def read_shorthand(value: Any) -> Any:
+    """`backend: vllm` means `backend: {kind: vllm}` with every other setting at its default."""
+    kind = value if isinstance(value, str) else value.get("kind", "hf") if isinstance(value, dict) else None
+    if kind is not None and kind not in BACKEND_KINDS:
+        raise ValueError(f"unknown backend {kind!r}; use {' or '.join(BACKEND_KINDS)}")
+    if isinstance(value, str):
+        return {"kind": value}
+    if isinstance(value, dict) and "kind" not in value:
+        return {"kind": "hf", **value}  # settings without a kind refine the default backend
+    return value

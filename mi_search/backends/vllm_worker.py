@@ -1,7 +1,7 @@
 """Runs inside vLLM's worker: both sources resident next to the engine, each trial's blend loaded in place.
 
 vLLM mixes `SourceBlender` into its worker class (`LLM(worker_extension_cls=...)`); the engine calls its
-methods through `LLM.collective_rpc`, so only a λ specification crosses the process boundary. The
+methods through `LLM.collective_rpc`, so only each tensor's λ crosses the process boundary. The
 blend goes through the model runner's `reload_weights`, in the checkpoint's own tensor names: vLLM's
 loaders fuse q/k/v and gate/up, shard for tensor parallelism and repack for the CPU kernels.
 """
@@ -16,9 +16,6 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from mi_search.architectures import table_for
-from mi_search.plan import MergePlan
-from mi_search.spec import LambdaSpec
 
 LOAD_SOURCES = "mi_search_load_sources"
 BLEND = "mi_search_blend"
@@ -33,9 +30,7 @@ class SourceBlender:
 
     model_runner: object  # vLLM's model runner, set by the worker this class is mixed into
 
-    def mi_search_load_sources(
-        self, instruct: str, thinking: str, architecture: str, num_layers: int, on_host: bool
-    ) -> int:
+    def mi_search_load_sources(self, instruct: str, thinking: str, on_host: bool) -> int:
         """Read both checkpoints once, in the engine's dtype, onto its device (or pinned host memory); bytes held."""
         device = self.model_runner.device
         dtype = self.model_runner.model_config.dtype
@@ -44,13 +39,10 @@ class SourceBlender:
         first = _read_checkpoint(Path(instruct), dtype, home, pin)
         second = _read_checkpoint(Path(thinking), dtype, home, pin)
         self._mi_search_sources = {name: (tensor, second[name]) for name, tensor in first.items()}
-        sizes = {name: tensor.numel() for name, tensor in first.items()}
-        self._mi_search_plan = MergePlan(sizes, table_for(architecture), num_layers)
         return sum(2 * t.numel() * t.element_size() for t in first.values())
 
-    def mi_search_blend(self, spec: dict) -> None:
-        """Load lerp(instruct, thinking, λ) into the running model; the caller resets the prefix cache."""
-        lambdas = self._mi_search_plan.lambdas(LambdaSpec.model_validate(spec))
+    def mi_search_blend(self, lambdas: dict[str, float]) -> None:
+        """Load lerp(instruct, thinking, λ) with each tensor's λ into the running model; the caller resets the prefix cache."""
         device = self.model_runner.device
 
         def blended() -> Iterator[tuple[str, torch.Tensor]]:

@@ -1,50 +1,117 @@
-"""Options that several commands share, with their help text and panel."""
+"""Options that several commands share, in groups; their help and defaults are read from the models they fill.
+
+Every option defaults to None ("not given") so a study file or a stored study can supply the value,
+and the help shows the model's own default instead of restating it. A command takes a group with
+`@takes(GROUP, ...)`: the group's values reach it as one `flags` mapping, named as the library's
+`FLAG_KEYS` name them.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 
-PairOpt = Annotated[str | None, typer.Option("--pair", help="A bundled pair: `toy`.", rich_help_panel="Models")]
-InstructOpt = Annotated[
-    str | None,
-    typer.Option("--instruct", help="Instruct checkpoint: local directory or hub id.", rich_help_panel="Models"),
-]
-ThinkingOpt = Annotated[
-    str | None,
-    typer.Option("--thinking", help="Thinking checkpoint: local directory or hub id.", rich_help_panel="Models"),
-]
-DeviceOpt = Annotated[str, typer.Option(help="`auto`, `cpu`, `cuda`, `cuda:1`, ...", rich_help_panel="Models")]
-DtypeOpt = Annotated[
-    str, typer.Option(help="`auto` (bf16 on GPU, fp32 on CPU), `bfloat16`, `float32`, ...", rich_help_panel="Models")
-]
-RemoteCodeOpt = Annotated[
-    bool,
-    typer.Option(help="Run code shipped with the checkpoints (off unless you trust them).", rich_help_panel="Models"),
-]
-OverwriteOpt = Annotated[bool, typer.Option(help="Replace --out if it exists.")]
+from mi_search.backends.settings import HFSettings, VLLMSettings
+from mi_search.merge.pair import PairConfig
+from mi_search.tasks.config import TaskConfig
 
-BudgetOpt = Annotated[
-    str | None,
-    typer.Option(help="Mean response tokens a point may spend: 4000tokens, 4000 or 4k.", rich_help_panel="Study"),
-]
-StudyOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--study",
-        help="A study name (continued if it exists) or a study YAML file. Default: <pair>-<space>-<budget>.",
-        rich_help_panel="Study",
-    ),
-]
-TrialsOpt = Annotated[
-    int | None,
-    typer.Option(min=0, help="Trials to run in this invocation (default: the study's, 16).", rich_help_panel="Study"),
-]
+OptionGroup = dict[str, Any]  # option name → its Annotated type (default None)
+
+
+def described(model: type[BaseModel], name: str, text: str | None = None) -> str:
+    """Help for an option that fills `model.name`: its description (or `text`) and the model's default."""
+    field = model.model_fields[name]
+    default = field.default
+    shown = "" if default is None or isinstance(default, BaseModel) else f" (default: {default})"
+    help_text = text or field.description or name
+    return f"{help_text[0].upper()}{help_text[1:]}{shown}"
+
+
+def _option(model: type[BaseModel], name: str, panel: str, *decls: str, text: str | None = None, **extra: Any) -> Any:
+    return typer.Option(*decls, help=described(model, name, text), rich_help_panel=panel, show_default=False, **extra)
+
+
+PAIR_OPTIONS: OptionGroup = {
+    "pair": Annotated[str | None, _option(PairConfig, "bundled", "Models", "--pair")],
+    "instruct": Annotated[str | None, _option(PairConfig, "instruct", "Models")],
+    "thinking": Annotated[str | None, _option(PairConfig, "thinking", "Models")],
+    "trust_remote_code": Annotated[
+        bool | None, _option(PairConfig, "trust_remote_code", "Models", "--trust-remote-code/--no-trust-remote-code")
+    ],
+}
+BACKEND_OPTIONS: OptionGroup = {
+    "backend": Annotated[
+        str | None,
+        typer.Option(
+            help="hf (transformers) or vllm (one engine, weights swapped in place) (default: hf).",
+            rich_help_panel="Backend",
+            show_default=False,
+        ),
+    ],
+    "device": Annotated[str | None, _option(HFSettings, "device", "Backend", text="hf: auto, cpu, cuda or cuda:N")],
+    "dtype": Annotated[str | None, _option(HFSettings, "dtype", "Backend")],
+    "batch_size": Annotated[
+        int | None, _option(HFSettings, "batch_size", "Backend", text="hf: sequences decoded together", min=1)
+    ],
+    "vllm_sources": Annotated[
+        str | None, _option(VLLMSettings, "sources", "Backend", text="vllm: where both sources stay, device or host")
+    ],
+    "max_model_len": Annotated[
+        int | None, _option(VLLMSettings, "max_model_len", "Backend", text="vllm: prompt + response tokens", min=64)
+    ],
+    "gpu_memory_utilization": Annotated[
+        float | None, _option(VLLMSettings, "gpu_memory_utilization", "Backend", text="vllm: its share of GPU memory")
+    ],
+    "tensor_parallel_size": Annotated[
+        int | None, _option(VLLMSettings, "tensor_parallel_size", "Backend", text="vllm: GPUs one engine spans", min=1)
+    ],
+}
+TASK_OPTIONS: OptionGroup = {
+    "task": Annotated[str | None, _option(TaskConfig, "name", "Task", "--task")],
+    "data_file": Annotated[str | None, _option(TaskConfig, "data_files", "Task", "--data-file")],
+}
+
+
+def takes(*groups: OptionGroup) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the groups' options to a command; it receives their values as `flags` (None: not given)."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        names = [name for group in groups for name in group]
+        signature = inspect.signature(command, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.name != "flags"]
+        added = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=group[name], default=None)
+            for group in groups
+            for name in group
+        ]
+
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            flags = {name: kwargs.pop(name) for name in names}
+            return command(*args, flags=flags, **kwargs)
+
+        wrapper.__signature__ = signature.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
 StorageOpt = Annotated[
     str,
     typer.Option(
         help="Optuna storage: sqlite:///PATH.db, postgresql://USER@HOST/DB or journal:PATH.", rich_help_panel="Storage"
+    ),
+]
+TrackingOpt = Annotated[
+    str,
+    typer.Option(
+        help="MLflow tracking store: sqlite:///PATH.db (artifacts in mlartifacts/ beside it) or http://HOST:PORT.",
+        rich_help_panel="Storage",
     ),
 ]
 HeartbeatOpt = Annotated[
@@ -55,38 +122,4 @@ HeartbeatOpt = Annotated[
         rich_help_panel="Storage",
     ),
 ]
-TrackingOpt = Annotated[
-    str,
-    typer.Option(
-        help="MLflow tracking store: sqlite:///PATH.db (artifacts in mlartifacts/ beside it) or http://HOST:PORT.",
-        rich_help_panel="Storage",
-    ),
-]
-BatchOpt = Annotated[int, typer.Option(min=1, help="Sequences decoded together.", rich_help_panel="Models")]
-BackendOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="hf (transformers) or vllm (one engine per study, weights swapped in place). Default: hf.",
-        rich_help_panel="Models",
-    ),
-]
-VLLMSourcesOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="vllm: keep both source models on the device or in pinned host memory (device, host).",
-        rich_help_panel="Models",
-    ),
-]
-TaskOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="Named task: toy, aime25, math500, gsm8k, gpqa-diamond or ifeval (default: toy).", rich_help_panel="Task"
-    ),
-]
-DataFileOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="A local JSONL/parquet file in the named task's published schema, instead of its hub id.",
-        rich_help_panel="Task",
-    ),
-]
+OverwriteOpt = Annotated[bool, typer.Option(help="Replace --out if it exists.")]

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mi_search.backends.base import DecodingParams
-from mi_search.backends.settings import BackendName, TemplateSource, VLLMSettings
+from mi_search.backends.settings import BackendSettings, HFSettings, read_shorthand
 from mi_search.errors import UserError
+from mi_search.evaluation.decoding import DecodingOverrides
+from mi_search.evaluation.scores import AccuracyObjective
+from mi_search.merge.pair import PairConfig
+from mi_search.tasks.config import TaskConfig
 from mi_search.search.budget import parse_budget
 from mi_search.search.space import SearchSpace
 from mi_search.yaml_config import read_yaml, validate
 
 # Pieces a study file may give as a path to a YAML file under configs/.
-REFERABLE_PIECES = ("pair", "task", "space", "decoding", "halving", "vllm")
+REFERABLE_PIECES = ("pair", "task", "space", "decoding", "halving", "backend")
 # What makes two runs the same study: changing any of these on resume would mix incomparable trials.
 IDENTITY_FIELDS = ("pair", "task", "space", "decoding", "k", "objectives", "budget", "halving")
 
@@ -30,67 +33,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PairConfig(_Strict):
-    """The Instruct and Thinking checkpoints (local directories or hub ids); neither means the bundled toy pair."""
-
-    instruct: str | None = None
-    thinking: str | None = None
-    trust_remote_code: bool = False
-    chat_template: TemplateSource = Field(
-        "instruct", description="whose chat template formats every prompt: the instruct or the thinking model's"
-    )
-
-    @model_validator(mode="after")
-    def _both_or_neither(self) -> PairConfig:
-        if (self.instruct is None) != (self.thinking is None):
-            raise ValueError("give both instruct and thinking, or neither for the bundled toy pair")
-        return self
-
-    @property
-    def label(self) -> str:
-        return "toy" if self.thinking is None else Path(self.thinking).name
-
-    def references(self) -> tuple[str, str]:
-        if self.instruct is None or self.thinking is None:
-            from mi_search.toy import toy_pair_dirs
-
-            return tuple(str(d) for d in toy_pair_dirs())
-        return self.instruct, self.thinking
-
-
-class TaskConfig(_Strict):
-    """Where questions come from and how they split into a search part and a held-out part."""
-
-    name: str = Field("toy", description="toy, aime25, math500, gsm8k, gpqa-diamond or ifeval")
-    data_files: str | None = Field(None, description="a local file in the named task's published schema")
-    prompt_suffix: str | None = Field(None, description="replaces the instruction after each question")
-    data: str | None = Field(None, description="a question/answer file or `datasets` id instead of a named task")
-    question_column: str = "question"
-    answer_column: str = "answer"
-    split: str = "test"
-    pool: int | None = Field(1000, ge=2, description="questions read before splitting; null reads them all")
-    holdout_fraction: float = Field(0.5, gt=0.0, lt=1.0)
-    search_size: int | None = Field(200, ge=1, description="questions each trial is scored on")
-    holdout_size: int | None = Field(200, ge=1, description="questions each front point is re-scored on")
-
-
-class DecodingOverrides(_Strict):
-    """Changes to the task's default decoding; a missing key keeps the task's value."""
-
-    temperature: float | None = Field(None, ge=0.0)
-    top_p: float | None = Field(None, gt=0.0, le=1.0)
-    top_k: int | None = Field(None, ge=0)
-    max_new_tokens: int | None = Field(None, ge=1)
-    seed: int | None = None
-
-    def apply(self, base: DecodingParams) -> DecodingParams:
-        return base.model_copy(update=self.model_dump(exclude_none=True))
-
-
 class ObjectivesConfig(_Strict):
     """Accuracy is maximized, mean response tokens minimized; this picks which accuracy."""
 
-    accuracy: Literal["accuracy", "pass_at_k", "vote_at_k"] = Field(
+    accuracy: AccuracyObjective = Field(
         "accuracy", description="`accuracy` is Mean@k; Pass@k and Vote@k need k > 1 to differ from it"
     )
 
@@ -136,8 +82,12 @@ class StudyConfig(_Strict):
     )
     budget: int | None = Field(None, description="mean response tokens a point may spend")
     halving: HalvingConfig = HalvingConfig()
-    backend: BackendName = Field("hf", description="hf (transformers) or vllm (one engine per study)")
-    vllm: VLLMSettings = VLLMSettings()
+    backend: BackendSettings = Field(HFSettings(), description="hf (transformers) or vllm, with their settings")
+
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _read_backend(cls, value: Any) -> Any:
+        return read_shorthand(value)
 
     @field_validator("budget", mode="before")
     @classmethod
@@ -170,23 +120,31 @@ def read_study_file(path: Path) -> dict[str, Any]:
 
 
 def merge_settings(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """`base` with `override` laid over it, nested mappings merged key by key."""
+    """`base` with `override` laid over it, nested mappings merged key by key.
+
+    A mapping that names another `kind` (another backend) replaces the old one whole: the old
+    backend's settings mean nothing to the new one.
+    """
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_settings(merged[key], value)
+        old = merged.get(key)
+        if isinstance(value, dict) and isinstance(old, dict) and value.get("kind", old.get("kind")) == old.get("kind"):
+            merged[key] = merge_settings(old, value)
         else:
             merged[key] = value
     return merged
 
 
-def build_config(settings: dict[str, Any], *, source: str) -> StudyConfig:
-    return validate(StudyConfig, settings, source=source, hint="see studies/README.md for the keys")
+def build_config(settings: dict[str, Any], *, source: str, names: dict[str, str] | None = None) -> StudyConfig:
+    """The study's typed configuration; `names` says which keys the user set by flag (errors name the flag)."""
+    return validate(StudyConfig, settings, source=source, names=names)
 
 
-def resume_config(stored: StudyConfig, requested: dict[str, Any], *, source: str) -> StudyConfig:
+def resume_config(
+    stored: StudyConfig, requested: dict[str, Any], *, source: str, names: dict[str, str] | None = None
+) -> StudyConfig:
     """The stored study's configuration with `requested` changes, refused if they change what the study is."""
-    config = build_config(merge_settings(stored.model_dump(mode="json"), requested), source=source)
+    config = build_config(merge_settings(stored.model_dump(mode="json"), requested), source=source, names=names)
     before, after = flatten(stored.identity()), flatten(config.identity())
     for key in sorted(before.keys() | after.keys()):
         if before.get(key) != after.get(key):

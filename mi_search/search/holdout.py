@@ -6,40 +6,34 @@ from collections.abc import Callable
 
 import optuna
 
-from mi_search.backends.base import Backend, Blender, DecodingParams
-from mi_search.evaluate import evaluate
-from mi_search.scoring import Gold
-from mi_search.search.results import HOLDOUT_ATTR, StudyResult
-from mi_search.search.space import SearchSpace
-from mi_search.tasks.base import Question
+from mi_search.backends.base import Backend
+from mi_search.evaluation.decoding import DecodingParams
+from mi_search.evaluation.evaluate import evaluate
+from mi_search.search import trials
+from mi_search.search.config import StudyConfig
+from mi_search.search.inputs import QuestionSet
+from mi_search.search.results import StudyResult
 
 
 def rescore_front(
     study: optuna.Study,
     result: StudyResult,
-    *,
-    pair: Blender,
     backend: Backend,
-    questions: list[Question],
-    golds: list[Gold],
-    space: SearchSpace,
+    holdout: QuestionSet,
+    config: StudyConfig,
     decoding: DecodingParams,
-    k: int,
-    accuracy_key: str,
     on_point: Callable[[int], None] | None = None,
 ) -> list[int]:
     """Evaluate the front points that have no held-out scores yet; returns the trial numbers re-scored."""
     done = []
     for number in result.front:
-        key = HOLDOUT_ATTR.format(number=number)
-        if key in study.user_attrs:
+        if trials.has_holdout(study, number):
             continue
-        spec, params = space.setting(result.record(number).params, decoding)
-        pair.merge(spec)
-        evaluation = evaluate(backend, questions, k=k, params=params, golds=golds)
-        scores = evaluation.scores.as_dict()
-        generated = sum(s.num_tokens for row in evaluation.samples for s in row)
-        study.set_user_attr(key, {**scores, "objective": scores[accuracy_key], "generated_tokens": generated})
+        spec, params = config.space.setting(result.record(number).params, decoding)
+        backend.merge(spec)
+        evaluation = evaluate(backend, holdout.questions, k=config.k, params=params, golds=holdout.golds)
+        objective = config.objectives.accuracy
+        trials.store_holdout(study, number, evaluation.scores, objective=objective, generated=evaluation.generated_tokens)
         done.append(number)
         if on_point is not None:
             on_point(number)

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from mi_search.atomic import atomic_write_text
-from mi_search.search.results import StudyResult, TrialRecord
+from mi_search.evaluation.scores import SCORE_NAMES
+from mi_search.search.results import StudyResult
+from mi_search.search.trials import TrialRecord
 
 REPORT_FILES = ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")
-SCORE_COLUMNS = ("accuracy", "pass_at_k", "vote_at_k", "mean_tokens", "think_ratio", "truncation_rate", "loose_accuracy")
 
 
 def point_record(record: TrialRecord, result: StudyResult) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def point_record(record: TrialRecord, result: StudyResult) -> dict[str, Any]:
         "params": record.params,
         "mean_lambda": record.mean_lambda,
         "objective": record.accuracy,
-        **{name: record.scores.get(name) for name in SCORE_COLUMNS},  # loose_accuracy: IFEval only
+        **{name: record.scores.get(name) for name in SCORE_NAMES},  # None where a task lacks one
         "stage": record.stage,
         "overthinking": record.overthinking,
         "feasible": record.feasible,
@@ -55,7 +56,7 @@ def trials_table(result: StudyResult) -> str:
         "trial",
         *param_names,
         "mean_lambda",
-        *SCORE_COLUMNS,
+        *SCORE_NAMES,
         "questions",
         "full",
         "feasible",
@@ -76,7 +77,7 @@ def trials_table(result: StudyResult) -> str:
                 "trial": r.number,
                 **r.params,
                 "mean_lambda": r.mean_lambda,
-                **{name: r.scores.get(name) for name in SCORE_COLUMNS},
+                **{name: r.scores.get(name) for name in SCORE_NAMES},
                 "questions": r.questions,
                 "full": r.full,
                 "feasible": r.feasible,

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import optuna
 
-from mi_search.search.objective import FULL, GENERATED_TOKENS, MEAN_LAMBDA, QUESTIONS, SCORES
-from mi_search.search.pareto import Point, hypervolume, pareto_front
-from mi_search.stages import StagePoint, label_stages
-
-HOLDOUT_ATTR = "holdout:{number}"  # study user attribute: held-out scores of one front trial
-RUN_ID_ATTR = "mlflow_run_id"  # trial user attribute: the trial's MLflow run, when tracked
-
-
-@dataclass(frozen=True)
-class TrialRecord:
-    """A finished trial as the report shows it; `stage` is labelled across all finished trials by mean λ."""
-
-    number: int
-    params: dict[str, float | int]
-    scores: dict[str, float]
-    accuracy: float  # the accuracy objective (Mean@k unless the study says otherwise)
-    mean_tokens: float
-    questions: int
-    full: bool
-    feasible: bool
-    mean_lambda: float
-    generated_tokens: int
-    stage: int
-    overthinking: bool
-    holdout: dict[str, float] | None
-    run_id: str | None
+from mi_search.evaluation.stages import StagePoint, label_stages, stage3_start, stage_beside
+from mi_search.search.pareto import hypervolume, pareto_front
+from mi_search.search.trials import TrialRecord, completed, read_record
 
 
 @dataclass(frozen=True)
@@ -48,49 +25,47 @@ class StudyResult:
 
 
 def read_result(study: optuna.Study, budget: int) -> StudyResult:
-    trials = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
-    labels = label_stages(
-        [
-            StagePoint(t.user_attrs[MEAN_LAMBDA], t.user_attrs[SCORES]["think_ratio"], t.values[0], t.values[1])
-            for t in trials
-        ]
-    )
-    records = [
-        TrialRecord(
-            number=t.number,
-            params=dict(t.params),
-            scores=t.user_attrs[SCORES],
-            accuracy=t.values[0],
-            mean_tokens=t.values[1],
-            questions=t.user_attrs[QUESTIONS],
-            full=t.user_attrs[FULL],
-            feasible=all(c <= 0 for c in t.constraints.values()),
-            mean_lambda=t.user_attrs[MEAN_LAMBDA],
-            generated_tokens=t.user_attrs[GENERATED_TOKENS],
-            stage=label.stage,
-            overthinking=label.overthinking,
-            holdout=study.user_attrs.get(HOLDOUT_ATTR.format(number=t.number)),
-            run_id=t.user_attrs.get(RUN_ID_ATTR),
-        )
-        for t, label in zip(trials, labels)
-    ]
+    records = label(completed_records(study))
     full = [r for r in records if r.full]
-    points = [Point(r.accuracy, r.mean_tokens, r.feasible) for r in full]
-    front = [full[i].number for i in pareto_front(points)]
+    front = [full[i].number for i in pareto_front([r.point for r in full])]
     return StudyResult(
         name=study.study_name,
         budget=budget,
         records=records,
         front=front,
-        hypervolume=hypervolume(points, budget) if points else 0.0,
+        hypervolume=hypervolume([r.point for r in full], budget) if full else 0.0,
         chosen=choose(records, front, budget),
     )
+
+
+def completed_records(study: optuna.Study) -> list[TrialRecord]:
+    attrs = study.user_attrs
+    return [read_record(trial, attrs) for trial in completed(study)]
+
+
+def _stage_point(record: TrialRecord) -> StagePoint:
+    return StagePoint(record.mean_lambda, record.scores["think_ratio"], record.accuracy, record.mean_tokens)
+
+
+def label(records: list[TrialRecord]) -> list[TrialRecord]:
+    """Stages labelled over the fully scored, distinct trials; partial estimates and repeats are placed beside them."""
+    reference = [r for r in records if r.full and r.repeat_of is None]
+    labels = {r.number: lab for r, lab in zip(reference, label_stages([_stage_point(r) for r in reference]))}
+    start = stage3_start([_stage_point(r) for r in reference])
+    labelled = []
+    for record in records:
+        own = labels.get(record.number) or labels.get(record.repeat_of)
+        if own is not None:
+            labelled.append(replace(record, stage=own.stage, overthinking=own.overthinking))
+        else:
+            labelled.append(replace(record, stage=stage_beside(_stage_point(record), start)))
+    return labelled
 
 
 def choose(records: list[TrialRecord], front: list[int], budget: int) -> int | None:
     """The front point with the best held-out accuracy whose held-out mean tokens stay within the budget."""
     by_number = {r.number: r for r in records}
-    candidates = [by_number[n] for n in front if by_number[n].holdout and by_number[n].holdout["mean_tokens"] <= budget]
+    candidates = [by_number[n] for n in front if by_number[n].holdout and by_number[n].within(budget)]
     if not candidates:
         return None
     best = max(candidates, key=lambda r: (r.holdout["objective"], -r.holdout["mean_tokens"]))

@@ -11,13 +11,16 @@ Each may add decoding parameters. Optuna parameter names are built here and nowh
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
-import optuna
 from pydantic import BaseModel, ConfigDict, Field
 
-from mi_search.architectures import Module
-from mi_search.backends.base import DecodingParams
-from mi_search.spec import BlockLambda, LambdaSpec
+from mi_search.merge.architectures import Module
+from mi_search.evaluation.decoding import DecodingParams
+from mi_search.merge.spec import BlockLambda, LambdaSpec
+
+if TYPE_CHECKING:
+    import optuna
 
 
 class SpaceKind(str, Enum):

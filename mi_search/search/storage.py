@@ -81,8 +81,3 @@ def study_exists(storage: BaseStorage, name: str) -> bool:
     except KeyError:
         return False
     return True
-
-
-def optuna_quiet() -> None:
-    """Our progress bars replace Optuna's per-trial INFO lines."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)

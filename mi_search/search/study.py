@@ -17,34 +17,36 @@ CONFIG_ATTR = "mi_search_config"
 DIRECTIONS = [StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE]  # accuracy ↑, mean response tokens ↓
 
 
-def planned_config(storage: BaseStorage, requested: dict[str, Any], *, source: str) -> StudyConfig:
-    """The configuration `open_study` would run with, found without writing anything to the storage."""
-    fresh = build_config(requested, source=source)
-    if study_exists(storage, fresh.study_name):
-        study = optuna.load_study(study_name=fresh.study_name, storage=storage)
-        return resume_config(stored_config(study), requested, source=source)
-    if fresh.budget is None:
-        raise UserError("no token budget given; pass --budget 4000tokens or set `budget:` in the study file")
-    return fresh
-
-
-def open_study(storage: BaseStorage, requested: dict[str, Any], *, source: str) -> tuple[optuna.Study, StudyConfig]:
-    """Continue the study `requested` names (changes that would redefine it are refused), or create it."""
-    config = planned_config(storage, requested, source=source)
-    name = config.study_name
+def resolve_config(
+    storage: BaseStorage, settings: dict[str, Any], *, source: str, names: dict[str, str] | None = None
+) -> tuple[StudyConfig, optuna.Study | None]:
+    """The configuration this run uses, and the stored study it continues (None: a new one). Nothing is written."""
+    fresh = None if settings.get("name") else build_config(settings, source=source, names=names)
+    name = settings.get("name") or fresh.study_name
     if study_exists(storage, name):
-        return optuna.load_study(study_name=name, storage=storage), config
-    study = optuna.create_study(study_name=name, storage=storage, directions=DIRECTIONS, load_if_exists=True)
+        study = optuna.load_study(study_name=name, storage=storage)
+        return resume_config(stored_config(study), settings, source=source, names=names), study
+    config = fresh or build_config(settings, source=source, names=names)
+    if config.budget is None:
+        raise UserError("no token budget given; pass --budget 4000tokens or set `budget:` in the study file")
+    return config, None
+
+
+def open_study(storage: BaseStorage, config: StudyConfig, existing: optuna.Study | None) -> optuna.Study:
+    """The study `resolve_config` found, or a new one created with `config` stored and the seed λ enqueued."""
+    if existing is not None:
+        return existing
+    study = optuna.create_study(study_name=config.study_name, storage=storage, directions=DIRECTIONS, load_if_exists=True)
     if CONFIG_ATTR not in study.user_attrs:  # another worker may have created it a moment ago
         study.set_user_attr(CONFIG_ATTR, json.loads(config.model_dump_json()))
     if not study.get_trials(deepcopy=False):
         for lam in config.seed_lambdas:
             study.enqueue_trial(config.space.uniform(lam), skip_if_exists=True)
-    return study, stored_config(study)
+    return study
 
 
 def join_study(storage: BaseStorage, name: str) -> tuple[optuna.Study, StudyConfig]:
-    """An existing study, as a worker joins it: its stored configuration decides everything."""
+    """An existing study, as a worker or a promotion joins it: its stored configuration decides everything."""
     if not study_exists(storage, name):
         raise UserError(f"no study named {name!r} in this storage; start it with `mi-search --study {name} --budget …`")
     study = optuna.load_study(study_name=name, storage=storage)
@@ -60,7 +62,7 @@ def stored_config(study: optuna.Study) -> StudyConfig:
     raw = study.user_attrs.get(CONFIG_ATTR)
     if raw is None:
         raise UserError(f"study {study.study_name!r} has no mi-search configuration; choose another --study name")
-    return build_config(raw, source=f"stored configuration of study {study.study_name!r}")
+    return build_config(raw, source=f"the stored configuration of study {study.study_name!r}")
 
 
 def make_sampler(config: StudyConfig) -> optuna.samplers.BaseSampler:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from mi_search.errors import UserError
-from mi_search.scoring import Gold, math_gold
+from mi_search.evaluation.grading import Gold
+from mi_search.tasks.math import math_gold
 from mi_search.tasks.base import MATH_PROMPT_SUFFIX, Question
 from mi_search.tasks.choice import CHOICE_PROMPT_SUFFIX, choice_gold, choice_prompt, shuffled_options
 from mi_search.tasks.files import load_rows, require_columns

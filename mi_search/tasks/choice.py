@@ -6,7 +6,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from mi_search.scoring import Grade, final_answer_text
+from mi_search.evaluation.grading import Grade, final_answer_text
 from mi_search.tasks.base import Question
 
 CHOICE_PROMPT_SUFFIX = "\nPlease reason step by step, and put the letter of the correct option within \\boxed{}."

@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from mi_search.errors import UserError
-from mi_search.scoring import Grade, final_answer_text
+from mi_search.evaluation.grading import Grade, final_answer_text
 from mi_search.tasks.base import Question
 
 # Checkers that split text with NLTK's punkt tokenizer, whose data NLTK downloads on first use.

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mi_search.backends.base import DecodingParams
+from mi_search.evaluation.decoding import DecodingParams
 from mi_search.errors import UserError
-from mi_search.scoring import Gold, math_gold
+from mi_search.evaluation.grading import Gold
+from mi_search.tasks.math import math_gold
 from mi_search.tasks.base import MATH_PROMPT_SUFFIX, Question
 from mi_search.tasks.benchmarks import BENCHMARKS
+from mi_search.tasks.config import TaskConfig
 from mi_search.tasks.files import file_questions
 from mi_search.tasks.toy import toy_questions
 
@@ -29,38 +31,29 @@ TOY_DECODING = DecodingParams(temperature=0.0, max_new_tokens=384)
 KNOWN_TASKS = ("toy", *BENCHMARKS)
 
 
-def default_decoding(name: str = "toy", data: str | None = None) -> DecodingParams:
+def default_decoding(task: TaskConfig) -> DecodingParams:
     """The decoding a task is scored with unless told otherwise."""
-    return TOY_DECODING if data is None and name == "toy" else PAPER_DECODING
+    return TOY_DECODING if task.data is None and task.name == "toy" else PAPER_DECODING
 
 
-def load_task(
-    name: str = "toy",
-    *,
-    limit: int | None = None,
-    data: str | None = None,
-    data_files: str | None = None,
-    prompt_suffix: str | None = None,
-    question_column: str = "question",
-    answer_column: str = "answer",
-    split: str = "test",
-) -> TaskSetup:
+def load_task(task: TaskConfig) -> TaskSetup:
     """A named task (from its hub id, or from `data_files` in its schema), or the math questions in `data`."""
-    if data is not None:
+    if task.data is not None:
         questions = file_questions(
-            data,
-            question_column=question_column,
-            answer_column=answer_column,
-            split=split,
-            limit=limit,
-            prompt_suffix=MATH_PROMPT_SUFFIX if prompt_suffix is None else prompt_suffix,
+            task.data,
+            question_column=task.question_column,
+            answer_column=task.answer_column,
+            split=task.split,
+            limit=task.pool,
+            prompt_suffix=MATH_PROMPT_SUFFIX if task.prompt_suffix is None else task.prompt_suffix,
         )
-        return TaskSetup(data, questions, default_decoding(name, data), math_gold)
-    if name == "toy":
-        if data_files is not None or prompt_suffix is not None:
+        return TaskSetup(task.data, questions, default_decoding(task), math_gold)
+    if task.name == "toy":
+        if task.data_files is not None or task.prompt_suffix is not None:
             raise UserError("the toy task has no data files or prompt suffix; drop them or name a benchmark with --task")
-        return TaskSetup("toy", toy_questions(limit or 200), default_decoding(name), math_gold)
-    benchmark = BENCHMARKS.get(name)
+        return TaskSetup("toy", toy_questions(task.pool or 200), default_decoding(task), math_gold)
+    benchmark = BENCHMARKS.get(task.name)
     if benchmark is None:
-        raise UserError(f"unknown task {name!r}; known tasks: {', '.join(KNOWN_TASKS)} (or pass --data FILE)")
-    return TaskSetup(name, benchmark.load(data_files, limit, prompt_suffix), default_decoding(name), benchmark.grader)
+        raise UserError(f"unknown task {task.name!r}; known tasks: {', '.join(KNOWN_TASKS)} (or pass --data FILE)")
+    questions = benchmark.load(task.data_files, task.pool, task.prompt_suffix)
+    return TaskSetup(task.name, questions, default_decoding(task), benchmark.grader)

@@ -6,6 +6,7 @@ import hashlib
 
 from mi_search.errors import UserError
 from mi_search.tasks.base import Question
+from mi_search.tasks.config import TaskConfig
 
 
 def is_heldout(question: Question, holdout_fraction: float) -> bool:
@@ -14,12 +15,11 @@ def is_heldout(question: Question, holdout_fraction: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < holdout_fraction
 
 
-def split_questions(
-    questions: list[Question], *, holdout_fraction: float, search_size: int | None, holdout_size: int | None
-) -> tuple[list[Question], list[Question]]:
+def split_questions(questions: list[Question], task: TaskConfig) -> tuple[list[Question], list[Question]]:
     """(search, held-out): the first `search_size` and `holdout_size` questions of each side, in pool order."""
-    search = [q for q in questions if not is_heldout(q, holdout_fraction)][:search_size]
-    heldout = [q for q in questions if is_heldout(q, holdout_fraction)][:holdout_size]
+    holdout_fraction = task.holdout_fraction
+    search = [q for q in questions if not is_heldout(q, holdout_fraction)][: task.search_size]
+    heldout = [q for q in questions if is_heldout(q, holdout_fraction)][: task.holdout_size]
     if not search or not heldout:
         raise UserError(
             f"splitting {len(questions)} questions at holdout_fraction={holdout_fraction} leaves "

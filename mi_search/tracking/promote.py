@@ -10,10 +10,10 @@ from pathlib import Path
 import optuna
 
 from mi_search.errors import UserError
-from mi_search.export import export_merge
-from mi_search.pair import ModelPair, load_pair
+from mi_search.merge.export import export_pair
 from mi_search.search.config import StudyConfig
-from mi_search.search.results import StudyResult, TrialRecord, read_result
+from mi_search.search.results import StudyResult, read_result
+from mi_search.search.trials import TrialRecord
 from mi_search.tasks.registry import default_decoding
 from mi_search.tracking.registry import RegisteredVersion, check_model_name, register_checkpoint
 from mi_search.tracking.store import connect
@@ -33,10 +33,9 @@ def pick_trial(result: StudyResult, trial: int | None, *, force: bool) -> TrialR
     record = next((r for r in result.records if r.number == number), None)
     if record is None:
         raise UserError(f"study {result.name!r} has no finished trial {number}; pick one from trials.csv")
-    tokens = (record.holdout or {}).get("mean_tokens", record.mean_tokens)
-    if (not record.feasible or tokens > result.budget) and not force:
+    if not record.within(result.budget) and not force:
         raise UserError(
-            f"trial {number} spends {tokens:.0f} tokens, over the {result.budget}-token budget; "
+            f"trial {number} spends {record.tokens:.0f} tokens, over the {result.budget}-token budget; "
             "pass --force to promote it anyway"
         )
     return record
@@ -51,35 +50,22 @@ def promote(
     tracking_uri: str,
     trial: int | None = None,
     force: bool = False,
-    device: str = "auto",
-    pair: ModelPair | None = None,
 ) -> Promotion:
-    """Export the point's merge and register it as a new version of `name` with `alias` moved to it.
-
-    Pass the study's resident `pair` to reuse it; otherwise the pair is loaded here.
-    """
+    """Export the point's merge (streamed from the checkpoints) and register it as a new version of `name`."""
     check_model_name(name)
     connect(tracking_uri)  # unreachable: one line now, before the export
     record = pick_trial(read_result(study, config.budget), trial, force=force)
-    decoding_base = config.decoding.apply(default_decoding(config.task.name, config.task.data))
+    decoding_base = config.decoding.apply(default_decoding(config.task))
     spec, decoding = config.space.setting(record.params, decoding_base)
-    if pair is None:
-        instruct, thinking = config.pair.references()
-        pair = load_pair(
-            instruct,
-            thinking,
-            device=device,
-            trust_remote_code=config.pair.trust_remote_code,
-            chat_template=config.pair.chat_template,
-        )
+    instruct, thinking = config.pair.references()
     scores = {**record.scores, **{f"holdout_{k}": v for k, v in (record.holdout or {}).items()}}
     tags = {
         "mi_search.study": study.study_name,
         "mi_search.trial": str(record.number),
-        "mi_search.spec": json.dumps(spec.model_dump(mode="json")),
+        "mi_search.merge.spec": json.dumps(spec.model_dump(mode="json")),
         "mi_search.decoding": decoding.model_dump_json(),
-        "mi_search.instruct": str(pair.instruct_dir),
-        "mi_search.thinking": str(pair.thinking_dir),
+        "mi_search.instruct": instruct,
+        "mi_search.thinking": thinking,
         "mi_search.stage": str(record.stage),
         **{f"mi_search.score.{key}": f"{value:g}" for key, value in scores.items()},
     }
@@ -88,7 +74,7 @@ def promote(
         f"accuracy {record.accuracy:.3f} at {record.mean_tokens:.1f} tokens (search), stage {record.stage}"
     )
     with tempfile.TemporaryDirectory() as folder:
-        checkpoint = export_merge(pair, spec, Path(folder) / "checkpoint")
+        checkpoint = export_pair(config.pair, spec, Path(folder) / "checkpoint")
         version = register_checkpoint(
             checkpoint,
             name=name,

@@ -16,16 +16,16 @@ class MergedModel(mlflow.pyfunc.PythonModel):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from mi_search.backends.base import DecodingParams
-        from mi_search.backends.hf import HFBackend
+        from mi_search.evaluation.decoding import DecodingParams
+        from mi_search.backends.hf_generate import HFGenerator
 
         directory = context.artifacts[CHECKPOINT_ARTIFACT]
         device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = torch.bfloat16 if device == "cuda" else torch.float32  # bf16 matmuls are slow on most CPUs
         model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, use_safetensors=True).to(device).eval()
-        self.backend = HFBackend(model, AutoTokenizer.from_pretrained(directory))
+        self.generator = HFGenerator(model, AutoTokenizer.from_pretrained(directory))
         self.decoding = DecodingParams.model_validate(context.model_config)
 
     def predict(self, model_input: list[str], params: dict[str, Any] | None = None) -> list[str]:
         # MLflow reads the signature (list of strings in, list of strings out) from these type hints.
-        return [outs[0].text for outs in self.backend.generate(list(model_input), 1, self.decoding)]
+        return [outs[0].text for outs in self.generator.generate(list(model_input), 1, self.decoding)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,12 +9,10 @@ from pathlib import Path
 import mlflow
 
 from mi_search import __version__
-from mi_search.backends.base import DecodingParams
+from mi_search.evaluation.decoding import DecodingParams
 from mi_search.errors import UserError
 from mi_search.tracking.pyfunc_model import CHECKPOINT_ARTIFACT, MergedModel
 from mi_search.tracking.store import connect, experiment_for
-
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # our own status line says what happens
 
 PROMOTIONS_EXPERIMENT = "mi-search-promotions"
 _FORBIDDEN_IN_NAMES = (".", "/", ":")

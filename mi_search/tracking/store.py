@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +33,6 @@ def _fail_fast():
 
 def connect(tracking_uri: str) -> MlflowClient:
     """A client for `tracking_uri` (also the registry), or one line saying the store cannot be reached."""
-    logging.getLogger("mlflow").setLevel(logging.WARNING)  # not "Creating initial MLflow database tables..."
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     with _fail_fast():
         try:

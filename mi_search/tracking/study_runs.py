@@ -18,13 +18,13 @@ from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 from mi_search import __version__
-from mi_search.backends.base import DecodingParams
-from mi_search.evaluate import Evaluation
+from mi_search.evaluation.decoding import DecodingParams
+from mi_search.evaluation.evaluate import Evaluation, write_samples
+from mi_search.search import trials
 from mi_search.search.config import StudyConfig, flatten
-from mi_search.search.objective import front_points
 from mi_search.search.pareto import hypervolume
-from mi_search.search.results import RUN_ID_ATTR, StudyResult
-from mi_search.spec import LambdaSpec
+from mi_search.search.results import StudyResult
+from mi_search.merge.spec import LambdaSpec
 from mi_search.tracking.keys import metric_key
 from mi_search.tracking.store import experiment_for
 
@@ -75,39 +75,31 @@ class StudyTracker:
                 STUDY_TAG: trial.study.study_name,
             },
         )
-        trial.set_user_attr(RUN_ID_ATTR, run.info.run_id)
+        trials.store_run_id(trial, run.info.run_id)
         logged = {**trial.params, **params.model_dump(), "k": self.config.k, "spec": spec.describe()}
         self.client.log_batch(run.info.run_id, params=[Param(metric_key(n), str(v)) for n, v in logged.items()])
 
     def rung_scored(self, trial: optuna.Trial, scored: int, total: int) -> None:
-        self.client.log_metric(trial.user_attrs[RUN_ID_ATTR], "questions_scored", scored)
+        self.client.log_metric(trials.run_id_of(trial), "questions_scored", scored)
 
     def trial_finished(self, trial: optuna.Trial, evaluation: Evaluation) -> None:
-        run_id = trial.user_attrs[RUN_ID_ATTR]
-        scores = evaluation.scores
+        run_id = trials.run_id_of(trial)
         values = {
-            "accuracy": scores.accuracy,
-            "mean_at_k": scores.accuracy,
-            f"pass@{scores.k}": scores.pass_at_k,
-            f"vote@{scores.k}": scores.vote_at_k,
-            "mean_tokens": scores.mean_tokens,
-            "think_ratio": scores.think_ratio,
-            "truncation_rate": scores.truncation_rate,
-            "feasible": float(scores.mean_tokens <= self.config.budget),
+            **evaluation.scores.mlflow_metrics(),
+            "feasible": float(trials.is_feasible(trial)),
             "questions": float(len(evaluation.samples)),
-            "generated_tokens": float(sum(s.num_tokens for row in evaluation.samples for s in row)),
+            "generated_tokens": float(evaluation.generated_tokens),
         }
-        if scores.loose_accuracy is not None:
-            values["loose_accuracy"] = scores.loose_accuracy
         self._log_metrics(run_id, values)
         if evaluation.samples:  # a repeated trial reuses scores and has no samples of its own
             with tempfile.TemporaryDirectory() as folder:
-                write_samples(evaluation, Path(folder))
+                write_samples(Path(folder) / "samples.jsonl", [({}, evaluation)])
+                _plot_lengths(evaluation, Path(folder))
                 self.client.log_artifacts(run_id, folder)
         self.client.set_terminated(run_id, "FINISHED")
 
     def trial_failed(self, trial: optuna.Trial) -> None:
-        run_id = trial.user_attrs.get(RUN_ID_ATTR)
+        run_id = trials.run_id_of(trial)
         if run_id is not None:
             self.client.set_terminated(run_id, "FAILED")
 
@@ -115,7 +107,7 @@ class StudyTracker:
 
     def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         """Optuna callback: the parent's hypervolume and best feasible accuracy, as the study goes."""
-        points = front_points(study)
+        points = trials.front_points(study)
         step = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
         values = {"hypervolume": hypervolume(points, self.config.budget) if points else 0.0}
         if points:
@@ -194,23 +186,9 @@ def revision_of(checkpoint: Path) -> str:
     return parts[-1] if len(parts) > 1 and parts[-2] == "snapshots" else "local"
 
 
-def write_samples(evaluation: Evaluation, folder: Path) -> None:
-    """`samples.jsonl` (prompt, response, tokens, extracted answer, correct) and a token-length histogram."""
+def _plot_lengths(evaluation: Evaluation, folder: Path) -> None:
     from mi_search.plots import plot_token_histogram
 
-    with open(folder / "samples.jsonl", "w") as handle:
-        for row in evaluation.samples:
-            for s in row:
-                record = {
-                    "question_id": s.question_id,
-                    "prompt": s.prompt,
-                    "response": s.response,
-                    "num_tokens": s.num_tokens,
-                    "finish_reason": s.finish_reason,
-                    "extracted": s.extracted,
-                    "correct": s.correct,
-                }
-                handle.write(json.dumps(record) + "\n")
     plot_token_histogram([s.num_tokens for row in evaluation.samples for s in row], folder / "token_lengths.png")
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 
-from mi_search.architectures import ArchitectureTable, table_for
+from mi_search.merge.architectures import ArchitectureTable, table_for
 from mi_search.errors import UserError
+from mi_search.merge.plan import MergePlan
 
 # Config fields that must agree for two checkpoints to be interpolated weight by weight.
 _MUST_AGREE = (
@@ -41,11 +43,12 @@ def resolve_checkpoint(reference: str | Path, *, weights: bool = True) -> Path:
             f"{reference} is not a model directory; pass a directory with config.json or a hub id like Qwen/Qwen3-4B"
         )
     from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError
 
     try:
         patterns = [*_METADATA_FILES, "*.safetensors"] if weights else _METADATA_FILES
         return Path(snapshot_download(repo_id=text, allow_patterns=patterns))
-    except Exception as exc:  # noqa: BLE001 - offline, gated or missing repos all end the same way
+    except (OSError, HFValidationError) as exc:  # offline, gated, missing or malformed: the Hub's errors are OSErrors
         raise UserError(
             f"cannot fetch {text} from the Hugging Face Hub ({type(exc).__name__}); pass a local model directory instead"
         ) from None
@@ -66,19 +69,35 @@ def architecture_of(config: dict, directory: Path) -> str:
     return architectures[0]
 
 
-def tensor_shapes(directory: Path) -> dict[str, tuple[int, ...]]:
-    """Names and shapes of every tensor in a (possibly sharded) safetensors checkpoint, read from headers only."""
+def safetensors_files(directory: Path) -> list[Path]:
+    """A checkpoint's safetensors shards, in name order; refused when there are none."""
     files = sorted(directory.glob("*.safetensors"))
     if not files:
         raise UserError(
             f"{directory} has no .safetensors weights; mi-search reads safetensors only (convert the .bin files first)"
         )
+    return files
+
+
+def tensor_shapes(directory: Path) -> dict[str, tuple[int, ...]]:
+    """Names and shapes of every tensor in a (possibly sharded) safetensors checkpoint, read from headers only."""
     shapes: dict[str, tuple[int, ...]] = {}
-    for file in files:
-        with safe_open(file, framework="pt") as handle:
-            for name in handle.keys():  # noqa: SIM118 - safe_open handles are not dicts
-                shapes[name] = tuple(handle.get_slice(name).get_shape())
+    for file in safetensors_files(directory):
+        try:
+            with safe_open(file, framework="pt") as handle:
+                for name in handle.keys():  # noqa: SIM118 - safe_open handles are not dicts
+                    shapes[name] = tuple(handle.get_slice(name).get_shape())
+        except SafetensorError as exc:
+            raise UserError(
+                f"{file} is not a readable safetensors file ({exc}); re-download or re-export that checkpoint"
+            ) from None
     return shapes
+
+
+def checkpoint_plan(directory: Path, table: ArchitectureTable) -> MergePlan:
+    """The merge plan of a checkpoint from its config and safetensors headers: no weight is read."""
+    sizes = {name: math.prod(shape) for name, shape in tensor_shapes(directory).items()}
+    return MergePlan(sizes, table, read_config(directory)["num_hidden_layers"])
 
 
 def has_chat_template(directory: Path) -> bool:

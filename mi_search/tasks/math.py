@@ -1,4 +1,4 @@
-"""What grading shares across tasks, and math grading with math-verify.
+"""Math grading with math-verify: the gold parsed once, each response's final answer compared with it.
 
 math-verify bounds its work with `signal.alarm`, which only the main thread may use; from any
 other thread the timeouts are switched off instead of crashing.
@@ -8,30 +8,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Protocol
 
 from math_verify import parse, verify
 
-from mi_search.metrics import THINK_CLOSE
+from mi_search.evaluation.grading import Grade, final_answer_text
 from mi_search.tasks.base import Question
-
-
-@dataclass(frozen=True)
-class Grade:
-    extracted: str | None  # the canonical extracted answer, None when nothing was found
-    correct: bool
-    loose: bool | None = None  # IFEval's loose reading; None for tasks that have only one
-
-
-class Gold(Protocol):
-    """One question's reference, ready to grade responses against."""
-
-    def grade(self, response: str, *, truncated: bool) -> Grade: ...
-
-
-def final_answer_text(response: str) -> str:
-    """The part of a response after its thinking, where the answer belongs."""
-    return response.rsplit(THINK_CLOSE, 1)[-1]
 
 
 def _timeout(seconds: int) -> int | None:
@@ -62,5 +43,4 @@ class MathGold:
 
 
 def math_gold(question: Question) -> MathGold | None:
-    parsed = parse_gold(question.answer)
-    return None if parsed is None else MathGold(parsed)
+    return None if (parsed := parse_gold(question.answer)) is None else MathGold(parsed)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mi_search.architectures import Module, ParamRole
+from mi_search.merge.architectures import Module, ParamRole
 from mi_search.errors import UserError
 from mi_search.yaml_config import read_yaml, validate
 
@@ -78,4 +78,4 @@ class LambdaSpec(BaseModel):
 def load_spec(path: Path) -> LambdaSpec:
     """Read a λ specification from YAML, e.g. `{lam: 0.5, modules: {mlp: 0.8}}`."""
     raw = read_yaml(path, "λ spec")
-    return validate(LambdaSpec, raw, source=f"λ spec {path}", hint="see `mi-search merge --help`")
+    return validate(LambdaSpec, raw, source=f"λ spec {path}")

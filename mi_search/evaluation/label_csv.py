@@ -12,7 +12,7 @@ import io
 import math
 
 from mi_search.errors import UserError
-from mi_search.stages import StageLabel, StagePoint, label_stages
+from mi_search.evaluation.stages import StageLabel, StagePoint, label_stages
 
 REQUIRED = ("lambda", "think_ratio")
 OPTIONAL = ("accuracy", "mean_tokens")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mi_search.architectures import ArchitectureTable, Module, ParamRole
+from mi_search.merge.architectures import ArchitectureTable, Module, ParamRole
 from mi_search.errors import UserError
-from mi_search.spec import LambdaSpec
+from mi_search.merge.spec import LambdaSpec
 
 
 class MergePlan:

@@ -1,17 +1,39 @@
-"""What a study shows in the terminal: a bar per trial and one overall, then the front as a table."""
+"""What a study shows in the terminal: its steps, a bar per trial and one overall, then the front as a table."""
 
 from __future__ import annotations
 
-import optuna
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
 from rich.console import Console
+from rich.status import Status
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typing_extensions import Self
 
-from mi_search.backends.base import DecodingParams
-from mi_search.evaluate import Evaluation
-from mi_search.search.results import StudyResult
-from mi_search.spec import LambdaSpec
+if TYPE_CHECKING:
+    import optuna
+
+    from mi_search.evaluation.decoding import DecodingParams
+    from mi_search.evaluation.evaluate import Evaluation
+    from mi_search.merge.spec import LambdaSpec
+    from mi_search.search.results import StudyResult
+
+
+class ConsoleObserver:
+    """A StudyObserver for the terminal: a spinner per step, progress bars while trials run."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def step(self, message: str) -> Status:
+        return self.console.status(message)
+
+    @contextmanager
+    def trials(self, total: int, questions: int) -> Iterator[StudyProgress]:
+        with StudyProgress(self.console, total, questions) as progress:
+            yield progress
 
 
 class StudyProgress:

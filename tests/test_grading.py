@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from mi_search.scoring import final_answer_text, grade, parse_gold
+from mi_search.evaluation.grading import final_answer_text
+from mi_search.tasks.math import grade, parse_gold
 
 
 def test_equivalent_forms_are_correct():

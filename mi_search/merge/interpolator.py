@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import torch
 
-from mi_search.architectures import ArchitectureTable
+from mi_search.merge.architectures import ArchitectureTable
 from mi_search.errors import UserError
-from mi_search.plan import MergePlan
-from mi_search.spec import LambdaSpec
+from mi_search.merge.plan import MergePlan
+from mi_search.merge.spec import LambdaSpec
 
 
 @dataclass(frozen=True)

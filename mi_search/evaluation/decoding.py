@@ -1,0 +1,58 @@
+"""The backend-neutral decoding struct, what a generator returns, and what evaluation asks of a generator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FinishReason = Literal["stop", "length"]
+
+
+class DecodingParams(BaseModel):
+    """Sampling settings shared by all backends; temperature 0 means greedy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    temperature: float = Field(0.0, ge=0.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    top_k: int = Field(0, ge=0, description="0 keeps every token")
+    max_new_tokens: int = Field(512, ge=1)
+    seed: int = 0
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+
+class DecodingOverrides(BaseModel):
+    """Changes to the task's default decoding; a missing key keeps the task's value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    temperature: float | None = Field(None, ge=0.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    top_k: int | None = Field(None, ge=0)
+    max_new_tokens: int | None = Field(None, ge=1)
+    seed: int | None = None
+
+    def apply(self, base: DecodingParams) -> DecodingParams:
+        return base.model_copy(update=self.model_dump(exclude_none=True))
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One sampled response. `num_tokens` counts generated tokens, the closing EOS included (as vLLM does)."""
+
+    text: str
+    num_tokens: int
+    finish_reason: FinishReason
+
+
+class Generator(Protocol):
+    """Generates from a model as it is now; a merge between calls changes what it generates."""
+
+    def generate(self, prompts: list[str], n: int, params: DecodingParams) -> list[list[Completion]]:
+        """`n` completions for each user message in `prompts`, in order. The generator applies the chat template."""
+        ...

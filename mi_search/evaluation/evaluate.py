@@ -1,0 +1,88 @@
+"""Evaluate the model as it is now: generate k samples per question, grade them, compute the paper's metrics."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mi_search.errors import UserError
+from mi_search.evaluation.decoding import DecodingParams, Generator
+from mi_search.evaluation.grading import Gold
+from mi_search.evaluation.scores import Scores, score_samples
+from mi_search.tasks.base import Question
+
+
+@dataclass(frozen=True)
+class Sample:
+    question_id: str
+    prompt: str
+    response: str
+    num_tokens: int
+    finish_reason: str
+    extracted: str | None
+    correct: bool
+    correct_loose: bool | None = None  # IFEval's loose reading
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    scores: Scores
+    samples: list[list[Sample]]  # per question, k samples
+    generated_tokens: int = 0  # what generation cost: greedy samples are generated once, then repeated
+
+
+def gradable(
+    questions: list[Question], grader: Callable[[Question], Gold | None]
+) -> tuple[list[Question], list[Gold]]:
+    """The questions `grader` can grade, with their golds."""
+    kept, golds = [], []
+    for question in questions:
+        gold = grader(question)
+        if gold is not None:
+            kept.append(question)
+            golds.append(gold)
+    if not kept:
+        raise UserError("no question has a gold answer this task can grade; check the answer column")
+    return kept, golds
+
+
+def evaluate(
+    generator: Generator, questions: list[Question], *, k: int, params: DecodingParams, golds: list[Gold]
+) -> Evaluation:
+    """Generate `k` samples per question with `params` and grade them against `golds` (see `gradable`).
+
+    Greedy decoding gives the same sample k times, so it is generated and graded once and repeated.
+    """
+    n = 1 if params.greedy else k
+    completions = generator.generate([q.prompt for q in questions], n, params)
+    samples = []
+    for question, gold, outs in zip(questions, golds, completions):
+        row = []
+        for out in outs:
+            graded = gold.grade(out.text, truncated=out.finish_reason == "length")
+            row.append(
+                Sample(
+                    question.id,
+                    question.prompt,
+                    out.text,
+                    out.num_tokens,
+                    out.finish_reason,
+                    graded.extracted,
+                    graded.correct,
+                    graded.loose,
+                )
+            )
+        samples.append(row * (k // n))
+    generated = sum(out.num_tokens for outs in completions for out in outs)
+    return Evaluation(score_samples(samples, k), samples, generated)
+
+
+def write_samples(path: Path, evaluations: Iterable[tuple[dict[str, Any], Evaluation]]) -> None:
+    """`samples.jsonl`: one line per sample, every `Sample` field, after the context it was drawn in (e.g. λ)."""
+    with open(path, "w") as handle:
+        for context, evaluation in evaluations:
+            for row in evaluation.samples:
+                handle.writelines(json.dumps({**context, **asdict(sample)}) + "\n" for sample in row)

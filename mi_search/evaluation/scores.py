@@ -1,0 +1,86 @@
+"""Every score a study reports, declared once: its name, direction, display, MLflow key and how it is computed.
+
+CSV columns, report tables, MLflow metrics and the accuracy objectives a study may choose are all
+derived from `SCORE_COLUMNS`; `Scores` has one field per column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Literal
+
+from mi_search.evaluation import metrics
+
+if TYPE_CHECKING:
+    from mi_search.evaluation.evaluate import Sample
+
+
+@dataclass(frozen=True)
+class ScoreColumn:
+    name: str  # the `Scores` field, CSV column and JSON key
+    display: str  # a table header; `k` is filled in
+    direction: Literal["max", "min"] | None  # better when higher or lower; None: descriptive only
+    objective: bool = False  # may be a study's accuracy objective
+    optional: bool = False  # only some tasks have it (None otherwise)
+
+    def header(self, k: int) -> str:
+        return self.display.format(k=k)
+
+    def mlflow_key(self, k: int) -> str:
+        """MLflow rejects `@`; Pass@k and Vote@k are logged as `pass_at_4`, `vote_at_4`."""
+        return self.name.replace("_at_k", f"_at_{k}")
+
+
+SCORE_COLUMNS = (
+    ScoreColumn("accuracy", "accuracy", "max", objective=True),  # Mean@k
+    ScoreColumn("pass_at_k", "Pass@{k}", "max", objective=True),
+    ScoreColumn("vote_at_k", "Vote@{k}", "max", objective=True),
+    ScoreColumn("mean_tokens", "mean tokens", "min"),  # Token #N
+    ScoreColumn("think_ratio", "Think #R", None),
+    ScoreColumn("truncation_rate", "truncated", "min"),
+    ScoreColumn("loose_accuracy", "loose accuracy", "max", optional=True),  # IFEval's loose reading
+)
+SCORE_NAMES = tuple(column.name for column in SCORE_COLUMNS)
+ACCURACY_OBJECTIVES = tuple(column.name for column in SCORE_COLUMNS if column.objective)
+AccuracyObjective = Literal[ACCURACY_OBJECTIVES]  # type: ignore[valid-type] - built from the declaration
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The paper's metrics for one model on one question set; one field per score column, and k."""
+
+    k: int
+    accuracy: float
+    pass_at_k: float
+    vote_at_k: float
+    mean_tokens: float
+    think_ratio: float
+    truncation_rate: float
+    loose_accuracy: float | None = None
+
+    def as_dict(self) -> dict[str, float]:
+        """Every score that applies (and k), keyed by column name."""
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+    def mlflow_metrics(self) -> dict[str, float]:
+        """Every score that applies, keyed as MLflow logs it."""
+        values = self.as_dict()
+        return {c.mlflow_key(self.k): float(values[c.name]) for c in SCORE_COLUMNS if c.name in values}
+
+
+def score_samples(samples: list[list[Sample]], k: int) -> Scores:
+    """The metrics of per-question sample lists (the outer list the questions, the inner one its k samples)."""
+    correct = [[s.correct for s in row] for row in samples]
+    has_loose = all(s.correct_loose is not None for row in samples for s in row)
+    return Scores(
+        k=k,
+        accuracy=metrics.mean_at_k(correct),
+        pass_at_k=metrics.mean_pass_at_k(correct, k),
+        vote_at_k=metrics.vote_at_k([[s.extracted for s in row] for row in samples], correct),
+        mean_tokens=metrics.mean_tokens([[s.num_tokens for s in row] for row in samples]),
+        think_ratio=metrics.think_ratio([[s.response for s in row] for row in samples]),
+        truncation_rate=metrics.truncation_rate([[s.finish_reason for s in row] for row in samples]),
+        loose_accuracy=metrics.mean_at_k([[bool(s.correct_loose) for s in row] for row in samples])
+        if has_loose
+        else None,
+    )

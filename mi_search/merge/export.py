@@ -1,0 +1,99 @@
+"""Write a blend as an HF checkpoint, streamed from the two source checkpoints, atomically.
+
+The export never reads the working model: each output shard is the lerp of the matching source
+tensors, computed in fp32 and rounded once to the sources' dtype (what an in-place merge of a bf16
+model computes), so a backend that holds its weights elsewhere (vLLM's workers) exports the same
+bytes. Only the tensors the Instruct checkpoint holds are written: a head tied to the embeddings
+stays tied. Memory is bounded by one source shard.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from mi_search import __version__
+from mi_search.atomic import atomic_directory
+from mi_search.merge.checkpoints import checkpoint_plan, resolve_pair, safetensors_files
+from mi_search.merge.pair import PairConfig
+from mi_search.merge.plan import MergePlan
+from mi_search.merge.spec import LambdaSpec
+
+# Tokenizer and template files copied from the source whose template the study used, so the export chats alike.
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "chat_template.jinja",
+    "chat_template.json",
+    "vocab.json",
+    "merges.txt",
+    "tokenizer.model",
+    "added_tokens.json",
+    "generation_config.json",
+)
+_INDEX = "model.safetensors.index.json"
+
+
+def export_pair(pair: PairConfig, spec: LambdaSpec, out: Path, *, overwrite: bool = False) -> Path:
+    """Check the pair, then write the blend `spec` describes with the tokenizer whose template the pair uses."""
+    instruct_dir, thinking_dir, table = resolve_pair(*pair.references())
+    template_dir = thinking_dir if pair.chat_template == "thinking" else instruct_dir
+    plan = checkpoint_plan(instruct_dir, table)
+    return export_blend(instruct_dir, thinking_dir, plan, spec, out, template_dir=template_dir, overwrite=overwrite)
+
+
+def export_blend(
+    instruct_dir: Path,
+    thinking_dir: Path,
+    plan: MergePlan,
+    spec: LambdaSpec,
+    out: Path,
+    *,
+    template_dir: Path | None = None,
+    provenance: dict | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write lerp(instruct, thinking, λ) for every tensor as `out`, shard by shard as the Instruct checkpoint is."""
+    lambdas = plan.lambdas(spec)
+    with atomic_directory(out, overwrite=overwrite) as staging:
+        with ExitStack() as stack:
+            thinking = _tensor_handles(thinking_dir, stack)
+            for shard in safetensors_files(instruct_dir):
+                with safe_open(shard, framework="pt") as handle:
+                    blended = dict(_blend_shard(handle, thinking, lambdas))
+                save_file(blended, staging / shard.name, metadata={"format": "pt"})
+        if (instruct_dir / _INDEX).is_file():
+            shutil.copyfile(instruct_dir / _INDEX, staging / _INDEX)
+        shutil.copyfile(instruct_dir / "config.json", staging / "config.json")
+        source = template_dir or instruct_dir
+        for name in TOKENIZER_FILES:
+            if (source / name).is_file():
+                shutil.copyfile(source / name, staging / name)
+        record = {"mi_search_version": __version__, "spec": spec.model_dump(mode="json"), **(provenance or {})}
+        (staging / "mi_search_merge.json").write_text(json.dumps(record, indent=2) + "\n")
+    return out
+
+
+def _tensor_handles(directory: Path, stack: ExitStack) -> dict[str, object]:
+    """Each tensor name of a checkpoint mapped to the open shard that holds it."""
+    handles = {}
+    for shard in safetensors_files(directory):
+        handle = stack.enter_context(safe_open(shard, framework="pt"))
+        handles.update(dict.fromkeys(handle.keys(), handle))  # noqa: SIM118 - safe_open handles are not dicts
+    return handles
+
+
+def _blend_shard(handle, thinking: dict[str, object], lambdas: dict[str, float]) -> Iterator[tuple[str, torch.Tensor]]:
+    for name in handle.keys():  # noqa: SIM118 - safe_open handles are not dicts
+        first = handle.get_tensor(name)
+        second = thinking[name].get_tensor(name)
+        yield name, torch.lerp(first.float(), second.float(), lambdas[name]).to(first.dtype)
+

@@ -1,0 +1,39 @@
+"""What a study reads before any model is loaded: both question sets with their golds, and the decoding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mi_search.evaluation.decoding import DecodingParams
+from mi_search.evaluation.evaluate import gradable
+from mi_search.evaluation.grading import Gold
+from mi_search.merge.checkpoints import preflight_pair
+from mi_search.search.config import StudyConfig
+from mi_search.tasks.base import Question
+from mi_search.tasks.registry import load_task
+from mi_search.tasks.split import split_questions
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    questions: list[Question]
+    golds: list[Gold]
+
+
+@dataclass(frozen=True)
+class StudyInputs:
+    search: QuestionSet
+    holdout: QuestionSet
+    decoding: DecodingParams  # the task's default decoding with the study's overrides
+
+
+def prepare_inputs(config: StudyConfig) -> StudyInputs:
+    """Load and split the task and check the pair from its configs: every input problem, before any weight moves."""
+    setup = load_task(config.task)
+    search, holdout = split_questions(setup.questions, config.task)
+    preflight_pair(*config.pair.references())
+    return StudyInputs(
+        search=QuestionSet(*gradable(search, setup.grader)),
+        holdout=QuestionSet(*gradable(holdout, setup.grader)),
+        decoding=config.decoding.apply(setup.decoding),
+    )

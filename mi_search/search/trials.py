@@ -1,0 +1,156 @@
+"""What a trial stores and how it is read back: the one module that knows a trial's user attributes.
+
+A trial stores its scores, how many search questions they cover, whether that is all of them, the
+tokens it generated, its mean λ, the budget constraint (mean tokens − budget), the trial it repeats
+(if any) and its MLflow run. Feasibility is read from the stored constraint, never recomputed.
+Held-out scores of front points are study user attributes, written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from mi_search.evaluation.scores import Scores
+from mi_search.search.pareto import Point
+
+BUDGET_CONSTRAINT = "tokens_over_budget"
+_SCORES, _QUESTIONS, _FULL, _GENERATED, _MEAN_LAMBDA, _REPEAT_OF, _RUN_ID = (
+    "scores",
+    "questions",
+    "full",
+    "generated_tokens",
+    "mean_lambda",
+    "repeat_of",
+    "mlflow_run_id",
+)
+_HOLDOUT = "holdout:{number}"  # study user attribute: held-out scores of one front trial
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """A finished trial as reports show it; `stage` and `overthinking` are filled in across the study."""
+
+    number: int
+    params: dict[str, Any]
+    scores: dict[str, float]
+    accuracy: float  # the accuracy objective (Mean@k unless the study says otherwise)
+    mean_tokens: float
+    questions: int
+    full: bool  # scored on every search question (not stopped early)
+    feasible: bool
+    mean_lambda: float
+    generated_tokens: int
+    repeat_of: int | None
+    holdout: dict[str, float] | None
+    run_id: str | None
+    stage: int | None = None
+    overthinking: bool = False
+
+    @property
+    def point(self) -> Point:
+        return Point(self.accuracy, self.mean_tokens, self.feasible)
+
+    @property
+    def tokens(self) -> float:
+        """Mean tokens as best known: held-out once re-scored there, else on the search questions."""
+        return self.holdout["mean_tokens"] if self.holdout else self.mean_tokens
+
+    def within(self, budget: int) -> bool:
+        """Within `budget` on the held-out questions once re-scored there, else on the search questions."""
+        return self.tokens <= budget
+
+
+def store_mean_lambda(trial: optuna.Trial, mean_lambda: float) -> None:
+    trial.set_user_attr(_MEAN_LAMBDA, mean_lambda)
+
+
+def store_scores(trial: optuna.Trial, scores: Scores, *, questions: int, full: bool, generated: int, budget: int) -> None:
+    """A scored trial's record, and its budget constraint for Optuna's constrained samplers."""
+    trial.set_user_attr(_SCORES, scores.as_dict())
+    trial.set_user_attr(_QUESTIONS, questions)
+    trial.set_user_attr(_FULL, full)
+    trial.set_user_attr(_GENERATED, generated)
+    trial.set_constraint(BUDGET_CONSTRAINT, scores.mean_tokens - budget)
+
+
+def store_repeat(trial: optuna.Trial, twin: FrozenTrial) -> None:
+    """A trial whose parameters an earlier trial ran: its record, at no token cost."""
+    for key in (_SCORES, _QUESTIONS, _FULL, _MEAN_LAMBDA):
+        trial.set_user_attr(key, twin.user_attrs[key])
+    trial.set_user_attr(_GENERATED, 0)
+    trial.set_user_attr(_REPEAT_OF, twin.number)
+    trial.set_constraint(BUDGET_CONSTRAINT, twin.constraints[BUDGET_CONSTRAINT])
+
+
+def stored_scores(trial: FrozenTrial) -> Scores:
+    return Scores(**trial.user_attrs[_SCORES])
+
+
+def store_run_id(trial: optuna.Trial, run_id: str) -> None:
+    trial.set_user_attr(_RUN_ID, run_id)
+
+
+def run_id_of(trial: optuna.Trial | FrozenTrial) -> str | None:
+    return trial.user_attrs.get(_RUN_ID)
+
+
+def is_feasible(trial: FrozenTrial) -> bool:
+    """Within the budget, as the trial's stored constraint says."""
+    return all(value <= 0 for value in trial.constraints.values())
+
+
+def is_full(trial: FrozenTrial) -> bool:
+    return bool(trial.user_attrs.get(_FULL))
+
+
+def completed(study: optuna.Study) -> list[FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def finished_twin(trial: optuna.Trial) -> FrozenTrial | None:
+    """An earlier finished trial with exactly these parameters (samplers do propose the bounds again)."""
+    for other in completed(trial.study):
+        if other.params == trial.params and _REPEAT_OF not in other.user_attrs:
+            return other
+    return None
+
+
+def front_points(study: optuna.Study) -> list[Point]:
+    """(accuracy objective, mean tokens) of the fully scored feasible trials so far, from any worker."""
+    return [Point(t.values[0], t.values[1]) for t in completed(study) if is_full(t) and is_feasible(t)]
+
+
+def read_record(trial: FrozenTrial, study_attrs: dict[str, Any]) -> TrialRecord:
+    """A COMPLETE trial's record, with its held-out scores when it has been re-scored."""
+    attrs = trial.user_attrs
+    return TrialRecord(
+        number=trial.number,
+        params=dict(trial.params),
+        scores=attrs[_SCORES],
+        accuracy=trial.values[0],
+        mean_tokens=trial.values[1],
+        questions=attrs[_QUESTIONS],
+        full=attrs[_FULL],
+        feasible=is_feasible(trial),
+        mean_lambda=attrs[_MEAN_LAMBDA],
+        generated_tokens=attrs[_GENERATED],
+        repeat_of=attrs.get(_REPEAT_OF),
+        holdout=study_attrs.get(_HOLDOUT.format(number=trial.number)),
+        run_id=attrs.get(_RUN_ID),
+    )
+
+
+def has_holdout(study: optuna.Study, number: int) -> bool:
+    return _HOLDOUT.format(number=number) in study.user_attrs
+
+
+def store_holdout(study: optuna.Study, number: int, scores: Scores, *, objective: str, generated: int) -> None:
+    """A front point's held-out scores; `objective` names the study's accuracy objective among them."""
+    values = scores.as_dict()
+    study.set_user_attr(
+        _HOLDOUT.format(number=number), {**values, "objective": values[objective], "generated_tokens": generated}
+    )

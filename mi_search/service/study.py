@@ -1,0 +1,156 @@
+"""A study as one library call: resolve the configuration, check the inputs, run trials, re-score, report, promote.
+
+`run_study` is what `mi-search` runs; `run_worker` joins a stored study from another process. Both
+load the pair once, merge in place for every trial, and report through a `StudyObserver`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+from mlflow.tracking import MlflowClient
+
+from mi_search.backends.base import Backend
+from mi_search.backends.load import load_backend
+from mi_search.search.config import StudyConfig, resume_config
+from mi_search.search.holdout import rescore_front
+from mi_search.search.inputs import StudyInputs, prepare_inputs
+from mi_search.search.locations import study_folder
+from mi_search.search.objective import Observers, TrialRunner
+from mi_search.search.report import write_report
+from mi_search.search.request import StudyRequest, settings_from_flags
+from mi_search.search.results import StudyResult, read_result
+from mi_search.search.storage import open_storage
+from mi_search.search.study import join_study, make_sampler, open_study, resolve_config
+from mi_search.service.runtime import Quiet, Runtime, StudyObserver
+from mi_search.tracking.promote import Promotion, promote
+from mi_search.tracking.registry import check_model_name
+from mi_search.tracking.store import connect
+from mi_search.tracking.study_runs import StudyTracker, study_tags
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    """What a study run leaves: its configuration, the result read back, the folder written, a promotion."""
+
+    config: StudyConfig
+    result: StudyResult
+    folder: Path
+    files: list[Path]
+    promotion: Promotion | None = None
+
+
+def run_study(
+    request: StudyRequest, runtime: Runtime = Runtime(), observer: StudyObserver = Quiet(), *, backend: Backend | None = None
+) -> StudyReport:
+    """Run or continue the study `request` names; every input is checked before the study is stored.
+
+    `backend` replaces loading the pair (a benchmark's simulated pair, a notebook's resident one).
+    """
+    client = connect(runtime.tracking_uri) if runtime.tracking_uri else None  # unreachable: one line, now
+    if runtime.promote is not None:
+        check_model_name(runtime.promote)
+    storage = open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat)
+    config, existing = resolve_config(storage, request.settings(), source=request.source, names=request.names)
+    with observer.step("checking the task and the model pair"):
+        inputs = prepare_inputs(config)
+    study = open_study(storage, config, existing)
+    backend, tracker = _open(study, config, inputs, runtime, client, observer, backend)
+    _run_trials(study, config, inputs, backend, tracker, observer)
+    with observer.step("re-scoring new front points on the held-out questions"):
+        rescore_front(study, read_result(study, config.budget), backend, inputs.holdout, config, inputs.decoding)
+        result = read_result(study, config.budget)
+        folder = runtime.out or study_folder(study.study_name)
+        files = write_report(folder, result, _report_extra(config, inputs, result))
+        if tracker is not None:
+            tracker.report(study, result, files, finished=True)
+    promotion = None
+    if runtime.promote is not None:
+        with observer.step(f"exporting the chosen point and registering it as {runtime.promote}"):
+            promotion = promote(study, config, name=runtime.promote, alias=runtime.alias, tracking_uri=runtime.tracking_uri)
+    return StudyReport(config, result, folder, files, promotion)
+
+
+def run_worker(
+    name: str, flags: dict, runtime: Runtime = Runtime(), observer: StudyObserver = Quiet()
+) -> StudyConfig:
+    """Join the stored study `name` and run trials for it; flags may change how (backend, trials), not what."""
+    client = connect(runtime.tracking_uri) if runtime.tracking_uri else None
+    storage = open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat)
+    study, stored = join_study(storage, name)
+    config = resume_config(stored, settings_from_flags(flags), source="the command line")
+    with observer.step("checking the task and the model pair"):
+        inputs = prepare_inputs(config)
+    backend, tracker = _open(study, config, inputs, runtime, client, observer, None)
+    _run_trials(study, config, inputs, backend, tracker, observer)
+    return config
+
+
+def promote_stored(
+    study_name: str, runtime: Runtime, *, name: str, trial: int | None = None, force: bool = False
+) -> Promotion:
+    """Register a stored study's chosen point (or `trial`) as a new version of `name`, alias `runtime.alias`."""
+    check_model_name(name)
+    connect(runtime.tracking_uri)
+    study, config = join_study(open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat), study_name)
+    return promote(study, config, name=name, alias=runtime.alias, tracking_uri=runtime.tracking_uri, trial=trial, force=force)
+
+
+def _open(
+    study: optuna.Study,
+    config: StudyConfig,
+    inputs: StudyInputs,
+    runtime: Runtime,
+    client: MlflowClient | None,
+    observer: StudyObserver,
+    backend: Backend | None,
+) -> tuple[Backend, StudyTracker | None]:
+    """Load the pair once (unless given) and open the study's parent run."""
+    if backend is None:
+        with observer.step(f"loading the model pair ({config.backend.kind})"):
+            backend = load_backend(config.pair, config.backend)
+    backend.plan.lambdas(config.space.spec_for(config.space.uniform(0.5)))  # a space the model cannot express
+    if client is None:
+        return backend, None
+    tags = study_tags(
+        config,
+        storage=runtime.storage,
+        instruct=backend.instruct_dir,
+        thinking=backend.thinking_dir,
+        search_size=len(inputs.search.questions),
+        holdout_size=len(inputs.holdout.questions),
+    )
+    return backend, StudyTracker.open(client, runtime.tracking_uri, study, config, tags=tags)
+
+
+def _run_trials(
+    study: optuna.Study,
+    config: StudyConfig,
+    inputs: StudyInputs,
+    backend: Backend,
+    tracker: StudyTracker | None,
+    observer: StudyObserver,
+) -> None:
+    """This invocation's trials (the study's `trials`, as Optuna's n_trials), merging in place for each."""
+    if not config.trials:
+        return
+    callbacks = [tracker.after_trial] if tracker is not None else []
+    with observer.trials(config.trials, len(inputs.search.questions)) as progress:
+        watchers = Observers(progress, *([tracker] if tracker is not None else []))
+        runner = TrialRunner(backend, inputs.search, config, inputs.decoding, watchers)
+        study.sampler = make_sampler(config)
+        study.optimize(runner, n_trials=config.trials, callbacks=callbacks, gc_after_trial=False)
+
+
+def _report_extra(config: StudyConfig, inputs: StudyInputs, result: StudyResult) -> dict:
+    return {
+        "objectives": {"maximize": config.objectives.accuracy, "minimize": "mean_tokens"},
+        "space": config.space.kind.value,
+        "search_questions": len(inputs.search.questions),
+        "holdout_questions": len(inputs.holdout.questions),
+        "k": config.k,
+        "trials": len(result.records),
+        "generated_tokens": sum(r.generated_tokens for r in result.records),
+    }
