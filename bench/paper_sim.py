@@ -37,11 +37,11 @@ a(·) is solved so that the mean over the questions of sigmoid(a − d_q) equals
 one λ everywhere, λ_T = λ_Q = λ_A = λ and the expected Mean@k, tokens and Think #R are exactly the
 calibrated curve. Pulling attention towards Thinking while the MLPs stay near the token-cheapest
 λ buys accuracy at no token cost, and the mismatch penalty ρ bounds that gain: the best blends
-beat the global front by about 3-6 accuracy points between 11k and 14k tokens and not at all at
-the top, a hypervolume ratio (global / best) of about 0.95 at a 16k budget (`true_front`, printed
-by `python bench/paper_sim.py`). Because the surface has two effective λ, the `modules` space
-(attention, MLP) already reaches nearly all of the best front; block spaces add little.
-Effective λ are clamped to [0, 1].
+beat the global front by about 7 accuracy points at 11.2k tokens, 5 at 12k, 4 at 14k, 1 at 16k
+and none from 18k up: a hypervolume ratio (global / best) of 0.95 at a 16k budget and 0.98 at 24k
+(`true_front`, printed by `python bench/paper_sim.py`). Because the surface has two effective λ,
+the `modules` space (attention, MLP) already reaches nearly all of the best front; block spaces
+add little. Effective λ are clamped to [0, 1].
 
 Sampling, with common random numbers. Sample j of question q under decoding seed s draws fixed
 uniforms u(s, q, j, stream) from a counter-based hash (question keyed by the CRC32 of its id), the
@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -200,8 +199,8 @@ class Surface:
             if family is not None and role.layer is not None:
                 groups[(family, role.layer)] = groups.get((family, role.layer), 0.0) + plan.sizes[name]
         third = {layer: layer * 3 // plan.num_layers for _, layer in groups}
-        think = self._group_weights(groups, third, self.think_profile, {"mlp": self.think_mlp_share})
-        quality = self._group_weights(groups, third, self.quality_profile, {"attention": self.quality_attention_share})
+        think = _group_weights(groups, third, self.think_profile, "mlp", self.think_mlp_share)
+        quality = _group_weights(groups, third, self.quality_profile, "attention", self.quality_attention_share)
         think_coef, quality_coef = {}, {}
         for name, role in plan.roles.items():
             key = (_family(role.module), role.layer)
@@ -210,18 +209,18 @@ class Surface:
                 quality_coef[name] = quality[key] * plan.sizes[name] / groups[key]
         return think_coef, quality_coef
 
-    @staticmethod
-    def _group_weights(
-        groups: Mapping[tuple[str, int], float],
-        third: Mapping[int, int],
-        profile: tuple[float, float, float],
-        share: Mapping[str, float],
-    ) -> dict[tuple[str, int], float]:
-        (main,) = share
-        shares = {main: share[main], ("attention" if main == "mlp" else "mlp"): 1.0 - share[main]}
-        layers = sorted({layer for _, layer in groups})
-        total = sum(profile[third[layer]] for layer in layers)
-        return {(fam, layer): shares[fam] * profile[third[layer]] / total for fam, layer in groups}
+
+def _group_weights(
+    groups: Mapping[tuple[str, int], float],
+    third: Mapping[int, int],
+    profile: tuple[float, float, float],
+    main: str,
+    main_share: float,
+) -> dict[tuple[str, int], float]:
+    """Weight of each (family, layer): the family's share times its layer third's profile, summing to 1."""
+    total = sum(profile[third[layer]] for layer in {layer for _, layer in groups})
+    share = {main: main_share, ("attention" if main == "mlp" else "mlp"): 1.0 - main_share}
+    return {(family, layer): share[family] * profile[third[layer]] / total for family, layer in groups}
 
 
 def _family(module: Module) -> str | None:
@@ -307,6 +306,7 @@ class PaperModel:
         self.length_scale = scale / scale.mean()
         self.questions = [_question(i) for i in range(n_questions)]
         self._index = {q.prompt: i for i, q in enumerate(self.questions)}
+        self._p_cache: dict[Effective, np.ndarray] = {}
 
     # the global curve and the ability that reproduces it
     def ability(self, accuracy: np.ndarray | float) -> np.ndarray:
@@ -337,7 +337,12 @@ class PaperModel:
         return offset[..., None] - self.difficulty
 
     def p_correct(self, state: Effective) -> np.ndarray:
-        return _sigmoid(self.logits(state.think, state.quality))
+        """P(correct) per question; cached, since every generate call of one merge asks again."""
+        if state not in self._p_cache:
+            if len(self._p_cache) > 256:
+                self._p_cache.clear()
+            self._p_cache[state] = _sigmoid(self.logits(state.think, state.quality))
+        return self._p_cache[state]
 
     def expected(self, state: Effective) -> tuple[float, float, float]:
         """Noise-free (Mean@k, mean tokens, Think #R) of a blend, before any truncation."""
@@ -357,7 +362,7 @@ class PaperModel:
         """The k samples of question `index` under `state`: common random numbers across every λ."""
         key = question_key(self.questions[index].id)
         u = [hashed_uniforms(seed, key, k, s) for s in range(5)]
-        p = float(_sigmoid(self.logits(state.think, state.quality)[index]))
+        p = float(self.p_correct(state)[index])
         think_rate = float(np.clip(self.think_curve(state.think), 0.0, 1.0))
         normal = np.sqrt(-2.0 * np.log(u[_STREAM_LEN_A])) * np.cos(2.0 * np.pi * u[_STREAM_LEN_B])
         noise = np.exp(self.length_sd * normal - self.length_sd**2 / 2)

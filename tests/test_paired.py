@@ -173,6 +173,23 @@ def test_a_clearly_worse_challenger_is_stopped() -> None:
     assert confidently_dominated(challenger, [spread_trial(30, 9), incumbent], 0.95)
 
 
+def test_a_higher_level_stops_less() -> None:
+    incumbent = spread_trial(40, 13)
+    rng = np.random.default_rng(1)
+    challenger = [
+        QuestionOutcome(
+            o.question_id,
+            int(np.clip(o.correct - 3 + rng.integers(-4, 5), 0, K)),
+            K,
+            o.mean_tokens + 300 + float(rng.normal(0, 300)),
+        )
+        for o in incumbent
+    ]
+    decisions = [confidently_worse(challenger, incumbent, level) for level in (0.6, 0.8, 0.9, 0.95, 0.99, 0.9999)]
+    assert decisions[0] and not decisions[-1]
+    assert decisions == sorted(decisions, reverse=True)  # once kept, kept at every higher level
+
+
 def test_less_accurate_but_not_confidently_longer_is_kept() -> None:
     incumbent = spread_trial(50, 6)
     rng = np.random.default_rng(0)

@@ -11,13 +11,13 @@ Conventions used throughout:
   only when the one-sided bound at `level` excludes zero.
 - A difference is always `a − b` over the questions both scored, matched by id in `a`'s order.
 - The bound is a paired t bound on the per-question differences (or a paired bootstrap percentile,
-  seeded, when asked for). With fewer than two shared questions nothing can be claimed: the bound is
-  infinite and no difference is significant. For accuracy the standard error is never taken below
-  the binomial noise of the per-question estimates themselves (c/k from k samples, smoothed so 0 %
-  and 100 % count): with few questions, or differences that happen to be all equal (zero spread),
-  the sample spread understates it and the t bound would degenerate to the mean. Tokens have no
-  such floor (identical token differences on every question happen only for identical trials,
-  whose mean difference is 0 and so never significant).
+  seeded, when asked for). With fewer than two shared questions nothing can be claimed: the bound
+  is infinite and no difference is significant. For accuracy the standard error is never taken
+  below the binomial noise of the per-question estimates themselves (c/k from k samples, smoothed
+  so 0 % and 100 % count), with either method: with few questions, or differences that happen to
+  be all equal (zero spread), the sample spread understates it and the bound would collapse onto
+  the mean. Tokens have no such floor: sampled lengths vary, so zero spread in token differences
+  means, in practice, identical trials, whose mean difference is 0 and never significant.
 - No shared question at all is an error for a statistic (`paired_difference`) and for the choice
   rule (`not_significantly_below`, `cheapest_tied`), which must compare on the same held-out
   questions; the early-stopping predicates answer False instead ("no evidence, keep going").
@@ -29,9 +29,14 @@ import math
 import statistics
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
+
+from mi_search.metrics import THINK_CLOSE
+
+if TYPE_CHECKING:
+    from mi_search.evaluate import Sample
 
 Metric = Literal["accuracy", "tokens"]
 Side = Literal["lower", "upper"]
@@ -69,21 +74,19 @@ class QuestionOutcome:
         return self.accuracy if metric == "accuracy" else self.mean_tokens
 
 
-def outcomes_from_samples(samples: Sequence[Sequence[object]]) -> list[QuestionOutcome]:
+def outcomes_from_samples(samples: Sequence[Sequence[Sample]]) -> list[QuestionOutcome]:
     """Per-question outcomes from `mi_search.evaluate.Evaluation.samples` (one row of Samples per question)."""
-    from mi_search.metrics import THINK_CLOSE
-
     outcomes = []
     for row in samples:
         if not row:
             raise ValueError("a question has no samples; every question needs at least one")
         outcomes.append(
             QuestionOutcome(
-                question_id=row[0].question_id,  # type: ignore[attr-defined]
-                correct=sum(bool(s.correct) for s in row),  # type: ignore[attr-defined]
+                question_id=row[0].question_id,
+                correct=sum(bool(s.correct) for s in row),
                 samples=len(row),
-                mean_tokens=statistics.fmean(s.num_tokens for s in row),  # type: ignore[attr-defined]
-                think_fraction=sum(THINK_CLOSE in s.response for s in row) / len(row),  # type: ignore[attr-defined]
+                mean_tokens=statistics.fmean(s.num_tokens for s in row),
+                think_fraction=sum(THINK_CLOSE in s.response for s in row) / len(row),
             )
         )
     return outcomes
@@ -241,8 +244,9 @@ def paired_difference(
         bound = -math.inf if side == "lower" else math.inf
     elif method == "bootstrap":
         bound = _bootstrap_bound(diffs, side, level, resamples, seed)
-        if np.all(diffs == diffs[0]) and metric == "accuracy":  # no spread: fall back on the floored t bound
-            bound = _t_bound(diffs, side, level, _binomial_floor_se(pairs))
+        if metric == "accuracy":  # never tighter than the per-question estimates' own noise allows
+            floored = _t_bound(np.full_like(diffs, mean), side, level, _binomial_floor_se(pairs))
+            bound = min(bound, floored) if side == "lower" else max(bound, floored)
     else:
         floor = _binomial_floor_se(pairs) if metric == "accuracy" else 0.0
         bound = _t_bound(diffs, side, level, floor)
