@@ -63,14 +63,14 @@ from statistics import NormalDist
 
 import numpy as np
 
-from mi_search.architectures import Module, table_for
-from mi_search.backends.base import Completion, DecodingParams
-from mi_search.metrics import mean_pass_at_k
-from mi_search.plan import MergePlan
+from mi_search.merge.architectures import Module, table_for
+from mi_search.evaluation.decoding import Completion, DecodingParams
+from mi_search.evaluation.metrics import mean_pass_at_k
+from mi_search.merge.plan import MergePlan
 from mi_search.search.paired import QuestionOutcome
 from mi_search.search.pareto import Point, hypervolume, pareto_front
 from mi_search.search.space import SearchSpace
-from mi_search.spec import LambdaSpec
+from mi_search.merge.spec import LambdaSpec
 from mi_search.tasks.base import MATH_PROMPT_SUFFIX, Question
 
 # --- the paper's curve ---------------------------------------------------------------------------
@@ -426,6 +426,14 @@ class SimulatedBackend:
 
     def __init__(self, pair: SimulatedPair) -> None:
         self.pair = pair
+        self.instruct_dir, self.thinking_dir = pair.instruct_dir, pair.thinking_dir
+
+    @property
+    def plan(self) -> MergePlan:
+        return self.pair.plan
+
+    def merge(self, spec: LambdaSpec) -> None:
+        self.pair.merge(spec)
 
     def generate(self, prompts: list[str], k: int, params: DecodingParams) -> list[list[Completion]]:
         model, state = self.pair.model, self.pair.state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,24 +42,38 @@ def validate(model: type[Model], raw: Any, *, source: str, names: dict[str, str]
 
 def describe_error(model: type[BaseModel], error: dict[str, Any], names: dict[str, str]) -> str:
     """Pydantic's first error in our words: the key, what is wrong, and for an unknown key the known ones."""
-    location = [str(part) for part in error["loc"] if not str(part).startswith(("function-", "tagged-union"))]
+    raw = [str(part) for part in error["loc"] if not str(part).startswith(("function-", "tagged-union"))]
+    location, fields, member = _walk(model, raw)
     where = ".".join(location) or "top level"
-    where = names.get(where, where)
+    where = names.get(where, f"`{where}`")
     if error["type"] == "extra_forbidden":
-        known = _known_keys(model, location[:-1])
-        listed = f"; known keys there: {', '.join(known)}" if known else ""
-        return f"unknown key `{where}`; remove it or fix its spelling{listed}"
+        listed = f"; known keys there: {', '.join(fields)}" if fields else ""
+        if member is not None:
+            return f"{where} does not apply to {member}; remove it{listed}"
+        return f"unknown key {where}; remove it or fix its spelling{listed}"
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    return f"`{where}`: {message[0].lower()}{message[1:]}"
+    return f"{where}: {message[0].lower()}{message[1:]}"
 
 
-def _known_keys(model: type[BaseModel], path: list[str]) -> list[str]:
-    """The field names of the (nested) model at `path`, or none when the path runs through a union or list."""
+def _walk(model: type[BaseModel], loc: list[str]) -> tuple[list[str], list[str], str | None]:
+    """The location without union tags, the keys of the model it ends in, and the union member it went through."""
     current: Any = model
-    for name in path:
+    container: Any = model  # the model the last key was looked up in
+    location: list[str] = []
+    member = None
+    parts = iter(loc)
+    for name in parts:
+        location.append(name)
+        container = current
         field = getattr(current, "model_fields", {}).get(name)
         annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        current = annotation
-    return list(getattr(current, "model_fields", {}))
+        options = [a for a in typing.get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            current = annotation
+        elif options and field is not None and field.discriminator:
+            tag = next(parts, None)  # pydantic names the union member it tried, by its tag
+            current = next((o for o in options if o.model_fields[field.discriminator].default == tag), None)
+            member = f"{name} {tag}"
+        else:
+            current = None
+    return location, list(getattr(container, "model_fields", {})), member

@@ -8,7 +8,7 @@ import statistics
 import numpy as np
 import pytest
 
-from mi_search.evaluate import Sample
+from mi_search.evaluation.evaluate import Sample
 from mi_search.search.paired import (
     QuestionOutcome,
     accuracy_interval,

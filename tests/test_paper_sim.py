@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mi_search.architectures import Module
-from mi_search.backends.base import DecodingParams
-from mi_search.evaluate import evaluate, gradable
-from mi_search.plan import MergePlan
-from mi_search.scoring import math_gold
+from mi_search.merge.architectures import Module
+from mi_search.evaluation.decoding import DecodingParams
+from mi_search.evaluation.evaluate import evaluate, gradable
+from mi_search.merge.plan import MergePlan
+from mi_search.tasks.math import math_gold
 from mi_search.search.paired import outcomes_from_samples
 from mi_search.search.space import SearchSpace
-from mi_search.spec import BlockLambda, LambdaSpec
+from mi_search.merge.spec import BlockLambda, LambdaSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -241,25 +241,24 @@ def test_pchip_matches_scipy_when_present() -> None:
 
 
 def test_a_real_study_runs_on_the_simulated_pair(tmp_path: Path) -> None:
+    from mi_search.search.inputs import QuestionSet
+    from mi_search.search.study import make_sampler, open_study, resolve_config
+    from mi_search.search.objective import TrialRunner
     from mi_search.search.results import read_result
-    from mi_search.search.service import QuestionSet, Workbench, run_trials
-    from mi_search.search.storage import open_storage, optuna_quiet
-    from mi_search.search.study import open_study
+    from mi_search.search.storage import open_storage
+    from mi_search.service.runtime import Quiet
 
-    optuna_quiet()
     pair, backend, questions = sim.simulated_pair(40)
     questions, golds = gradable(questions, math_gold)
-    bench = Workbench(
-        pair,
-        backend,
-        QuestionSet(questions[:30], golds[:30]),
-        QuestionSet(questions[30:], golds[30:]),
-        DecodingParams(temperature=0.6, max_new_tokens=32768, seed=0),
-    )
     storage = open_storage(f"sqlite:///{tmp_path}/sim.db")
     settings = {"budget": 16000, "trials": 4, "k": 4, "space": {"kind": "modules"}}
-    study, config = open_study(storage, settings, source="test")
-    run_trials(study, config, bench, config.trials)
+    config, existing = resolve_config(storage, settings, source="test")
+    study = open_study(storage, config, existing)
+    decoding = DecodingParams(temperature=0.6, max_new_tokens=32768, seed=0)
+    with Quiet().trials(4, 30) as observer:
+        runner = TrialRunner(backend, QuestionSet(questions[:30], golds[:30]), config, decoding, observer)
+        study.sampler = make_sampler(config)
+        study.optimize(runner, n_trials=config.trials)
     records = read_result(study, config.budget).records
     assert len(records) == 4 and pair.merges == 4
     assert all(0.0 <= r.accuracy <= 1.0 and 5000 < r.mean_tokens < 40000 for r in records)

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
-from mi_search.metrics import THINK_CLOSE
+from mi_search.evaluation.metrics import THINK_CLOSE
 
 if TYPE_CHECKING:
-    from mi_search.evaluate import Sample
+    from mi_search.evaluation.evaluate import Sample
 
 Metric = Literal["accuracy", "tokens"]
 Side = Literal["lower", "upper"]

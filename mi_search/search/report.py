@@ -94,7 +94,8 @@ def trials_table(result: StudyResult) -> str:
 
 def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[Path]:
     """Write (or replace) the study folder's files; returns their paths."""
-    from mi_search.plots import plot_pareto, plot_stage_map
+    from mi_search.plots.pareto import plot_pareto
+    from mi_search.plots.stage_map import plot_stage_map
 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "pareto.json", json.dumps(pareto_document(result, extra), indent=2) + "\n")

@@ -18,15 +18,23 @@ DIRECTIONS = [StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE]  # accuracy ↑,
 
 
 def resolve_config(
-    storage: BaseStorage, settings: dict[str, Any], *, source: str, names: dict[str, str] | None = None
+    storage: BaseStorage,
+    settings: dict[str, Any],
+    *,
+    source: str,
+    names: dict[str, str] | None = None,
+    fresh: StudyConfig | None = None,
 ) -> tuple[StudyConfig, optuna.Study | None]:
-    """The configuration this run uses, and the stored study it continues (None: a new one). Nothing is written."""
-    fresh = None if settings.get("name") else build_config(settings, source=source, names=names)
-    name = settings.get("name") or fresh.study_name
+    """The configuration this run uses, and the stored study it continues (None: a new one). Nothing is written.
+
+    `fresh` is `settings` already validated on their own, when the caller has them.
+    """
+    fresh = fresh or build_config(settings, source=source, names=names)
+    name = fresh.study_name
     if study_exists(storage, name):
         study = optuna.load_study(study_name=name, storage=storage)
         return resume_config(stored_config(study), settings, source=source, names=names), study
-    config = fresh or build_config(settings, source=source, names=names)
+    config = fresh
     if config.budget is None:
         raise UserError("no token budget given; pass --budget 4000tokens or set `budget:` in the study file")
     return config, None

@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from mi_search.backends.base import Backend
 from mi_search.backends.load import load_backend
-from mi_search.search.config import StudyConfig, resume_config
+from mi_search.search.config import StudyConfig, build_config, resume_config
 from mi_search.search.holdout import rescore_front
 from mi_search.search.inputs import StudyInputs, prepare_inputs
 from mi_search.search.locations import study_folder
@@ -49,11 +49,13 @@ def run_study(
 
     `backend` replaces loading the pair (a benchmark's simulated pair, a notebook's resident one).
     """
+    settings = request.settings()
+    fresh = build_config(settings, source=request.source, names=request.names)  # a typo fails before anything opens
     client = connect(runtime.tracking_uri) if runtime.tracking_uri else None  # unreachable: one line, now
     if runtime.promote is not None:
         check_model_name(runtime.promote)
     storage = open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat)
-    config, existing = resolve_config(storage, request.settings(), source=request.source, names=request.names)
+    config, existing = resolve_config(storage, settings, source=request.source, names=request.names, fresh=fresh)
     with observer.step("checking the task and the model pair"):
         inputs = prepare_inputs(config)
     study = open_study(storage, config, existing)

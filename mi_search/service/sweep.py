@@ -181,7 +181,7 @@ def row_record(row: SweepRow) -> dict:
 
 def write_sweep(out: Path, rows: list[SweepRow], evaluations: list[Evaluation], *, overwrite: bool = False) -> Path:
     """`sweep.csv`, `samples.jsonl` and `stage_map.png`, all or nothing."""
-    from mi_search.plots import plot_stage_map
+    from mi_search.plots.stage_map import plot_stage_map
 
     with atomic_directory(out, overwrite=overwrite) as staging:
         with open(staging / "sweep.csv", "w", newline="") as handle:

@@ -187,7 +187,7 @@ def revision_of(checkpoint: Path) -> str:
 
 
 def _plot_lengths(evaluation: Evaluation, folder: Path) -> None:
-    from mi_search.plots import plot_token_histogram
+    from mi_search.plots.tokens import plot_token_histogram
 
     plot_token_histogram([s.num_tokens for row in evaluation.samples for s in row], folder / "token_lengths.png")
 

@@ -1,0 +1,1 @@
+"""Figures people would rather look at than read: one module per figure, one style for all."""
