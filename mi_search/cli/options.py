@@ -28,8 +28,7 @@ def described(model: type[BaseModel], name: str, text: str | None = None) -> str
     field = model.model_fields[name]
     default = field.default
     shown = "" if default is None or isinstance(default, BaseModel) else f" (default: {default})"
-    help_text = text or field.description or name
-    return f"{help_text[0].upper()}{help_text[1:]}{shown}"
+    return f"{text or field.description or name}{shown}"
 
 
 def _option(model: type[BaseModel], name: str, panel: str, *decls: str, text: str | None = None, **extra: Any) -> Any:
@@ -59,16 +58,16 @@ BACKEND_OPTIONS: OptionGroup = {
         int | None, _option(HFSettings, "batch_size", "Backend", text="hf: sequences decoded together", min=1)
     ],
     "vllm_sources": Annotated[
-        str | None, _option(VLLMSettings, "sources", "Backend", text="vllm: where both sources stay, device or host")
+        str | None, _option(VLLMSettings, "sources", "Backend", text="vLLM: where both sources stay, device or host")
     ],
     "max_model_len": Annotated[
-        int | None, _option(VLLMSettings, "max_model_len", "Backend", text="vllm: prompt + response tokens", min=64)
+        int | None, _option(VLLMSettings, "max_model_len", "Backend", text="vLLM: prompt + response tokens", min=64)
     ],
     "gpu_memory_utilization": Annotated[
-        float | None, _option(VLLMSettings, "gpu_memory_utilization", "Backend", text="vllm: its share of GPU memory")
+        float | None, _option(VLLMSettings, "gpu_memory_utilization", "Backend", text="vLLM: its share of GPU memory")
     ],
     "tensor_parallel_size": Annotated[
-        int | None, _option(VLLMSettings, "tensor_parallel_size", "Backend", text="vllm: GPUs one engine spans", min=1)
+        int | None, _option(VLLMSettings, "tensor_parallel_size", "Backend", text="vLLM: GPUs one engine spans", min=1)
     ],
 }
 TASK_OPTIONS: OptionGroup = {

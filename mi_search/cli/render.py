@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from rich.console import Console
 from rich.status import Status
@@ -13,12 +13,16 @@ from rich.table import Table
 from typing_extensions import Self
 
 if TYPE_CHECKING:
-    import optuna
-
     from mi_search.evaluation.decoding import DecodingParams
     from mi_search.evaluation.evaluate import Evaluation
     from mi_search.merge.spec import LambdaSpec
     from mi_search.search.results import StudyResult
+
+
+class Numbered(Protocol):
+    """What the progress display needs of a trial: its number."""
+
+    number: int
 
 
 class ConsoleObserver:
@@ -53,13 +57,13 @@ class StudyProgress:
     def __exit__(self, *exc: object) -> None:
         self.progress.__exit__(*exc)
 
-    def trial_started(self, trial: optuna.Trial, spec: LambdaSpec, params: DecodingParams) -> None:
+    def trial_started(self, trial: Numbered, spec: LambdaSpec, params: DecodingParams) -> None:
         self.progress.reset(self.current, description=f"trial {trial.number}: {spec.describe()}")
 
-    def rung_scored(self, trial: optuna.Trial, scored: int, total: int) -> None:
+    def rung_scored(self, trial: Numbered, scored: int, total: int) -> None:
         self.progress.update(self.current, completed=scored, total=total)
 
-    def trial_finished(self, trial: optuna.Trial, evaluation: Evaluation) -> None:
+    def trial_finished(self, trial: Numbered, evaluation: Evaluation) -> None:
         s = evaluation.scores
         self.progress.update(self.current, completed=self.progress.tasks[self.current].total)
         self.progress.update(
@@ -68,7 +72,7 @@ class StudyProgress:
             description=f"trials (last: acc {s.accuracy:.3f}, {s.mean_tokens:.0f} tokens, Think #R {s.think_ratio:.2f})",
         )
 
-    def trial_failed(self, trial: optuna.Trial) -> None:
+    def trial_failed(self, trial: Numbered) -> None:
         self.progress.update(self.current, description=f"trial {trial.number}: failed")
 
 

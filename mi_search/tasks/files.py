@@ -13,6 +13,7 @@ _FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": 
 def load_rows(source: str, *, split: str = "test", config: str | None = None) -> list[dict]:
     """Rows of a local data file, or of a dataset (local directory or hub id, with its `config`) loaded with `datasets`."""
     import datasets
+    from datasets.exceptions import DatasetsError
 
     datasets.disable_progress_bars()  # our own display owns the terminal
     path = Path(source).expanduser()
@@ -33,7 +34,7 @@ def load_rows(source: str, *, split: str = "test", config: str | None = None) ->
             data = datasets.load_dataset(source, config, split=split)
     except UserError:
         raise
-    except Exception as exc:  # noqa: BLE001 - datasets raises many types for unreadable input
+    except (DatasetsError, OSError, ValueError, UnicodeDecodeError) as exc:  # unreadable, missing or malformed input
         raise UserError(
             f"cannot read {source}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; {hint}"
         ) from None
