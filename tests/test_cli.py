@@ -60,7 +60,7 @@ def test_merge_reads_a_yaml_spec(tmp_path):
         (["--lam", "1.5"], "--allow-extrapolation"),
         ([], "no λ given"),
         (["--lam", "0.5", "--instruct", "somewhere"], "give both instruct and thinking"),
-        (["--lam", "0.5", "--pair", "big"], "`--pair`: input should be 'toy'"),
+        (["--lam", "0.5", "--pair", "big"], "--pair: input should be 'toy'"),
         (["--lam", "0.5", "--pair", "toy", "--instruct", "a", "--thinking", "b"], "give either the bundled pair"),
         (["--lam", "0.5", "--instruct", "/no/such/dir", "--thinking", "/no/such/dir"], "is not a model directory"),
     ],

@@ -44,7 +44,7 @@ def test_pieces_load_relative_to_the_study_file(tmp_path):
         ({"budget": "4k", "sampler": "cmaes"}, "`sampler`: input should be 'gp', 'tpe' or 'nsga2'"),
         ({"budget": "4k", "trials": "many"}, "`trials`: input should be a valid integer"),
         ({"budget": "4k", "space": {"kinds": "global"}}, "unknown key `space.kinds`; remove it or fix its spelling; known keys there: kind,"),
-        ({"budget": "4k", "backend": {"kind": "vllm", "device": "cuda"}}, "unknown key `backend.vllm.device`"),
+        ({"budget": "4k", "backend": {"kind": "vllm", "device": "cuda"}}, "`backend.device` does not apply to backend vllm; remove it; known keys there: dtype, kind, sources"),
         ({"budget": "4k", "halving": {"rungs": [0.5, 0.25, 1.0]}}, "rungs must increase"),
         ({"budget": "4k", "pair": {"instruct": "a"}}, "give both instruct and thinking"),
         ({"budget": "-5"}, "cannot read budget"),

@@ -8,11 +8,12 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from mi_search.backends.hf import load_hf
+from mi_search.backends.settings import HFSettings
 from mi_search.evaluation.decoding import DecodingParams
-from mi_search.backends.hf_generate import HFBackend
-from mi_search.backends.hf_models import load_pair
+from mi_search.evaluation.evaluate import gradable
+from mi_search.service.sweep import parse_lambdas, run_sweep
 from mi_search.tasks.math import math_gold
-from mi_search.sweep import parse_lambdas, run_sweep
 from mi_search.tasks.registry import TOY_DECODING
 from mi_search.tasks.toy import toy_questions
 from mi_search.toy.build import BuildRecipe, build_pair
@@ -60,12 +61,10 @@ def test_shipped_pair_is_small_bf16_safetensors(toy_dirs):
 @pytest.fixture(scope="module")
 def shipped_sweep(toy_dirs):
     """The 21-point greedy sweep of the shipped pair on 200 held-out questions."""
-    pair = load_pair(*toy_dirs, device="cpu")
+    backend = load_hf(*toy_dirs, HFSettings(device="cpu"))
     rows, _ = run_sweep(
-        pair,
-        HFBackend(pair.model, pair.tokenizer),
-        toy_questions(200),
-        math_gold,
+        backend,
+        *gradable(toy_questions(200), math_gold),
         parse_lambdas("0:1:0.05"),
         k=1,
         params=TOY_DECODING,

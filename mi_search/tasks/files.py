@@ -19,6 +19,8 @@ def load_rows(source: str, *, split: str = "test", config: str | None = None) ->
     path = Path(source).expanduser()
     hint = "check the path or format" if path.is_file() else "without hub access, pass a local file in its schema (--data-file)"
     try:
+        if path.is_file() and path.stat().st_size == 0:
+            raise UserError(f"{path} is empty; give a file with a header or one record per line")
         if path.is_file():
             builder = _FILE_BUILDERS.get(path.suffix.lower())
             if builder is None:
