@@ -171,7 +171,7 @@ def _try(shape: ModelShape, request: Request, machine: Machine) -> tuple[MemoryP
         share = request.gpu_memory_utilization or min(DEFAULT_SHARE, (machine.free - beside) / machine.device_memory)
         kv_room = int(share * machine.device_memory) - working
         kv_tokens = max(0, kv_room) // shape.kv_bytes_per_token(request.itemsize, tp)
-        needed = int(share * machine.device_memory) + beside
+        needed = max(needed, int(share * machine.device_memory) + beside)
     plan = MemoryPlan(
         request, machine, model, device_weights, host_sources, share, kv_room, kv_tokens, moved, seconds, bandwidths
     )
