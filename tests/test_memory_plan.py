@@ -64,7 +64,9 @@ PUBLISHED = {"4b": 4_022_468_096, "30b": 30_532_122_624}  # parameters the model
 
 def checkpoint_shapes(config: dict) -> dict[str, list[int]]:
     """Every tensor a checkpoint of this config stores, with its shape, in the on-disk names."""
-    hidden, heads, kv, dim = (config[k] for k in ("hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim"))
+    hidden, heads, kv, dim = (
+        config[k] for k in ("hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim")
+    )
     shapes = {"model.embed_tokens.weight": [config["vocab_size"], hidden], "model.norm.weight": [hidden]}
     if not config["tie_word_embeddings"]:
         shapes["lm_head.weight"] = [config["vocab_size"], hidden]
@@ -128,7 +130,10 @@ def _prod(shape: list[int]) -> int:
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("header_only")
-    return {"4b": header_only_checkpoint(root / "4b", QWEN3_4B), "30b": header_only_checkpoint(root / "30b", QWEN3_30B_A3B)}
+    return {
+        "4b": header_only_checkpoint(root / "4b", QWEN3_4B),
+        "30b": header_only_checkpoint(root / "30b", QWEN3_30B_A3B),
+    }
 
 
 @pytest.mark.parametrize("which", ["4b", "30b"])
@@ -171,10 +176,16 @@ def test_a_study_that_cannot_fit_is_refused_naming_the_setting_that_makes_it_fit
         placement.plan_pair(checkpoints["30b"], VLLMSettings(sources="device"), gpu)
     with pytest.raises(UserError, match="set backend: {kind: vllm, tensor_parallel_size: 2} to make it fit"):
         placement.plan_pair(checkpoints["30b"], HFSettings(), Machine("cuda", 48 * GB))
-    with pytest.raises(UserError, match="KV cache .* fewer than max_model_len 40960; set backend.tensor_parallel_size: 2"):
+    with pytest.raises(
+        UserError, match="KV cache .* fewer than max_model_len 40960; set backend.tensor_parallel_size: 2"
+    ):
         placement.plan_pair(checkpoints["30b"], VLLMSettings(), Machine("cuda", 70 * GB))
-    with pytest.raises(UserError, match=r"host need 244\.3 GB of host memory \(128\.0 GB here\)"):
-        placement.plan_pair(checkpoints["30b"], VLLMSettings(tensor_parallel_size=2), Machine("cuda", 80 * GB, None, 128 * GB))
+    with pytest.raises(
+        UserError, match=r"host need 244\.3 GB of host memory \(128\.0 GB here\); set backend.tensor_parallel_size: 1"
+    ):
+        placement.plan_pair(
+            checkpoints["30b"], VLLMSettings(tensor_parallel_size=2), Machine("cuda", 80 * GB, None, 128 * GB)
+        )
     plan = placement.plan_pair(checkpoints["30b"], HFSettings(), Machine("cuda", 80 * GB))
     assert plan.sources == "host" and plan.device_weights == 2 * PUBLISHED["30b"]  # HF streams from the host
 

@@ -100,7 +100,11 @@ def test_host_streamed_sources_merge_bit_for_bit_like_resident_ones(tiny_moe_pai
     streamed = load_hf(*tiny_moe_pair, BF16.model_copy(update={"sources": "host"}))
     specs = [
         LambdaSpec(lam=0.3, modules={Module.EXPERTS: 0.8, Module.ROUTER: 0.1}),
-        LambdaSpec(lam=0.5, modules={Module.ROUTER: 0.7}, blocks=(BlockLambda(mlp=0.9), BlockLambda(attention=0.2), BlockLambda(mlp=0.1))),
+        LambdaSpec(
+            lam=0.5,
+            modules={Module.ROUTER: 0.7},
+            blocks=(BlockLambda(mlp=0.9), BlockLambda(attention=0.2), BlockLambda(mlp=0.1)),
+        ),
     ]
     for spec in specs:
         backend.merge(spec)

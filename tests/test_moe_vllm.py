@@ -16,15 +16,15 @@ if os.environ.get("CI"):
 else:
     pytest.importorskip("vllm")
 
-from mi_search.backends.hf import load_hf  # noqa: E402
-from mi_search.backends.settings import HFSettings, VLLMSettings  # noqa: E402
-from mi_search.backends.vllm_backend import load_vllm  # noqa: E402
-from mi_search.errors import UserError  # noqa: E402
-from mi_search.evaluation.decoding import DecodingParams  # noqa: E402
-from mi_search.merge.architectures import Module  # noqa: E402
-from mi_search.merge.spec import LambdaSpec  # noqa: E402
-from mi_search.tasks.toy import toy_questions  # noqa: E402
-from tests.conftest import save_tiny_moe  # noqa: E402
+from mi_search.backends.hf import load_hf
+from mi_search.backends.settings import HFSettings, VLLMSettings
+from mi_search.backends.vllm_backend import load_vllm
+from mi_search.errors import UserError
+from mi_search.evaluation.decoding import DecodingParams
+from mi_search.merge.architectures import Module
+from mi_search.merge.spec import LambdaSpec
+from mi_search.tasks.toy import toy_questions
+from tests.conftest import save_tiny_moe
 
 PROMPTS = [q.prompt for q in toy_questions(8)]
 GREEDY = DecodingParams(max_new_tokens=24)
@@ -57,7 +57,9 @@ def test_greedy_outputs_equal_the_hf_backend_at_every_blend(engine, hf):
         outputs[which] = hf.generate(PROMPTS, 1, GREEDY)
         assert engine.generate(PROMPTS, 1, GREEDY) == outputs[which], which
     texts = {which: [row[0].text for row in rows] for which, rows in outputs.items()}
-    assert len({tuple(t) for t in texts.values()}) == len(SPECS)  # every blend, the router's alone too, writes otherwise
+    assert len({tuple(t) for t in texts.values()}) == len(
+        SPECS
+    )  # every blend, the router's alone too, writes otherwise
 
 
 def _loaded_experts(engine) -> tuple[dict[str, torch.Tensor], str]:
@@ -82,7 +84,7 @@ def _expected_experts(pair, lam: float, isa: str) -> dict[int, tuple[torch.Tenso
     experts = {}
     for layer in SPARSE_LAYERS:
 
-        def blend(kind: str, e: int) -> torch.Tensor:
+        def blend(kind: str, e: int, layer: int = layer) -> torch.Tensor:
             name = f"model.layers.{layer}.mlp.experts.{e}.{kind}_proj.weight"
             return torch.lerp(instruct[name].float(), thinking[name].float(), lam)
 

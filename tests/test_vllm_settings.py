@@ -12,7 +12,6 @@ from mi_search.errors import UserError
 from mi_search.merge.memory import Machine, ModelShape, plan_memory
 from tests.test_cli import assert_user_error
 
-
 GIB = 1024**3
 FOUR_B = ModelShape(parameters=4 * GIB, kv_heads=8, kv_values_per_head=2 * 36 * 128)  # 8 GiB a model in bf16
 THIRTY_B = ModelShape(parameters=30 * GIB, kv_heads=4, kv_values_per_head=2 * 48 * 128)

@@ -10,16 +10,14 @@ from mi_search.cli.app import app, console, reports_user_errors
 from mi_search.cli.options import BACKEND_OPTIONS, PAIR_OPTIONS, takes
 from mi_search.merge.memory import MemoryPlan, size_text
 
-MEMORY_OPTIONS = {
-    "gpu_memory": Annotated[
-        str | None,
-        typer.Option(help="Plan for a GPU of this much memory (e.g. 80GB, 141GB) instead of this machine's device."),
-    ],
-    "host_memory": Annotated[
-        str | None,
-        typer.Option(help="Host memory to plan with (e.g. 512GB); default: this machine's, unchecked with --gpu-memory."),
-    ],
-}
+GpuMemoryOpt = Annotated[
+    str | None,
+    typer.Option(help="Plan for a GPU of this much memory (e.g. 80GB, 141GB) instead of this machine's device."),
+]
+HostMemoryOpt = Annotated[
+    str | None,
+    typer.Option(help="Host memory to plan with (e.g. 512GB); default: this machine's, unchecked with --gpu-memory."),
+]
 
 
 @app.command("plan")
@@ -27,8 +25,8 @@ MEMORY_OPTIONS = {
 @takes(PAIR_OPTIONS, BACKEND_OPTIONS)
 def plan_command(
     study: Annotated[str | None, typer.Option("--study", help="A study YAML file (default: the toy study).")] = None,
-    gpu_memory: MEMORY_OPTIONS["gpu_memory"] = None,
-    host_memory: MEMORY_OPTIONS["host_memory"] = None,
+    gpu_memory: GpuMemoryOpt = None,
+    host_memory: HostMemoryOpt = None,
     *,
     flags: dict[str, Any],
 ) -> None:
@@ -50,7 +48,9 @@ def plan_command(
         machine = Machine(probed.device, probed.device_memory, probed.device_free, host or this_host())
     instruct, thinking = config.pair.references()
     plan = plan_reference(instruct, config.backend, machine)
-    console.print(f"memory plan for study {config.study_name}: {instruct} + {thinking}", highlight=False, soft_wrap=True)
+    console.print(
+        f"memory plan for study {config.study_name}: {instruct} + {thinking}", highlight=False, soft_wrap=True
+    )
     for label, text in plan_lines(plan):
         console.print(f"  {label:<17}{text}", highlight=False, soft_wrap=True)
 
@@ -62,8 +62,14 @@ def plan_lines(plan: MemoryPlan) -> list[tuple[str, str]]:
     devices = f"{tp} × " if tp > 1 else ""
     host = "not checked" if machine.host_memory is None else size_text(machine.host_memory)
     lines = [
-        ("model", f"{_count(plan.model_bytes // request.itemsize)} parameters: {size_text(plan.model_bytes)} each in {request.dtype}"),
-        ("machine", f"{devices}{machine.device} {size_text(machine.device_memory)} ({size_text(machine.free)} free); host {host}"),
+        (
+            "model",
+            f"{_count(plan.model_bytes // request.itemsize)} parameters: {size_text(plan.model_bytes)} each in {request.dtype}",
+        ),
+        (
+            "machine",
+            f"{devices}{machine.device} {size_text(machine.device_memory)} ({size_text(machine.free)} free); host {host}",
+        ),
         ("backend", f"{request.backend}" + (f", tensor_parallel_size {tp}" if tp > 1 else "")),
         ("working model", f"on the device: {size_text(plan.model_bytes / tp)} per device"),
     ]
@@ -74,20 +80,15 @@ def plan_lines(plan: MemoryPlan) -> list[tuple[str, str]]:
         lines.append(("sources", f"on the host: {size_text(plan.host_sources)} of pinned host memory{copies}"))
     lines.append(("device weights", f"{size_text(plan.device_weights)} per device"))
     if plan.kv_room is not None:
-        lines.append(
-            (
-                "vLLM KV cache",
-                f"share {plan.share:.2f} of the device leaves {size_text(plan.kv_room)} per device: "
-                f"{plan.kv_tokens:,} tokens (max_model_len {request.max_model_len})",
-            )
-        )
-    rates = f"device {plan.bandwidths.device / 1e9:,.0f} GB/s"
-    if plan.sources == "host" and machine.device != "cpu":
-        rates += f", host link {plan.bandwidths.host_link / 1e9:,.0f} GB/s"
-    lines.append(("switch per trial", f"{size_text(plan.switch_bytes)} moved per device, ~{plan.switch_seconds:.2f} s at {rates}"))
+        room = f"share {plan.share:.2f} of the device leaves {size_text(plan.kv_room)} per device"
+        lines.append(("vLLM KV cache", f"{room}: {plan.kv_tokens:,} tokens (max_model_len {request.max_model_len})"))
+    through = 3 * plan.model_bytes  # a lerp reads two sources and writes the blend
+    moved = f"{size_text(through)} through device memory at {plan.bandwidths.device / 1e9:,.0f} GB/s"
+    if plan.switch_bytes > through:
+        link = f"{size_text(plan.switch_bytes - through)} over the host link at {plan.bandwidths.host_link / 1e9:,.0f} GB/s"
+        moved = f"{link} + {moved}"
+    lines.append(("switch per trial", f"~{plan.switch_seconds:.2f} s per device: {moved}"))
     return lines
-
-
 
 
 def _count(parameters: int) -> str:

@@ -175,13 +175,24 @@ def _try(shape: ModelShape, request: Request, machine: Machine) -> tuple[MemoryP
     plan = MemoryPlan(
         request, machine, model, device_weights, host_sources, share, kv_room, kv_tokens, moved, seconds, bandwidths
     )
-    where = f"{'the' if tp == 1 else 'each of'} {size_text(machine.device_memory)} {machine.device} device{'s' * (tp > 1)}"
+    where = (
+        f"{'the' if tp == 1 else 'each of'} {size_text(machine.device_memory)} {machine.device} device{'s' * (tp > 1)}"
+    )
     if needed > machine.free:
-        return None, f"{request.backend} with sources on the {request.sources} needs {size_text(needed)} on {where} ({size_text(machine.free)} free)"
+        return (
+            None,
+            f"{request.backend} with sources on the {request.sources} needs {size_text(needed)} on {where} ({size_text(machine.free)} free)",
+        )
     if kv_tokens is not None and (kv_room <= 0 or kv_tokens < (request.max_model_len or 1)):
-        return None, f"vLLM's KV cache on {where} holds {kv_tokens} tokens, fewer than max_model_len {request.max_model_len}"
+        return (
+            None,
+            f"vLLM's KV cache on {where} holds {kv_tokens} tokens, fewer than max_model_len {request.max_model_len}",
+        )
     if machine.host_memory is not None and host_sources > machine.host_memory:
-        return None, f"sources on the host need {size_text(host_sources)} of host memory ({size_text(machine.host_memory)} here)"
+        return (
+            None,
+            f"sources on the host need {size_text(host_sources)} of host memory ({size_text(machine.host_memory)} here)",
+        )
     return plan, ""
 
 
@@ -198,8 +209,8 @@ def _alternatives(shape: ModelShape, request: Request) -> Iterator[tuple[str, Re
         if request.sources not in ("auto", sources):
             yield f"backend.sources: {sources}", replace(request, sources=sources)
     if request.backend == "vllm":
-        for tp in (2, 4, 8):
-            if tp > request.tensor_parallel_size:
+        for tp in (2, 4, 8, 1):  # more devices share the working model and KV; fewer hold fewer host copies
+            if tp != request.tensor_parallel_size:
                 yield f"backend.tensor_parallel_size: {tp}", replace(request, tensor_parallel_size=tp)
         if request.max_model_len:
             for length in (32768, 16384, 8192, 4096):
