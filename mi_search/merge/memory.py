@@ -154,6 +154,30 @@ def plan_memory(shape: ModelShape, request: Request, machine: Machine) -> Memory
 
 
 def _try(shape: ModelShape, request: Request, machine: Machine) -> tuple[MemoryPlan | None, str]:
+    """The plan for one placement, or None and why it does not fit."""
+    plan, needed = _layout(shape, request, machine)
+    tp = plan.request.tensor_parallel_size if request.backend == "vllm" else 1
+    where = f"{'the' if tp == 1 else 'each of'} {size_text(machine.device_memory)} {machine.device} device"
+    where += "s" * (tp > 1)
+    if needed > machine.free:
+        free = size_text(machine.free)
+        return (
+            None,
+            f"{request.backend} with sources on the {request.sources} needs {size_text(needed)} on {where} ({free} free)",
+        )
+    if plan.kv_room is not None and (plan.kv_room <= 0 or plan.kv_tokens < (request.max_model_len or 1)):
+        return (
+            None,
+            f"vLLM's KV cache on {where} holds {plan.kv_tokens} tokens, fewer than max_model_len {request.max_model_len}",
+        )
+    if machine.host_memory is not None and plan.host_sources > machine.host_memory:
+        here = size_text(machine.host_memory)
+        return None, f"sources on the host need {size_text(plan.host_sources)} of host memory ({here} here)"
+    return plan, ""
+
+
+def _layout(shape: ModelShape, request: Request, machine: Machine) -> tuple[MemoryPlan, int]:
+    """Where every byte goes under `request`, and the device memory that takes."""
     tp = request.tensor_parallel_size if request.backend == "vllm" else 1
     model = shape.parameters * request.itemsize
     working = math.ceil(model / tp)
@@ -175,25 +199,7 @@ def _try(shape: ModelShape, request: Request, machine: Machine) -> tuple[MemoryP
     plan = MemoryPlan(
         request, machine, model, device_weights, host_sources, share, kv_room, kv_tokens, moved, seconds, bandwidths
     )
-    where = (
-        f"{'the' if tp == 1 else 'each of'} {size_text(machine.device_memory)} {machine.device} device{'s' * (tp > 1)}"
-    )
-    if needed > machine.free:
-        return (
-            None,
-            f"{request.backend} with sources on the {request.sources} needs {size_text(needed)} on {where} ({size_text(machine.free)} free)",
-        )
-    if kv_tokens is not None and (kv_room <= 0 or kv_tokens < (request.max_model_len or 1)):
-        return (
-            None,
-            f"vLLM's KV cache on {where} holds {kv_tokens} tokens, fewer than max_model_len {request.max_model_len}",
-        )
-    if machine.host_memory is not None and host_sources > machine.host_memory:
-        return (
-            None,
-            f"sources on the host need {size_text(host_sources)} of host memory ({size_text(machine.host_memory)} here)",
-        )
-    return plan, ""
+    return plan, needed
 
 
 def _remedy(shape: ModelShape, request: Request, machine: Machine) -> str:
