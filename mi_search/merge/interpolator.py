@@ -63,11 +63,6 @@ class Interpolator:
             thinking = slot.thinking.to(device, non_blocking=True)
             torch.lerp(instruct, thinking, lambdas[slot.name], out=slot.target)
 
-    @property
-    def sources_on_host(self) -> bool:
-        """Whether the sources live apart from the model's device (and so cross the host link on each merge)."""
-        return any(slot.instruct.device != slot.target.device for slot in self._slots)
-
     def bytes_per_merge(self) -> int:
         """Bytes a merge must move through device memory: two sources read, one target written."""
         return sum(3 * slot.target.numel() * slot.target.element_size() for slot in self._slots)
