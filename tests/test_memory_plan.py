@@ -240,3 +240,10 @@ def test_a_study_that_cannot_fit_stops_in_preflight_before_it_is_stored(tmp_path
     result = runner.invoke(app, ["--budget", "4k", "--trials", "1"])
     assert_user_error(result, "needs 2.2 GB on the 5.0 MB cpu device")
     assert optuna.get_all_study_names(open_storage(f"sqlite:///{tmp_path}/mi-search.db")) == []
+
+
+def test_plan_probes_this_machine_without_gpu_memory():
+    result = runner.invoke(app, ["plan", "--study", str(STUDIES / "toy.yaml"), "--sources", "host", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "  machine          cpu " in result.output  # a CPU device is the host memory
+    assert "sources          on the device" in result.output  # so host sources live where the model does
