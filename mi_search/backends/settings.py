@@ -16,11 +16,16 @@ class _Settings(BaseModel):
     dtype: str = Field("auto", description="auto (bf16 on a GPU, fp32 on a CPU), bfloat16, float16 or float32")
 
 
+Sources = Literal["auto", "device", "host"]
+SOURCES_HELP = "where both source models stay: auto (the device when they fit), device, or host (pinned memory)"
+
+
 class HFSettings(_Settings):
-    """transformers: the working model and both sources on one device, decoded by mi-search's own batched loop."""
+    """transformers: the working model on one device, both sources beside it or streamed from the host, our decoding loop."""
 
     kind: Literal["hf"] = "hf"
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    sources: Sources = Field("auto", description=SOURCES_HELP)
     batch_size: int = Field(256, ge=1, description="sequences decoded together")
 
 
@@ -28,9 +33,7 @@ class VLLMSettings(_Settings):
     """vLLM: one engine per study, started on the Instruct checkpoint; the defaults suit long reasoning on one GPU."""
 
     kind: Literal["vllm"] = "vllm"
-    sources: Literal["device", "host"] = Field(
-        "device", description="where both source models stay: on the engine's device, or in pinned host memory"
-    )
+    sources: Sources = Field("auto", description=SOURCES_HELP)
     max_model_len: int = Field(40960, ge=64, description="prompt + response tokens; capped at the model's own limit")
     gpu_memory_utilization: float | None = Field(
         None, gt=0.0, lt=1.0, description="vLLM's share of device memory; default: what the sources leave"

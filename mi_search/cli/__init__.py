@@ -1,6 +1,6 @@
 """The `mi-search` command line: thin commands over the library."""
 
-from mi_search.cli import study, tools  # noqa: F401 - importing them registers their commands, in help order
+from mi_search.cli import plan, study, tools  # noqa: F401 - importing them registers their commands, in help order
 from mi_search.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -57,9 +57,7 @@ BACKEND_OPTIONS: OptionGroup = {
     "batch_size": Annotated[
         int | None, _option(HFSettings, "batch_size", "Backend", text="hf: sequences decoded together", min=1)
     ],
-    "vllm_sources": Annotated[
-        str | None, _option(VLLMSettings, "sources", "Backend", text="vLLM: where both sources stay, device or host")
-    ],
+    "sources": Annotated[str | None, _option(HFSettings, "sources", "Backend")],
     "max_model_len": Annotated[
         int | None, _option(VLLMSettings, "max_model_len", "Backend", text="vLLM: prompt + response tokens", min=64)
     ],

@@ -166,3 +166,38 @@ def preflight_pair(instruct: str | Path, thinking: str | Path) -> None:
                 f"the {side} model {directory} has no chat template; prompts go through the model's chat template, "
                 "so give a chat model (chat_template.jinja, or chat_template in tokenizer_config.json)"
             )
+
+
+# --- sizes from headers and indexes, for the memory plan: no weight is read -------------------------
+
+_INDEX = "model.safetensors.index.json"
+
+
+def read_header(file: Path) -> dict[str, dict]:
+    """A safetensors file's header (name → dtype, shape, offsets) from its first bytes; the data is never read."""
+    try:
+        with file.open("rb") as handle:
+            length = int.from_bytes(handle.read(8), "little")
+            header = json.loads(handle.read(length))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{file} has no readable safetensors header ({type(exc).__name__}); re-download that checkpoint") from None
+    header.pop("__metadata__", None)
+    return header
+
+
+def parameter_count(directory: Path) -> int | None:
+    """Parameters of a checkpoint from its safetensors headers, else its index's total size; None when neither is here."""
+    files = sorted(directory.glob("*.safetensors"))
+    if files:
+        return sum(math.prod(entry["shape"]) for file in files for entry in read_header(file).values())
+    index = directory / _INDEX
+    if not index.is_file():
+        return None
+    try:
+        total = json.loads(index.read_text())["metadata"]["total_size"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    config = read_config(directory)
+    stored = config.get("dtype") or config.get("torch_dtype") or "bfloat16"
+    itemsize = {"float32": 4, "float16": 2, "bfloat16": 2}.get(str(stored).removeprefix("torch."), 2)
+    return int(total) // itemsize

@@ -3,6 +3,10 @@
 A merge reads two tensors and writes one per parameter, nothing else: `torch.lerp(..., out=param)`
 computes in fp32 for bf16/fp16 tensors (PyTorch's opmath) and rounds once, and it returns the
 instruct tensor exactly at λ=0 and the thinking tensor exactly at λ=1.
+
+Sources live on the model's device or in host memory. Host-resident sources are streamed to the
+device one tensor pair at a time (asynchronously from pinned memory), so the device holds the
+working model plus one pair in flight, never three models.
 """
 
 from __future__ import annotations
@@ -54,10 +58,13 @@ class Interpolator:
         """Rewrite every parameter of the working model as lerp(instruct, thinking, λ)."""
         lambdas = self.plan.lambdas(spec)
         for slot in self._slots:
-            torch.lerp(slot.instruct, slot.thinking, lambdas[slot.name], out=slot.target)
+            device = slot.target.device
+            instruct = slot.instruct.to(device, non_blocking=True)  # no copy when the source lives there
+            thinking = slot.thinking.to(device, non_blocking=True)
+            torch.lerp(instruct, thinking, lambdas[slot.name], out=slot.target)
 
     def bytes_per_merge(self) -> int:
-        """Bytes a merge must move: two sources read, one target written."""
+        """Bytes a merge must move through device memory: two sources read, one target written."""
         return sum(3 * slot.target.numel() * slot.target.element_size() for slot in self._slots)
 
 
@@ -71,5 +78,5 @@ def _check_source(slot: _Slot) -> None:
             raise UserError(
                 f"{slot.name} in the {side} weights holds NaN or Inf; repair or re-download that checkpoint"
             )
-        if tensor.dtype != slot.target.dtype or tensor.device != slot.target.device:
-            raise ValueError(f"{slot.name}: sources must share the model's dtype and device")
+        if tensor.dtype != slot.target.dtype or tensor.device not in (slot.target.device, torch.device("cpu")):
+            raise ValueError(f"{slot.name}: sources must share the model's dtype, on its device or the host")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mi_search.backends.placement import plan_reference
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import gradable
 from mi_search.evaluation.grading import Gold
@@ -28,10 +29,12 @@ class StudyInputs:
 
 
 def prepare_inputs(config: StudyConfig) -> StudyInputs:
-    """Load and split the task and check the pair from its configs: every input problem, before any weight moves."""
+    """Load and split the task, check the pair from its configs and plan its memory: every input problem, before any weight moves."""
     setup = load_task(config.task)
     search, holdout = split_questions(setup.questions, config.task)
-    preflight_pair(*config.pair.references())
+    instruct, thinking = config.pair.references()
+    preflight_pair(instruct, thinking)
+    plan_reference(instruct, config.backend)  # refuses a study that cannot fit, naming the setting that makes it fit
     return StudyInputs(
         search=QuestionSet(*gradable(search, setup.grader)),
         holdout=QuestionSet(*gradable(holdout, setup.grader)),

