@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
@@ -41,8 +42,10 @@ class HFBackend:
     def merge(self, spec: LambdaSpec) -> None:
         self.interpolator.merge(spec)
 
-    def generate(self, prompts: list[str], n: int, params: DecodingParams) -> list[list[Completion]]:
-        return self.generator.generate(prompts, n, params)
+    def generate(
+        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
+    ) -> list[list[Completion]]:
+        return self.generator.generate(prompts, n, params, seeds=seeds)
 
 
 
