@@ -39,7 +39,7 @@ from mi_search.search.inputs import prepare_inputs
 from mi_search.search.objective import study_order
 from mi_search.search.pareto import Point, hypervolume
 from mi_search.search.request import StudyRequest
-from mi_search.search.storage import optuna_quiet
+import optuna
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
 
@@ -181,7 +181,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=8, help="paper-aime25: samples per question")
     parser.add_argument("--no-random", action="store_true", help="skip the random-search baseline")
     args = parser.parse_args()
-    optuna_quiet()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.problem == "toy":

@@ -13,7 +13,7 @@ from mi_search.atomic import atomic_write_text
 from mi_search.evaluation.scores import SCORE_NAMES
 from mi_search.search.paired import Interval
 from mi_search.search.results import StudyResult
-from mi_search.search.space import vector_summary
+from mi_search.search.space import vector_groups, vector_summary
 from mi_search.search.trials import TrialRecord
 
 REPORT_FILES = ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")
@@ -127,7 +127,12 @@ def _stop_cell(stop: dict[str, Any] | None) -> str:
 
 
 def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[Path]:
-    """Write (or replace) the study folder's files; returns their paths."""
+    """Write (or replace) the study folder's files; returns their paths.
+
+    `stage_map.png` draws every finished trial, those stopped early hollow; a vector space's chosen
+    point also gets `lambda_profile.png`, its λ per module against depth.
+    """
+    from mi_search.plots.lambda_profile import plot_lambda_profile
     from mi_search.plots.pareto import plot_pareto
     from mi_search.plots.stage_map import plot_stage_map
 
@@ -135,10 +140,16 @@ def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[
     atomic_write_text(out / "pareto.json", json.dumps(pareto_document(result, extra), indent=2) + "\n")
     atomic_write_text(out / "trials.csv", trials_table(result))
     plot_pareto(result, out / "pareto.png")
-    full = [r for r in result.records if r.full]
+    distinct = [r for r in result.records if r.repeat_of is None]
     plot_stage_map(
-        [(r.mean_lambda, r.accuracy, r.scores["think_ratio"], r.mean_tokens, r.stage) for r in full],
+        [(r.mean_lambda, r.accuracy, r.scores["think_ratio"], r.mean_tokens, r.stage, r.full) for r in distinct],
         out / "stage_map.png",
         xlabel="mean λ over all weights (0 = Instruct, 1 = Thinking)",
     )
-    return [out / name for name in REPORT_FILES]
+    files = [out / name for name in REPORT_FILES]
+    groups = vector_groups(result.record(result.chosen).params) if result.chosen is not None else {}
+    if groups:
+        title = f"chosen point (trial {result.chosen}): λ per module against depth"
+        plot_lambda_profile(groups, out / "lambda_profile.png", title=title)
+        files.append(out / "lambda_profile.png")
+    return files
