@@ -73,12 +73,12 @@ class Problem:
         return [Point(*self.model.expected(self.model.effective_of(spec))[:2]) for spec in specs]
 
 
-def toy_problem(budget: int) -> Problem:
+def toy_problem(budget: int, questions: int) -> Problem:
     from mi_search.backends.load import load_backend
     from mi_search.backends.settings import HFSettings
     from mi_search.merge.pair import PairConfig
 
-    settings = {"budget": budget, "task": {"search_size": 200, "holdout_size": 100}}
+    settings = {"budget": budget, "task": {"search_size": questions, "holdout_size": max(20, questions // 2)}}
     return Problem("toy", load_backend(PairConfig(), HFSettings(device="cpu")), settings, TOY_GRID, budget)
 
 
@@ -179,13 +179,14 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=None, help="default: the study default for the space")
     parser.add_argument("--budget", type=int, default=None, help="default: 150 (toy), 16000 (paper-aime25)")
     parser.add_argument("--k", type=int, default=8, help="paper-aime25: samples per question")
+    parser.add_argument("--questions", type=int, default=200, help="toy: search questions")
     parser.add_argument("--no-random", action="store_true", help="skip the random-search baseline")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.problem == "toy":
-            problem = toy_problem(args.budget or 150)
+            problem = toy_problem(args.budget or 150, args.questions)
         else:
             problem = paper_problem(args.budget or 16000, args.k, folder)
         if args.space in ("layers", "profile") and problem.model is not None:
