@@ -138,3 +138,25 @@ def test_a_level_outside_the_unit_interval_is_refused(level):
         build_config({"budget": 500, "halving": {"level": level}}, source="test")
 
 
+
+
+def _outcomes(right: set[int], tokens: float, n: int = N) -> tuple:
+    from mi_search.search.paired import QuestionOutcome
+
+    return tuple(QuestionOutcome(f"q{i:02d}", int(i in right), 1, tokens, 1.0) for i in range(n))
+
+
+def test_one_question_never_flags_overthinking_nor_moves_the_stage_3_start():
+    from mi_search.evaluation.stages import StagePoint, label_stages
+    from mi_search.search.results import PairedComparison
+
+    best = set(range(0, N, 2)) | {1}
+    points = [
+        StagePoint(0.8, 1.0, len(best) / N, 100, _outcomes(best, 100)),
+        StagePoint(0.9, 1.0, (len(best) - 1) / N, 101, _outcomes(best - {1}, 101)),  # one question less, 1 token more
+        StagePoint(1.0, 1.0, 10 / N, 300, _outcomes(set(range(10)), 300)),  # clearly beaten
+    ]
+    paired = label_stages(points, PairedComparison(0.95))
+    assert [label.overthinking for label in paired] == [False, False, True]
+    unpaired = label_stages([StagePoint(p.lam, p.think_ratio, p.accuracy, p.mean_tokens) for p in points])
+    assert unpaired[1].overthinking  # what the point estimates alone would have said
