@@ -66,6 +66,7 @@ import numpy as np
 from mi_search.merge.architectures import Module, table_for
 from mi_search.evaluation.decoding import Completion, DecodingParams
 from mi_search.evaluation.metrics import mean_pass_at_k
+from mi_search.evaluation.seeds import question_seed
 from mi_search.merge.plan import MergePlan
 from mi_search.search.paired import QuestionOutcome
 from mi_search.search.pareto import Point, hypervolume, pareto_front
@@ -372,12 +373,15 @@ class PaperModel:
         return Draws(u[_STREAM_CORRECT] < p, u[_STREAM_THINK] < think_rate, tokens.astype(int), wrong)
 
     def outcomes(
-        self, state: Effective, *, k: int, seed: int, max_new_tokens: int | None = None
+        self, state: Effective, *, k: int, seed: int, max_new_tokens: int | None = None, study_seed: int = 0
     ) -> list[QuestionOutcome]:
-        """Per-question outcomes without text or grading: the fast path a benchmark can use."""
+        """Per-question outcomes without text or grading: the fast path a benchmark can use.
+
+        Seeded per question as `evaluation.evaluate` seeds a backend, so both paths give the same samples.
+        """
         result = []
         for index, question in enumerate(self.questions):
-            d = self.draws(state, index, k, seed)
+            d = self.draws(state, index, k, question_seed(study_seed, seed, question.id))
             truncated = d.tokens > max_new_tokens if max_new_tokens is not None else np.zeros(k, bool)
             tokens = np.minimum(d.tokens, max_new_tokens) if max_new_tokens is not None else d.tokens
             correct = d.correct & ~truncated
@@ -435,12 +439,15 @@ class SimulatedBackend:
     def merge(self, spec: LambdaSpec) -> None:
         self.pair.merge(spec)
 
-    def generate(self, prompts: list[str], k: int, params: DecodingParams) -> list[list[Completion]]:
+    def generate(
+        self, prompts: list[str], k: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
+    ) -> list[list[Completion]]:
+        """k completions per prompt; prompt i's samples draw from `seeds[i]` (else the decoding seed)."""
         model, state = self.pair.model, self.pair.state
         out = []
-        for prompt in prompts:
+        for i, prompt in enumerate(prompts):
             index = model.question_for(prompt)
-            d = model.draws(state, index, k, params.seed)
+            d = model.draws(state, index, k, seeds[i] if seeds is not None else params.seed)
             answer = model.questions[index].answer
             row = []
             for j in range(k):

@@ -1,93 +1,231 @@
-"""The study against a dense 21-point λ grid on the same search subset: hypervolume and generated tokens.
+"""How much of the best front a study finds, and for how many tokens: the study against a dense grid and random search.
 
-Run: python bench/search_efficiency.py [--seeds 0 1 2] [--trials 16] [--budget 150]
-Both score the toy pair on the same 200 search questions, with the pair loaded once. The grid scores
-every λ in 0, 0.05, …, 1 on all questions; the study runs the default sampler with successive halving.
-Hypervolume is computed at a toy-scale budget (150 tokens: the toy answers in 58-130 tokens, so at
-4000 every point sits near the left edge and the hypervolume is little more than the best accuracy);
-the 4000-token figures are printed too. Held-out re-scoring is counted apart: the grid has none.
-Last line: hv_ratio=<study/grid> token_ratio=<study/grid>, means over the seeds.
+Run: PYTHONPATH=. python bench/search_efficiency.py --problem toy|paper-aime25 [--space global|modules|blocks|layers|profile]
+        [--sampler gp|tpe|nsga2|random] [--seeds 0 1 2] [--trials N] [--budget TOKENS]
+
+Each study runs through `mi_search.service.study.run_study(..., backend=...)`, the entry point the CLI
+calls, with the pair loaded once (the toy pair) or simulated (`bench/paper_sim.py`). Random search is a
+study with the random sampler, seeded λ off and no halving, stopped at the study's token spend.
+
+- toy: the reference is a dense 21-point λ grid on the same search questions with the same seeds
+  (common random numbers), so every point is scored on the same questions; hv_ratio is the study's
+  front hypervolume (fully scored trials) over the grid's. Greedy decoding, k = 1.
+- paper-aime25: a SIMULATED Qwen3-4B pair calibrated to the paper's AIME'25 curve (60 questions,
+  about half held out, k samples). Its true front is known: every point the study fully scored is
+  re-scored by its expected (noise-free) accuracy and tokens, and hv_ratio is that front's
+  hypervolume over the true front's (of one global λ for `global`, of the space's λ vectors
+  otherwise). The token reference is the paper's 9-point grid on the same questions.
+Lines: one per seed and method, then `hv_ratio=… token_ratio=…` (means over seeds: study over
+reference front, study tokens over grid tokens) and the chosen point.
+
+Measured (2026-11-25, a shared 2-core CPU machine; paper-aime25 at budget 16000, k = 8):
+  global, 6 trials, seeds 0-2:   hv_ratio 0.963, token_ratio 0.539; random at the same spend 0.815
+  global, 16 trials, seeds 0-2:  hv_ratio 0.991, token_ratio 1.540; random at the same spend 0.930
+  profile (8 λ), 40 trials, seed 0: gp 0.980, tpe 0.980 of the true profile front
+  layers (72 λ), 40 trials, seed 0: gp 0.915, tpe 0.938 of the true layers front
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import importlib.util
 import statistics
+import sys
 import tempfile
-import time
+from dataclasses import dataclass
+from pathlib import Path
 
+from mi_search.backends.base import Backend
+from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import evaluate
-from mi_search.search.config import build_config
-from mi_search.search.pareto import Point, hypervolume
-from mi_search.search.results import read_result
-from mi_search.search.service import load_workbench, run_trials
-from mi_search.search.storage import open_storage, optuna_quiet
-from mi_search.search.study import open_study
 from mi_search.merge.spec import LambdaSpec
+from mi_search.search.config import build_config
+from mi_search.search.inputs import prepare_inputs
+from mi_search.search.objective import study_order
+from mi_search.search.pareto import Point, hypervolume
+from mi_search.search.request import StudyRequest
+import optuna
+from mi_search.service.runtime import Runtime
+from mi_search.service.study import run_study
 
-GRID = [round(i * 0.05, 2) for i in range(21)]
+TOY_GRID = [round(i * 0.05, 2) for i in range(21)]
+PAPER_GRID = [0.0, 0.2, 0.4, 0.45, 0.5, 0.55, 0.6, 0.8, 1.0]
 
 
-def run_grid(bench) -> tuple[list[Point], int, float]:
-    started, points, tokens = time.perf_counter(), [], 0
-    for lam in GRID:
-        bench.pair.merge(LambdaSpec(lam=lam))
+def _paper_sim():
+    if "paper_sim" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("paper_sim", Path(__file__).with_name("paper_sim.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["paper_sim"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["paper_sim"]
+
+
+@dataclass
+class Problem:
+    """A pair (real or simulated), the study settings that score it, and how a point is re-scored."""
+
+    name: str
+    backend: Backend
+    settings: dict
+    grid: list[float]
+    budget: int
+    model: object | None = None  # the simulation, whose expected scores re-score a point
+
+    def rescore(self, points: list[Point], specs: list[LambdaSpec]) -> list[Point]:
+        if self.model is None:
+            return points  # the toy: already scored on the same questions with the same seeds
+        return [Point(*self.model.expected(self.model.effective_of(spec))[:2]) for spec in specs]
+
+
+def toy_problem(budget: int, questions: int) -> Problem:
+    from mi_search.backends.load import load_backend
+    from mi_search.backends.settings import HFSettings
+    from mi_search.merge.pair import PairConfig
+
+    settings = {"budget": budget, "task": {"search_size": questions, "holdout_size": max(20, questions // 2)}}
+    return Problem("toy", load_backend(PairConfig(), HFSettings(device="cpu")), settings, TOY_GRID, budget)
+
+
+def paper_problem(budget: int, k: int, folder: Path) -> Problem:
+    sim = _paper_sim()
+    pair, backend, questions = sim.simulated_pair(60)
+    data = folder / "sim_aime25.csv"
+    with open(data, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "question", "answer"])
+        for q in questions:
+            writer.writerow([q.id, q.prompt.removesuffix(sim.MATH_PROMPT_SUFFIX), q.answer])
+    settings = {
+        "budget": budget,
+        "k": k,
+        "task": {"data": str(data), "search_size": None, "holdout_size": None, "pool": None},
+        "decoding": {"temperature": 0.6, "top_p": 0.95, "max_new_tokens": 32768},
+        "seed_lambdas": [0.5],
+        "halving": {"rungs": [0.25, 0.5, 1.0]},
+    }
+    return Problem("paper-aime25", backend, settings, PAPER_GRID, budget, pair.model)
+
+
+def run_grid(problem: Problem) -> tuple[list[Point], int]:
+    """Every grid λ on all search questions, in the study's order and seeds."""
+    config = build_config(problem.settings, source="bench")
+    inputs = prepare_inputs(config)
+    search = study_order(inputs.search, config.seed)
+    points, tokens, specs = [], 0, []
+    for lam in problem.grid:
+        spec = LambdaSpec(lam=lam)
+        problem.backend.merge(spec)
         evaluation = evaluate(
-            bench.backend, bench.search.questions, k=1, params=bench.decoding, golds=bench.search.golds
+            problem.backend, search.questions, k=config.k, params=inputs.decoding, golds=search.golds, study_seed=config.seed
         )
         points.append(Point(evaluation.scores.accuracy, evaluation.scores.mean_tokens))
-        tokens += sum(s.num_tokens for row in evaluation.samples for s in row)
-    return points, tokens, time.perf_counter() - started
+        specs.append(spec)
+        tokens += evaluation.generated_tokens
+    return problem.rescore(points, specs), tokens
 
 
-def run_study(bench, settings: dict, seed: int) -> tuple[list[Point], int, float, int]:
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as folder:
-        storage = open_storage(f"sqlite:///{folder}/bench.db")
-        study, config = open_study(storage, {**settings, "seed": seed}, source="bench")
-        run_trials(study, config, bench, config.trials)
-        result = read_result(study, config.budget)
-    full = [Point(r.accuracy, r.mean_tokens) for r in result.records if r.full]
-    tokens = sum(r.generated_tokens for r in result.records)
-    return full, tokens, time.perf_counter() - started, len(result.records)
+@dataclass
+class Outcome:
+    hv: float
+    tokens: int
+    trials: int
+    full: int
+    chosen: str
+
+
+def run_one(problem: Problem, overrides: dict, folder: Path, name: str, *, spend: int | None = None) -> Outcome:
+    """A study through run_study; with `spend`, only its first trials up to that many generated tokens count."""
+    runtime = Runtime(storage=f"sqlite:///{folder}/{name}.db", tracking_uri=None, heartbeat=5, out=folder / name)
+    request = StudyRequest(overrides={**problem.settings, **overrides, "name": name})
+    report = run_study(request, runtime, backend=problem.backend)
+    result, space = report.result, report.config.space
+    records, used = [], 0
+    for record in result.records:
+        if spend is not None and used >= spend:
+            break
+        records.append(record)
+        used += record.generated_tokens
+    full = [r for r in records if r.full and r.repeat_of is None]
+    specs = [space.setting(r.params, DecodingParams())[0] for r in full]
+    points = problem.rescore([r.point for r in full], specs)
+    chosen = result.record(result.chosen) if result.chosen is not None and spend is None else None
+    chosen_text = f"trial {chosen.number} (mean λ {chosen.mean_lambda:.2f})" if chosen else "-"
+    return Outcome(hypervolume(points, problem.budget), used, len(records), len(full), chosen_text)
+
+
+def run_random(problem: Problem, seed: int, spend: int, grid_tokens: int, folder: Path) -> Outcome:
+    """Random search with full scoring (no seeded λ, no halving), counted up to the study's spend."""
+    trials = 2 + -(-spend * len(problem.grid) // grid_tokens)  # enough at the grid's mean cost per point
+    overrides = {"sampler": "random", "seed": seed, "seed_lambdas": [], "halving": {"rungs": [1.0]}, "trials": trials}
+    return run_one(problem, overrides, folder, f"random{seed}", spend=spend)
+
+
+def reference_hv(problem: Problem, space: str, grid_points: list[Point]) -> tuple[str, float]:
+    if problem.model is None:
+        return "dense 21-point grid", hypervolume(grid_points, problem.budget)
+    sim = _paper_sim()
+    from mi_search.search.space import SearchSpace
+
+    if space == "global":
+        front = sim.true_front(problem.model)
+    else:
+        bound = SearchSpace(kind=space).bound(36) if space in ("layers", "profile") else SearchSpace(kind=space)
+        front = sim.true_front(problem.model, bound)
+    return f"true {space} front (simulated)", sim.front_hypervolume(front, problem.budget)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--trials", type=int, default=16)
-    parser.add_argument("--budget", type=int, default=150)
-    parser.add_argument("--rungs", type=float, nargs="+", help="halving rungs (default: the study default)")
-    parser.add_argument("--z", type=float, help="halving optimism (default: the study default)")
+    parser.add_argument("--problem", choices=("toy", "paper-aime25"), default="toy")
+    parser.add_argument("--space", default="global", choices=("global", "modules", "blocks", "layers", "profile"))
+    parser.add_argument("--sampler", default=None, help="gp, tpe, nsga2 (default: the study default)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--trials", type=int, default=None, help="default: the study default for the space")
+    parser.add_argument("--budget", type=int, default=None, help="default: 150 (toy), 16000 (paper-aime25)")
+    parser.add_argument("--k", type=int, default=8, help="paper-aime25: samples per question")
+    parser.add_argument("--questions", type=int, default=200, help="toy: search questions")
+    parser.add_argument("--no-random", action="store_true", help="skip the random-search baseline")
     args = parser.parse_args()
-    optuna_quiet()
-    halving = {"rungs": args.rungs, "z": args.z}
-    settings = {
-        "budget": args.budget,
-        "trials": args.trials,
-        "halving": {key: value for key, value in halving.items() if value is not None},
-    }
-    bench = load_workbench(build_config(settings, source="bench"), device="cpu")
-    print(f"search subset: {len(bench.search.questions)} questions, greedy, budget {args.budget} tokens")
-
-    grid_points, grid_tokens, grid_seconds = run_grid(bench)
-    grid_hv = hypervolume(grid_points, args.budget)
-    print(
-        f"grid   : {len(GRID)} points  hv={grid_hv:.4f} (at 4000: {hypervolume(grid_points, 4000):.4f})  "
-        f"tokens={grid_tokens}  {grid_seconds:.1f}s"
-    )
-    hv_ratios, token_ratios = [], []
-    for seed in args.seeds:
-        points, tokens, seconds, trials = run_study(bench, settings, seed)
-        hv = hypervolume(points, args.budget)
-        hv_ratios.append(hv / grid_hv)
-        token_ratios.append(tokens / grid_tokens)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if args.problem == "toy":
+            problem = toy_problem(args.budget or 150, args.questions)
+        else:
+            problem = paper_problem(args.budget or 16000, args.k, folder)
+        if args.space in ("layers", "profile") and problem.model is not None:
+            problem.settings["space"] = {"kind": args.space, "layers": 36}
+        else:
+            problem.settings["space"] = {"kind": args.space}
+        grid_points, grid_tokens = run_grid(problem)
+        label, ref_hv = reference_hv(problem, args.space, grid_points)
         print(
-            f"study {seed}: {trials} trials, {len(points)} fully scored  hv={hv:.4f} "
-            f"(at 4000: {hypervolume(points, 4000):.4f})  tokens={tokens}  {seconds:.1f}s  "
-            f"hv_ratio={hv_ratios[-1]:.3f} token_ratio={token_ratios[-1]:.3f}"
+            f"{problem.name} space={args.space} budget={problem.budget}: grid of {len(problem.grid)} λ "
+            f"hv={hypervolume(grid_points, problem.budget):.4f} tokens={grid_tokens}; reference: {label} hv={ref_hv:.4f}"
         )
-    print(f"hv_ratio={statistics.fmean(hv_ratios):.3f} token_ratio={statistics.fmean(token_ratios):.3f}")
+        overrides = {"sampler": args.sampler} if args.sampler else {}
+        if args.trials is not None:
+            overrides["trials"] = args.trials
+        hv_ratios, token_ratios, random_ratios = [], [], []
+        for seed in args.seeds:
+            study = run_one(problem, {**overrides, "seed": seed}, folder, f"study{seed}")
+            hv_ratios.append(study.hv / ref_hv)
+            token_ratios.append(study.tokens / grid_tokens)
+            print(
+                f"study  seed {seed}: {study.trials} trials ({study.full} fully scored) hv={study.hv:.4f} "
+                f"tokens={study.tokens} hv_ratio={hv_ratios[-1]:.3f} token_ratio={token_ratios[-1]:.3f} chosen {study.chosen}"
+            )
+            if not args.no_random:
+                random = run_random(problem, seed, study.tokens, grid_tokens, folder)
+                random_ratios.append(random.hv / ref_hv)
+                print(
+                    f"random seed {seed}: {random.trials} trials at the same spend hv={random.hv:.4f} "
+                    f"tokens={random.tokens} hv_ratio={random_ratios[-1]:.3f}"
+                )
+        tail = f" random_hv_ratio={statistics.fmean(random_ratios):.3f}" if random_ratios else ""
+        print(f"hv_ratio={statistics.fmean(hv_ratios):.3f} token_ratio={statistics.fmean(token_ratios):.3f}{tail}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from mi_search.backends.settings import HFSettings
 from mi_search.errors import UserError
 from mi_search.merge.pair import PairConfig
 from mi_search.search.holdout import rescore_front
+from mi_search.search.paired import not_significantly_below
 from mi_search.search.inputs import prepare_inputs
 from mi_search.search.request import StudyRequest
 from mi_search.search.results import read_result
@@ -59,11 +60,16 @@ def test_study_writes_a_labelled_front_and_chooses_on_held_out_scores(tmp_path, 
     by_lambda = {r.params["lam"]: r for r in result.records if r.full}
     assert by_lambda[0.0].stage == 1 and by_lambda[0.0].scores["think_ratio"] == 0
     assert by_lambda[1.0].stage == 3 and by_lambda[1.0].scores["think_ratio"] == 1
-    chosen = max(
-        (p for p in points if p["holdout_mean_tokens"] <= 4000),
-        key=lambda p: (p["holdout_accuracy"], -p["holdout_mean_tokens"]),
-    )
-    assert document["chosen"] == chosen["trial"]
+    # cheapest-tied: the fewest held-out tokens among the points not significantly below the best
+    candidates = {p["trial"]: result.record(p["trial"]).holdout_outcomes for p in points if p["holdout_mean_tokens"] <= 4000}
+    assert all(candidates.values())
+    best = max(points, key=lambda p: p["holdout_accuracy"])["trial"]
+    tied = [n for n, o in candidates.items() if not_significantly_below(o, candidates[best], 0.95)]
+    cheapest = min(tied, key=lambda n: result.record(n).holdout["mean_tokens"])
+    assert document["chosen"] == cheapest and document["choice"]["rule"] == "cheapest-tied"
+    assert document["choice"]["best_accuracy_trial"] == best
+    for point in points:
+        assert point["intervals"]["holdout_accuracy"]["low"] <= point["holdout_accuracy"] <= point["intervals"]["holdout_accuracy"]["high"]
     study = study_of(tmp_path, "toy-global-4000")
     rows = (tmp_path / "out" / "trials.csv").read_text().splitlines()
     assert len(rows) == 1 + len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))

@@ -26,7 +26,7 @@ PAPER_LIKE = [
     StagePoint(0.3, 0.05, 0.36, 600),
     StagePoint(0.4, 0.40, 0.50, 1500),
     StagePoint(0.5, 0.85, 0.65, 2500),
-    StagePoint(0.6, 0.95, 0.72, 3200),  # saturated, yet accuracy is still climbing: stage 2
+    StagePoint(0.6, 0.995, 0.72, 3200),  # saturated, yet accuracy is still climbing: stage 2
     StagePoint(0.7, 1.00, 0.79, 3800),  # within tolerance of the plateau: stage 3 starts
     StagePoint(0.8, 1.00, 0.80, 4200),  # the best stage-3 point
     StagePoint(0.9, 1.00, 0.78, 4800),  # more tokens, less accuracy: overthinking
@@ -88,6 +88,32 @@ def test_think_ratio_thresholds_are_inclusive_where_documented():
     assert stage_of(THINK_SATURATED - 1e-6) == 2
     assert stage_of(THINK_SATURATED) == 3
     assert stage_of(1.0) == 3
+
+
+def test_saturation_means_think_ratio_near_one_as_in_the_paper():
+    # Wu et al. call Think #R of 93.8 % and 97.1 % stage 2; their stage-3 points all sit at >= 99.6 %.
+    assert stage_of(0.938) == 2 and stage_of(0.971) == 2
+    assert stage_of(0.996) == 3 and stage_of(0.999) == 3
+
+
+def test_a_comparison_decides_the_stage_3_start_and_the_flag():
+    class Strict:  # nothing is tied unless equal, and every lower accuracy at more tokens is beaten
+        def tied(self, point, best):
+            return point.accuracy == best.accuracy
+
+        def beaten(self, point, best):
+            return point.mean_tokens > best.mean_tokens and point.accuracy < best.accuracy
+
+    class Lenient:  # every pair is tied and none is beaten: no flag can come from noise
+        def tied(self, point, best):
+            return True
+
+        def beaten(self, point, best):
+            return False
+
+    assert _stages(label_stages(PAPER_LIKE, Strict()))[6:] == [2, 2, 3, 3, 3]
+    lenient = label_stages(PAPER_LIKE, Lenient())
+    assert _stages(lenient)[6:] == [3, 3, 3, 3, 3] and not any(_flags(lenient))
 
 
 def test_accuracy_exactly_at_the_tolerance_starts_stage_3():

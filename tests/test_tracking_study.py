@@ -110,11 +110,11 @@ class FailingBackend:
     def __getattr__(self, name):
         return getattr(self.backend, name)
 
-    def generate(self, prompts, n, params):
+    def generate(self, prompts, n, params, **options):
         self.calls += 1
         if self.calls == 2:
             raise RuntimeError("CUDA out of memory (simulated)")
-        return self.backend.generate(prompts, n, params)
+        return self.backend.generate(prompts, n, params, **options)
 
 
 def test_a_failed_trial_ends_its_run_failed(tmp_path, backend):

@@ -109,3 +109,24 @@ def test_a_sweep_on_vllm_scores_what_the_hf_backend_scores(tmp_path):
         ]
     assert rows["vllm"] == rows["hf"]
     assert [row["stage"] for row in rows["vllm"]] == ["1", "3"]
+
+
+def test_a_sample_depends_on_its_prompt_seed_not_on_its_batch(engine):
+    engine.merge(SPECS["half"])
+    params = DecodingParams(temperature=1.0, top_p=0.95, max_new_tokens=60)
+    together = engine.generate(PROMPTS[:3], 2, params, seeds=[11, 12, 13])
+    alone = engine.generate(PROMPTS[2:3], 2, params, seeds=[13])
+    assert together[2] == alone[0]
+    assert engine.generate(PROMPTS[2:3], 2, params, seeds=[14]) != alone
+
+
+def test_a_layers_study_runs_on_vllm(tmp_path, engine):
+    from mi_search.search.request import StudyRequest
+    from mi_search.service.runtime import Runtime
+    from mi_search.service.study import run_study
+
+    overrides = {"budget": "4k", "space": {"kind": "layers"}, "trials": 3, "task": {"search_size": 8, "holdout_size": 4}}
+    runtime = Runtime(storage=f"sqlite:///{tmp_path}/s.db", tracking_uri=None, out=tmp_path / "out")
+    report = run_study(StudyRequest(overrides=overrides), runtime, backend=engine)
+    assert len(report.result.records) == 3 and all(len(r.params) == 12 for r in report.result.records)
+    assert report.result.chosen is not None

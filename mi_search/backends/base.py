@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from transformers import PreTrainedTokenizerBase
 
     from mi_search.evaluation.decoding import Completion, DecodingParams
@@ -33,8 +35,13 @@ class Backend(Protocol):
         """Serve lerp(instruct, thinking, λ) with each tensor's λ from `spec`, from the next `generate` on."""
         ...
 
-    def generate(self, prompts: list[str], n: int, params: DecodingParams) -> list[list[Completion]]:
-        """`n` completions for each user message in `prompts`, in order, through the chat template."""
+    def generate(
+        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
+    ) -> list[list[Completion]]:
+        """`n` completions for each user message in `prompts`, in order, through the chat template.
+
+        `seeds`: one per prompt, as `evaluation.decoding.Generator.generate` says (common random numbers).
+        """
         ...
 
 

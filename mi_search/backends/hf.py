@@ -6,6 +6,7 @@ host memory, from where each merge streams them one tensor pair at a time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -47,8 +48,10 @@ class HFBackend:
     def merge(self, spec: LambdaSpec) -> None:
         self.interpolator.merge(spec)
 
-    def generate(self, prompts: list[str], n: int, params: DecodingParams) -> list[list[Completion]]:
-        return self.generator.generate(prompts, n, params)
+    def generate(
+        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
+    ) -> list[list[Completion]]:
+        return self.generator.generate(prompts, n, params, seeds=seeds)
 
 
 def load_hf(

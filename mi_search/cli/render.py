@@ -82,7 +82,7 @@ def front_table(result: StudyResult) -> Table:
         title=f"{result.name}: Pareto front (budget {result.budget} tokens, hypervolume {result.hypervolume:.3f})"
     )
     for column in ("trial", "λ", "accuracy", "mean tokens", "Think #R", "stage", "held-out acc", "held-out tok"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", overflow="fold")
     for number in result.front:
         r = result.record(number)
         holdout = r.holdout or {}
@@ -90,19 +90,45 @@ def front_table(result: StudyResult) -> Table:
         table.add_row(
             f"{'★ ' if chosen else ''}{number}",
             _params_cell(r.params),
-            f"{r.accuracy:.3f}",
+            _with_interval(r.accuracy, r.intervals(result.level), 0),
             f"{r.mean_tokens:.1f}",
             f"{r.scores['think_ratio']:.2f}",
             f"{r.stage}{' overthinking' if r.overthinking else ''}",
-            f"{holdout['objective']:.3f}" if holdout else "-",
+            _with_interval(holdout["objective"], r.intervals(result.level, holdout=True), 0) if holdout else "-",
             f"{holdout['mean_tokens']:.1f}" if holdout else "-",
             style="bold green" if chosen else None,
         )
+    caption = choice_line(result)
+    if caption:
+        table.caption = caption
     return table
 
 
+def _with_interval(value: float, intervals: tuple | None, which: int) -> str:
+    """`0.745 ± 0.061` where per-question outcomes give an interval."""
+    if intervals is None or intervals[which].n < 2:
+        return f"{value:.3f}"
+    return f"{value:.3f} ± {intervals[which].half_width:.3f}"
+
+
 def _params_cell(params: dict) -> str:
-    """`0.62` for a global λ; `attention=0.40 mlp=0.80 …` for a λ vector, decoding parameters after."""
-    if list(params) == ["lam"]:
-        return f"{params['lam']:.2f}"
-    return " ".join(f"{name.removeprefix('lam_')}={value:.2f}" for name, value in params.items())
+    """`0.62` for a global λ; per-module λ; a per-layer vector as its per-module mean and depth profile."""
+    from mi_search.search.space import describe_params
+
+    return describe_params(params)
+
+
+def choice_line(result: StudyResult) -> str | None:
+    """Which rule chose the point, and by what held-out margins."""
+    c = result.choice
+    if c is None:
+        return None
+    line = f"chosen: trial {c.number} by rule {c.rule.value}"
+    if c.accuracy_diff is not None and c.number != c.best:
+        line += (
+            f" (held-out accuracy {c.accuracy_diff:+.3f} vs the best, trial {c.best}; upper bound "
+            f"{c.accuracy_bound:+.3f} at {c.level:.0%}: not significantly below; {c.tokens_saved:.0f} tokens saved)"
+        )
+    elif c.number == c.best:
+        line += " (it has the best held-out accuracy)"
+    return line

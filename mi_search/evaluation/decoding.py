@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -53,6 +54,12 @@ class Completion:
 class Generator(Protocol):
     """Generates from a model as it is now; a merge between calls changes what it generates."""
 
-    def generate(self, prompts: list[str], n: int, params: DecodingParams) -> list[list[Completion]]:
-        """`n` completions for each user message in `prompts`, in order. The generator applies the chat template."""
+    def generate(
+        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
+    ) -> list[list[Completion]]:
+        """`n` completions for each user message in `prompts`, in order. The generator applies the chat template.
+
+        `seeds` gives each prompt its seed; sample j of prompt i then draws from `sample_seed(seeds[i], j)`
+        (`evaluation.seeds`), so a prompt's samples do not depend on its batch. None: seeds by position.
+        """
         ...

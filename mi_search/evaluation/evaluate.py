@@ -12,6 +12,7 @@ from mi_search.errors import UserError
 from mi_search.evaluation.decoding import DecodingParams, Generator
 from mi_search.evaluation.grading import Gold
 from mi_search.evaluation.scores import Scores, score_samples
+from mi_search.evaluation.seeds import question_seed
 from mi_search.tasks.base import Question
 
 
@@ -50,14 +51,23 @@ def gradable(
 
 
 def evaluate(
-    generator: Generator, questions: list[Question], *, k: int, params: DecodingParams, golds: list[Gold]
+    generator: Generator,
+    questions: list[Question],
+    *,
+    k: int,
+    params: DecodingParams,
+    golds: list[Gold],
+    study_seed: int = 0,
 ) -> Evaluation:
     """Generate `k` samples per question with `params` and grade them against `golds` (see `gradable`).
 
+    Sample j of a question draws from a seed of (study_seed, params.seed, question id, j), whatever
+    else is evaluated with it: any two evaluations of a question are paired (common random numbers).
     Greedy decoding gives the same sample k times, so it is generated and graded once and repeated.
     """
     n = 1 if params.greedy else k
-    completions = generator.generate([q.prompt for q in questions], n, params)
+    seeds = [question_seed(study_seed, params.seed, q.id) for q in questions]
+    completions = generator.generate([q.prompt for q in questions], n, params, seeds=seeds)
     samples = []
     for question, gold, outs in zip(questions, golds, completions):
         row = []

@@ -4,13 +4,19 @@ Rule (`label_stages`):
 
 * Stage 1, no explicit thinking: Think #R < THINK_ONSET.
 * Stage 2, thinking emerges: THINK_ONSET ≤ Think #R < THINK_SATURATED.
-* Saturated points (Think #R ≥ THINK_SATURATED) are stage 3, except that when every saturated point
-  has an accuracy, the plateau level is the best saturated accuracy and stage 3 starts at the smallest
-  saturated λ whose accuracy is ≥ plateau − ACCURACY_TOLERANCE; saturated points at smaller λ are still
-  stage 2 (thinking is on but accuracy is still climbing).
+* Saturated points (Think #R ≥ THINK_SATURATED, i.e. Think #R ≈ 1: the paper calls points at
+  93.8 % and 97.1 % stage 2, and its stage-3 points all sit at ≥ 99.6 %) are stage 3, except that
+  when every saturated point has an accuracy, the plateau point is the best saturated accuracy and
+  stage 3 starts at the smallest saturated λ whose accuracy is "tied" with the plateau's; saturated
+  points at smaller λ are still stage 2 (thinking is on but accuracy is still climbing).
 * Overthinking (stage-3 points only, and only when every stage-3 point has accuracy and mean tokens):
   the stage's best point has the highest accuracy (ties: fewest tokens); a stage-3 point is
-  overthinking when it spends more tokens than the best point for a lower accuracy.
+  overthinking when the best point beats it: more tokens for a lower accuracy.
+
+"Tied" and "beats" are a `Comparison`'s. `Tolerance` (the default) reads the point estimates:
+tied is within ACCURACY_TOLERANCE, beats is more tokens and lower accuracy. A study passes a
+paired comparison over per-question outcomes (`search.results.PairedComparison`), so that no stage
+boundary and no flag comes from one question's noise; `StagePoint.outcomes` carries what it needs.
 
 Input order does not matter and duplicate λ are allowed; labels come back in input order.
 """
@@ -19,10 +25,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 THINK_ONSET = 0.1  # Think #R below this: stage 1 (no explicit thinking)
-THINK_SATURATED = 0.9  # Think #R at or above this: saturated
+THINK_SATURATED = 0.99  # Think #R at or above this: saturated (≈ 1)
 ACCURACY_TOLERANCE = 0.02
 # Keeps plateau − tolerance from excluding a point that sits exactly on it after float rounding.
 _FLOAT_SLACK = 1e-9
@@ -34,6 +41,29 @@ class StagePoint:
     think_ratio: float  # fraction in [0, 1]
     accuracy: float | None = None
     mean_tokens: float | None = None
+    outcomes: Any = field(default=None, compare=False)  # per-question outcomes, for a paired Comparison
+
+
+class Comparison(Protocol):
+    """How two labelled points compare: the judgement behind the stage-3 start and the overthinking flag."""
+
+    def tied(self, point: StagePoint, best: StagePoint) -> bool:
+        """`point`'s accuracy is not (significantly) below `best`'s."""
+        ...
+
+    def beaten(self, point: StagePoint, best: StagePoint) -> bool:
+        """`best` (significantly) beats `point`: more tokens for a lower accuracy."""
+        ...
+
+
+class Tolerance:
+    """The point estimates' comparison: tied within ACCURACY_TOLERANCE, beaten on any difference."""
+
+    def tied(self, point: StagePoint, best: StagePoint) -> bool:
+        return point.accuracy >= best.accuracy - ACCURACY_TOLERANCE - _FLOAT_SLACK
+
+    def beaten(self, point: StagePoint, best: StagePoint) -> bool:
+        return point.mean_tokens > best.mean_tokens and point.accuracy < best.accuracy
 
 
 @dataclass(frozen=True)
@@ -62,26 +92,30 @@ def stage_of(think_ratio: float) -> int:
     return 3 if think_ratio >= THINK_SATURATED else 2
 
 
-def _stage3_start(saturated: list[StagePoint]) -> float | None:
+def _best(points: Sequence[StagePoint]) -> StagePoint:
+    return max(points, key=lambda p: (p.accuracy, -(p.mean_tokens or 0.0)))
+
+
+def _stage3_start(saturated: list[StagePoint], compare: Comparison) -> float | None:
     """The λ where stage 3 begins among saturated points, or None when accuracies are missing."""
     if any(p.accuracy is None for p in saturated):
         return None
-    plateau = max(p.accuracy for p in saturated)
-    return min(p.lam for p in saturated if p.accuracy >= plateau - ACCURACY_TOLERANCE - _FLOAT_SLACK)
+    plateau = _best(saturated)
+    return min(p.lam for p in saturated if p is plateau or compare.tied(p, plateau))
 
 
-def _overthinking(stage3: list[StagePoint]) -> set[int]:
-    """Indices into `stage3` of points dominated by the stage's best point (more tokens, lower accuracy)."""
+def _overthinking(stage3: list[StagePoint], compare: Comparison) -> set[int]:
+    """Indices into `stage3` of points the stage's best point beats (more tokens, lower accuracy)."""
     if not stage3 or any(p.accuracy is None or p.mean_tokens is None for p in stage3):
         return set()
-    best = max(stage3, key=lambda p: (p.accuracy, -p.mean_tokens))
-    return {i for i, p in enumerate(stage3) if p.mean_tokens > best.mean_tokens and p.accuracy < best.accuracy}
+    best = _best(stage3)
+    return {i for i, p in enumerate(stage3) if p is not best and compare.beaten(p, best)}
 
 
-def stage3_start(points: Sequence[StagePoint]) -> float | None:
+def stage3_start(points: Sequence[StagePoint], compare: Comparison | None = None) -> float | None:
     """The λ where stage 3 begins among `points`, None when none is saturated or an accuracy is missing."""
     saturated = [p for p in points if stage_of(p.think_ratio) == 3]
-    return _stage3_start(saturated) if saturated else None
+    return _stage3_start(saturated, compare or Tolerance()) if saturated else None
 
 
 def stage_beside(point: StagePoint, start: float | None) -> int:
@@ -90,12 +124,13 @@ def stage_beside(point: StagePoint, start: float | None) -> int:
     return 2 if stage == 3 and start is not None and point.lam < start else stage
 
 
-def label_stages(points: Sequence[StagePoint]) -> list[StageLabel]:
+def label_stages(points: Sequence[StagePoint], compare: Comparison | None = None) -> list[StageLabel]:
     """Stage and overthinking flag for every point, aligned with the input order (rule in the module doc)."""
     for point in points:
         _check(point)
-    start = stage3_start(points)
+    compare = compare or Tolerance()
+    start = stage3_start(points, compare)
     stages = [stage_beside(p, start) for p in points]
     stage3 = [i for i, s in enumerate(stages) if s == 3]
-    flagged = {stage3[j] for j in _overthinking([points[i] for i in stage3])}
+    flagged = {stage3[j] for j in _overthinking([points[i] for i in stage3], compare)}
     return [StageLabel(stage, i in flagged) for i, stage in enumerate(stages)]

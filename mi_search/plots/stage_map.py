@@ -1,4 +1,8 @@
-"""The paper's Figure 3 layout: accuracy, Think #R and mean tokens against λ, stages shaded."""
+"""The paper's Figure 3 layout: accuracy, Think #R and mean tokens against λ, stages shaded.
+
+A study draws every finished trial: fully scored ones joined by lines, trials that halving stopped
+early as hollow markers at their partial estimates (their stage placed beside the labelled sweep).
+"""
 
 from __future__ import annotations
 
@@ -10,27 +14,39 @@ from mi_search.plots.style import STAGE_COLOURS, STAGE_NAMES, save
 
 
 def plot_stage_map(
-    points: list[tuple[float, float, float, float, int]], path: Path, *, xlabel: str = "λ (0 = Instruct, 1 = Thinking)"
+    points: list[tuple], path: Path, *, xlabel: str = "λ (0 = Instruct, 1 = Thinking)"
 ) -> None:
     """Accuracy, Think #R and mean tokens against λ, stages shaded (the paper's Figure 3 layout).
 
-    `points` are (λ, accuracy, think ratio, mean tokens, stage).
+    `points` are (λ, accuracy, think ratio, mean tokens, stage), with an optional sixth item: False
+    for a partial estimate (drawn hollow, not joined), True (the default) for a fully scored point.
     """
-    points = sorted(points)
+    points = sorted((*p[:5], p[5] if len(p) > 5 else True) for p in points)
     lams = [p[0] for p in points]
     fig = Figure(figsize=(8, 4.5), dpi=120)
     left = fig.subplots()
-    for i, (lam, *_, stage) in enumerate(points):
+    for i, (lam, *_, stage, _full) in enumerate(points):
         lo = (lams[i - 1] + lam) / 2 if i else lam
         hi = (lam + lams[i + 1]) / 2 if i + 1 < len(lams) else lam
         left.axvspan(lo, hi, color=STAGE_COLOURS[stage], lw=0, label=STAGE_NAMES[stage])
-    left.plot(lams, [p[1] for p in points], "o-", color="#1f77b4", label="accuracy (Mean@k)")
-    left.plot(lams, [p[2] for p in points], "s--", color="#2ca02c", label="Think #R")
+    full = [p for p in points if p[5]]
+    partial = [p for p in points if not p[5]]
+    right = left.twinx()
+    series = (
+        (left, 1, "o", "-", "#1f77b4", "accuracy (Mean@k)"),
+        (left, 2, "s", "--", "#2ca02c", "Think #R"),
+        (right, 3, "^", "-", "#d62728", "mean tokens (Token #N)"),
+    )
+    for axis, column, marker, line, colour, label in series:
+        axis.plot([p[0] for p in full], [p[column] for p in full], marker=marker, ls=line, color=colour, label=label)
+        if partial:
+            axis.plot(
+                [p[0] for p in partial], [p[column] for p in partial], marker=marker, ls="none",
+                markerfacecolor="none", color=colour, label=f"{label}, stopped early",
+            )
     left.set_xlabel(xlabel)
     left.set_ylabel("accuracy / Think #R")
     left.set_ylim(-0.02, 1.05)
-    right = left.twinx()
-    right.plot(lams, [p[3] for p in points], "^-", color="#d62728", label="mean tokens (Token #N)")
     right.set_ylabel("mean response tokens")
     handles, labels = [], []
     for axis in (left, right):
@@ -39,5 +55,5 @@ def plot_stage_map(
                 handles.append(handle)
                 labels.append(label)
     left.legend(handles, labels, loc="upper left", fontsize=7, framealpha=0.9)
-    left.set_title("Interpolation sweep: accuracy, thinking and length against λ")
+    left.set_title("Interpolation sweep: accuracy, thinking and length against λ (hollow: stopped early)")
     save(fig, path)

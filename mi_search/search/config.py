@@ -11,7 +11,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mi_search.backends.settings import BackendSettings, HFSettings, read_shorthand
 from mi_search.errors import UserError
@@ -26,7 +26,8 @@ from mi_search.yaml_config import read_yaml, validate
 # Pieces a study file may give as a path to a YAML file under configs/.
 REFERABLE_PIECES = ("pair", "task", "space", "decoding", "halving", "backend")
 # What makes two runs the same study: changing any of these on resume would mix incomparable trials.
-IDENTITY_FIELDS = ("pair", "task", "space", "decoding", "k", "objectives", "budget", "halving")
+# `seed` included: it fixes the question order and every sample's seed, which pairs the trials.
+IDENTITY_FIELDS = ("pair", "task", "space", "decoding", "k", "objectives", "budget", "halving", "seed")
 
 
 class _Strict(BaseModel):
@@ -42,14 +43,15 @@ class ObjectivesConfig(_Strict):
 
 
 class HalvingConfig(_Strict):
-    """Successive halving over questions: a trial stops at a rung once it cannot reach the front.
+    """Paired successive halving over questions: a trial stops at a rung only when it confidently cannot join the front.
 
-    `rungs` are fractions of the search subset, increasing, ending at 1. `z` widens the optimism:
-    a trial goes on while accuracy + z·SE and tokens − z·SE are not dominated by the front.
+    `rungs` are fractions of the search subset, increasing, ending at 1. At each rung before the last
+    the trial stops when its mean tokens are over the budget with one-sided confidence `level`, or when
+    a front point beats it in both objectives on the same questions, paired, at that level.
     """
 
     rungs: tuple[float, ...] = (0.25, 1.0)
-    z: float = Field(0.5, ge=0.0)
+    level: float = Field(0.95, description="one-sided confidence of a stop, in (0, 1)")
 
     @field_validator("rungs")
     @classmethod
@@ -58,11 +60,26 @@ class HalvingConfig(_Strict):
             raise ValueError("rungs must increase within (0, 1] and end at 1, e.g. [0.25, 1.0]")
         return rungs
 
+    @field_validator("level")
+    @classmethod
+    def _a_confidence(cls, level: float) -> float:
+        if not 0.0 < level < 1.0:
+            raise ValueError("level must be a confidence in (0, 1), e.g. 0.95")
+        return level
+
+
+class ChoiceRule(str, Enum):
+    """How the chosen point is picked among the feasible front points re-scored on held-out questions."""
+
+    CHEAPEST_TIED = "cheapest-tied"  # fewest tokens among those not significantly below the best accuracy
+    BEST = "best"  # the best held-out accuracy, whatever it costs
+
 
 class SamplerName(str, Enum):
     GP = "gp"
     TPE = "tpe"
     NSGA2 = "nsga2"
+    RANDOM = "random"  # a baseline for benchmarks
 
 
 class StudyConfig(_Strict):
@@ -73,16 +90,30 @@ class StudyConfig(_Strict):
     decoding: DecodingOverrides = DecodingOverrides()
     k: int = Field(1, ge=1, description="samples per question")
     objectives: ObjectivesConfig = ObjectivesConfig()
-    sampler: SamplerName = SamplerName.GP
+    sampler: SamplerName = Field(SamplerName.GP, description="gp, tpe, nsga2 or random; default: by the space's dimension")
     seed: int = 0
-    trials: int = Field(16, ge=0, description="trials per invocation, as Optuna's n_trials")
+    trials: int = Field(16, ge=0, description="trials per invocation, as Optuna's n_trials; default grows with the dimension")
     seed_lambdas: tuple[Annotated[float, Field(ge=0.0, le=1.0)], ...] = Field(
         (0.0, 0.5, 1.0),
         description="uniform λ tried first, in order, before the sampler proposes; a list of them is a grid study",
     )
     budget: int | None = Field(None, description="mean response tokens a point may spend")
     halving: HalvingConfig = HalvingConfig()
+    choose: ChoiceRule = Field(ChoiceRule.CHEAPEST_TIED, description="cheapest-tied or best")
     backend: BackendSettings = Field(HFSettings(), description="hf (transformers) or vllm, with their settings")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_by_dimension(cls, data: Any) -> Any:
+        """Trials and sampler the study leaves out, from the number of values its space searches."""
+        if not isinstance(data, dict) or (data.get("trials") is not None and data.get("sampler") is not None):
+            return data
+        try:
+            dimension = SearchSpace.model_validate(data.get("space") or {}).dimension
+        except (ValueError, TypeError):  # an invalid space is reported by its own field; a layer count is pending
+            return data
+        defaults = {"trials": default_trials(dimension), "sampler": default_sampler(dimension).value}
+        return {**data, **{key: value for key, value in defaults.items() if data.get(key) is None}}
 
     @field_validator("backend", mode="before")
     @classmethod
@@ -105,6 +136,20 @@ class StudyConfig(_Strict):
 
     def identity(self) -> dict[str, Any]:
         return self.model_dump(mode="json", include=set(IDENTITY_FIELDS))
+
+
+def default_trials(dimension: int) -> int:
+    """16 for up to 2 numbers, then 4 more per number searched (a 12-λ space gets 56)."""
+    return 16 + 4 * max(0, dimension - 2)
+
+
+# Above this many searched numbers the default sampler is TPE: GP fits slow down with the dimension
+# (see bench/search_efficiency.py and the README's table for the measurements).
+GP_MAX_DIMENSION = 16
+
+
+def default_sampler(dimension: int) -> SamplerName:
+    return SamplerName.GP if dimension <= GP_MAX_DIMENSION else SamplerName.TPE
 
 
 def read_study_file(path: Path) -> dict[str, Any]:

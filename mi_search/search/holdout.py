@@ -12,6 +12,7 @@ from mi_search.evaluation.evaluate import evaluate
 from mi_search.search import trials
 from mi_search.search.config import StudyConfig
 from mi_search.search.inputs import QuestionSet
+from mi_search.search.paired import outcomes_from_samples
 from mi_search.search.results import StudyResult
 
 
@@ -31,9 +32,17 @@ def rescore_front(
             continue
         spec, params = config.space.setting(result.record(number).params, decoding)
         backend.merge(spec)
-        evaluation = evaluate(backend, holdout.questions, k=config.k, params=params, golds=holdout.golds)
-        objective = config.objectives.accuracy
-        trials.store_holdout(study, number, evaluation.scores, objective=objective, generated=evaluation.generated_tokens)
+        evaluation = evaluate(
+            backend, holdout.questions, k=config.k, params=params, golds=holdout.golds, study_seed=config.seed
+        )
+        trials.store_holdout(
+            study,
+            number,
+            evaluation.scores,
+            objective=config.objectives.accuracy,
+            generated=evaluation.generated_tokens,
+            outcomes=outcomes_from_samples(evaluation.samples),
+        )
         done.append(number)
         if on_point is not None:
             on_point(number)

@@ -1,29 +1,47 @@
-"""One trial: merge in place at the sampled λ vector, score on the search subset, stop early when hopeless.
+"""One trial: merge in place at the sampled λ vector, score on the search subset, stop early when confidently hopeless.
 
-Successive halving over questions: the trial is scored on the first rung of the search subset, and
-goes on to the next rung only while an optimistic reading of its scores (accuracy + z·SE, tokens − z·SE)
-is within the budget and not dominated by the front of fully scored trials. A trial stopped early is
-still a COMPLETE Optuna trial with its partial estimates, so the sampler learns from it, but only
-fully scored trials can join the front.
+Common random numbers: every trial of a study scores the search questions in one order, shuffled
+with the study seed (a file's order may put its hardest questions first), and samples question q's
+j-th response from one seed (`evaluation.seeds`). Every trial stores its per-question outcomes.
+
+Paired successive halving: after each rung but the last the trial stops only when, on the questions
+scored so far, it is over the budget with one-sided confidence `halving.level`, or some front point
+beats it in both accuracy and tokens on those same questions, paired, at that level
+(`paired.confidently_worse`). A partial score is never compared with a full-subset mean. A stopped
+trial is still a COMPLETE Optuna trial with its partial estimates and the reason it stopped, so the
+sampler learns from it, but only fully scored trials can join the front.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
-from typing import Protocol
+import random
+from typing import Any, Protocol
 
 import optuna
 
 from mi_search.backends.base import Backend
+from mi_search.errors import UserError
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import Evaluation, Sample, evaluate
-from mi_search.evaluation.scores import Scores, score_samples
+from mi_search.evaluation.scores import score_samples
 from mi_search.merge.spec import LambdaSpec
 from mi_search.search import trials
 from mi_search.search.config import StudyConfig
 from mi_search.search.inputs import QuestionSet
-from mi_search.search.pareto import Point, dominates
+from mi_search.search.paired import (
+    QuestionOutcome,
+    confidently_worse,
+    outcomes_from_samples,
+    over_budget_margin,
+    paired_difference,
+)
+
+
+def study_order(questions: QuestionSet, seed: int) -> QuestionSet:
+    """The search questions in the study's one shuffled order: the same for every trial and worker."""
+    order = list(range(len(questions.questions)))
+    random.Random(f"mi-search question order {seed}").shuffle(order)
+    return QuestionSet([questions.questions[i] for i in order], [questions.golds[i] for i in order])
 
 
 class TrialObserver(Protocol):
@@ -67,9 +85,13 @@ class TrialRunner:
     def __init__(
         self, backend: Backend, search: QuestionSet, config: StudyConfig, decoding: DecodingParams, observer: TrialObserver
     ) -> None:
-        self.backend, self.search, self.config, self.decoding, self.observer = backend, search, config, decoding, observer
+        self.backend, self.config, self.decoding, self.observer = backend, config, decoding, observer
+        layers = config.space.layers
+        if layers is not None and layers != backend.plan.num_layers:
+            raise UserError(f"the study's space has {layers} layers, the model {backend.plan.num_layers}; start another study")
+        self.search = study_order(search, config.seed)
         total = len(search.questions)
-        self.rung_sizes = sorted({max(1, math.ceil(f * total)) for f in config.halving.rungs})
+        self.rung_sizes = sorted({max(1, round(f * total)) for f in config.halving.rungs})
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, float]:
         try:
@@ -93,13 +115,24 @@ class TrialRunner:
         generated = 0
         for size in self.rung_sizes:
             start = len(samples)
-            part = evaluate(self.backend, questions[start:size], k=k, params=params, golds=golds[start:size])
+            part = evaluate(
+                self.backend,
+                questions[start:size],
+                k=k,
+                params=params,
+                golds=golds[start:size],
+                study_seed=self.config.seed,
+            )
             samples += part.samples
             generated += part.generated_tokens
-            scores = score_samples(samples, k)
             self.observer.rung_scored(trial, len(samples), len(questions))
-            if size < len(questions) and not self.may_reach_front(trial.study, samples, scores):
-                break
+            if size < len(questions):
+                stop = self.stop_reason(trial.study, outcomes_from_samples(samples))
+                if stop is not None:
+                    trials.store_stop(trial, stop)
+                    break
+        scores = score_samples(samples, k)
+        trials.store_outcomes(trial, outcomes_from_samples(samples))
         trials.store_scores(
             trial,
             scores,
@@ -111,14 +144,24 @@ class TrialRunner:
         self.observer.trial_finished(trial, Evaluation(scores, samples, generated))
         return scores.as_dict()[self.config.objectives.accuracy], scores.mean_tokens
 
-    def may_reach_front(self, study: optuna.Study, samples: list[list[Sample]], scores: Scores) -> bool:
-        """Whether the optimistic reading of a partly scored trial could still be feasible and undominated."""
-        n, z = len(samples), self.config.halving.z
-        accuracy = scores.as_dict()[self.config.objectives.accuracy]
-        p = min(max(accuracy, 0.5 / n), 1 - 0.5 / n)  # keeps the SE above zero at 0 % and 100 %
-        per_question = [statistics.fmean(s.num_tokens for s in row) for row in samples]
-        token_se = statistics.stdev(per_question) / math.sqrt(n) if n > 1 else 0.0
-        hopeful = Point(accuracy + z * math.sqrt(p * (1 - p) / n), scores.mean_tokens - z * token_se)
-        if hopeful.mean_tokens > self.config.budget:
-            return False
-        return not any(dominates(point, hopeful) for point in trials.front_points(study))
+    def stop_reason(self, study: optuna.Study, outcomes: list[QuestionOutcome]) -> dict[str, Any] | None:
+        """Why a partly scored trial should stop (over budget, or the front point that beats it), or None."""
+        level = self.config.halving.level
+        over = over_budget_margin(outcomes, self.config.budget, level)
+        if over > 0:
+            return {"rung": len(outcomes), "reason": "over_budget", "tokens_margin": over, "level": level}
+        for incumbent in trials.front_trials(study):
+            theirs = trials.outcomes_of(incumbent)
+            if confidently_worse(outcomes, theirs, level):
+                accuracy = paired_difference(outcomes, theirs, metric="accuracy", side="upper", level=level)
+                tokens = paired_difference(outcomes, theirs, metric="tokens", side="lower", level=level)
+                return {
+                    "rung": len(outcomes),
+                    "reason": "dominated",
+                    "against": incumbent.number,
+                    "questions": accuracy.n,
+                    "accuracy_margin": -accuracy.bound,  # how far below 0 the upper bound of (ours − theirs) is
+                    "tokens_margin": tokens.bound,  # how far above 0 the lower bound of (ours − theirs) is
+                    "level": level,
+                }
+        return None

@@ -321,10 +321,15 @@ def _one_sided_bound(values: Sequence[float], side: Side, level: float) -> float
     return mean - half if side == "lower" else mean + half
 
 
+def over_budget_margin(outcomes: Sequence[QuestionOutcome], budget: float, level: float = 0.95) -> float:
+    """The lower confidence bound of mean tokens per question minus `budget` (−inf with < 2 questions)."""
+    _check_level(level)
+    return _one_sided_bound([o.mean_tokens for o in outcomes], "lower", level) - budget
+
+
 def confidently_over_budget(outcomes: Sequence[QuestionOutcome], budget: float, level: float = 0.95) -> bool:
     """Whether the lower confidence bound of mean tokens per question exceeds `budget` (False with < 2 questions)."""
-    _check_level(level)
-    return _one_sided_bound([o.mean_tokens for o in outcomes], "lower", level) > budget
+    return over_budget_margin(outcomes, budget, level) > 0
 
 
 def mean_interval(values: Sequence[float], level: float = 0.95) -> Interval:

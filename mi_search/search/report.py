@@ -5,22 +5,34 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from mi_search.atomic import atomic_write_text
 from mi_search.evaluation.scores import SCORE_NAMES
+from mi_search.search.paired import Interval
 from mi_search.search.results import StudyResult
+from mi_search.search.space import vector_groups, vector_summary
 from mi_search.search.trials import TrialRecord
 
 REPORT_FILES = ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")
 
 
+def _interval(interval: Interval | None) -> dict[str, float] | None:
+    if interval is None:
+        return None
+    finite = math.isfinite(interval.low) and math.isfinite(interval.high)
+    return {"low": interval.low, "high": interval.high, "n": interval.n} if finite else None
+
+
 def point_record(record: TrialRecord, result: StudyResult) -> dict[str, Any]:
     holdout = record.holdout or {}
+    search, held = record.intervals(result.level), record.intervals(result.level, holdout=True)
     return {
         "trial": record.number,
         "params": record.params,
+        "lambda_summary": vector_summary(record.params) or None,  # per module: mean and early/middle/late
         "mean_lambda": record.mean_lambda,
         "objective": record.accuracy,
         **{name: record.scores.get(name) for name in SCORE_NAMES},  # None where a task lacks one
@@ -32,6 +44,13 @@ def point_record(record: TrialRecord, result: StudyResult) -> dict[str, Any]:
         "holdout_objective": holdout.get("objective"),
         "holdout_mean_tokens": holdout.get("mean_tokens"),
         "holdout_think_ratio": holdout.get("think_ratio"),
+        "intervals": {  # two-sided t intervals over questions at `level`
+            "level": result.level,
+            "accuracy": _interval(search[0] if search else None),
+            "mean_tokens": _interval(search[1] if search else None),
+            "holdout_accuracy": _interval(held[0] if held else None),
+            "holdout_mean_tokens": _interval(held[1] if held else None),
+        },
         "chosen": record.number == result.chosen,
         "mlflow_run_id": record.run_id,
     }
@@ -44,6 +63,7 @@ def pareto_document(result: StudyResult, extra: dict[str, Any]) -> dict[str, Any
         "budget": result.budget,
         "hypervolume": result.hypervolume,
         "chosen": result.chosen,
+        "choice": result.choice.as_dict() if result.choice else None,
         **extra,
         "points": [point_record(result.record(n), result) for n in result.front],
     }
@@ -66,6 +86,7 @@ def trials_table(result: StudyResult) -> str:
         "generated_tokens",
         "holdout_accuracy",
         "holdout_mean_tokens",
+        "stopped",
     ]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
@@ -87,13 +108,31 @@ def trials_table(result: StudyResult) -> str:
                 "generated_tokens": r.generated_tokens,
                 "holdout_accuracy": holdout.get("accuracy", ""),
                 "holdout_mean_tokens": holdout.get("mean_tokens", ""),
+                "stopped": _stop_cell(r.stop),
             }
         )
     return out.getvalue()
 
 
+def _stop_cell(stop: dict[str, Any] | None) -> str:
+    """Why halving stopped a trial, e.g. `rung 50: dominated by 3 (accuracy -0.041, tokens +12)`."""
+    if not stop:
+        return ""
+    if stop["reason"] == "over_budget":
+        return f"rung {stop['rung']}: over budget by >= {stop['tokens_margin']:.0f} tokens"
+    return (
+        f"rung {stop['rung']}: dominated by {stop['against']} "
+        f"(accuracy margin {stop['accuracy_margin']:.3f}, tokens margin {stop['tokens_margin']:.1f})"
+    )
+
+
 def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[Path]:
-    """Write (or replace) the study folder's files; returns their paths."""
+    """Write (or replace) the study folder's files; returns their paths.
+
+    `stage_map.png` draws every finished trial, those stopped early hollow; a vector space's chosen
+    point also gets `lambda_profile.png`, its λ per module against depth.
+    """
+    from mi_search.plots.lambda_profile import plot_lambda_profile
     from mi_search.plots.pareto import plot_pareto
     from mi_search.plots.stage_map import plot_stage_map
 
@@ -101,10 +140,16 @@ def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[
     atomic_write_text(out / "pareto.json", json.dumps(pareto_document(result, extra), indent=2) + "\n")
     atomic_write_text(out / "trials.csv", trials_table(result))
     plot_pareto(result, out / "pareto.png")
-    full = [r for r in result.records if r.full]
+    distinct = [r for r in result.records if r.repeat_of is None]
     plot_stage_map(
-        [(r.mean_lambda, r.accuracy, r.scores["think_ratio"], r.mean_tokens, r.stage) for r in full],
+        [(r.mean_lambda, r.accuracy, r.scores["think_ratio"], r.mean_tokens, r.stage, r.full) for r in distinct],
         out / "stage_map.png",
         xlabel="mean λ over all weights (0 = Instruct, 1 = Thinking)",
     )
-    return [out / name for name in REPORT_FILES]
+    files = [out / name for name in REPORT_FILES]
+    groups = vector_groups(result.record(result.chosen).params) if result.chosen is not None else {}
+    if groups:
+        title = f"chosen point (trial {result.chosen}): λ per module against depth"
+        plot_lambda_profile(groups, out / "lambda_profile.png", title=title)
+        files.append(out / "lambda_profile.png")
+    return files

@@ -1,14 +1,46 @@
-"""Read a study back: every trial with its scores and stage, the feasible front, its hypervolume, the chosen point."""
+"""Read a study back: every trial with its scores and stage, the feasible front, its hypervolume, the chosen point.
+
+Judgements that could turn on one question's noise are paired over per-question outcomes, at the
+study's `halving.level`: the stage-3 start, the overthinking flag (`PairedComparison`) and the choice
+(`choose`). Trials stored without outcomes fall back to comparing point estimates.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import optuna
 
-from mi_search.evaluation.stages import StagePoint, label_stages, stage3_start, stage_beside
+from mi_search.evaluation.stages import StagePoint, Tolerance, label_stages, stage3_start, stage_beside
+from mi_search.search.config import ChoiceRule
+from mi_search.search.paired import cheapest_tied, confidently_worse, not_significantly_below, paired_difference
 from mi_search.search.pareto import hypervolume, pareto_front
 from mi_search.search.trials import TrialRecord, completed, read_record
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The chosen front point, the rule that chose it and by what margins (held-out, paired)."""
+
+    number: int
+    rule: ChoiceRule
+    best: int  # the feasible re-scored front point with the best held-out accuracy
+    level: float
+    accuracy_diff: float | None = None  # chosen − best held-out accuracy, mean over the shared questions
+    accuracy_bound: float | None = None  # its one-sided upper bound at `level`: ≥ 0 means "not significantly below"
+    tokens_saved: float | None = None  # best's held-out mean tokens − chosen's
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "trial": self.number,
+            "rule": self.rule.value,
+            "best_accuracy_trial": self.best,
+            "level": self.level,
+            "accuracy_diff": self.accuracy_diff,
+            "accuracy_upper_bound": self.accuracy_bound,
+            "tokens_saved": self.tokens_saved,
+        }
 
 
 @dataclass(frozen=True)
@@ -18,23 +50,37 @@ class StudyResult:
     records: list[TrialRecord]  # every COMPLETE trial, by number
     front: list[int]  # trial numbers on the feasible front of fully scored trials, fewest tokens first
     hypervolume: float
-    chosen: int | None  # best held-out accuracy within the budget among re-scored front points
+    chosen: int | None  # the choice rule's pick among re-scored front points within the budget
+    choice: Choice | None = None
+    level: float = 0.95  # the confidence of every paired judgement and interval in this result
 
     def record(self, number: int) -> TrialRecord:
         return next(r for r in self.records if r.number == number)
 
 
-def read_result(study: optuna.Study, budget: int) -> StudyResult:
-    records = label(completed_records(study))
+def read_result(
+    study: optuna.Study, budget: int, *, rule: ChoiceRule | None = None, level: float | None = None
+) -> StudyResult:
+    """The study as it stands; `rule` and `level` default to the study's stored `choose` and `halving.level`."""
+    if rule is None or level is None:
+        from mi_search.search.study import CONFIG_ATTR, stored_config
+
+        config = stored_config(study) if CONFIG_ATTR in study.user_attrs else None
+        rule = rule or (config.choose if config else ChoiceRule.CHEAPEST_TIED)
+        level = level or (config.halving.level if config else 0.95)
+    records = label(completed_records(study), level)
     full = [r for r in records if r.full]
     front = [full[i].number for i in pareto_front([r.point for r in full])]
+    choice = choose(records, front, budget, rule, level)
     return StudyResult(
         name=study.study_name,
         budget=budget,
         records=records,
         front=front,
         hypervolume=hypervolume([r.point for r in full], budget) if full else 0.0,
-        chosen=choose(records, front, budget),
+        chosen=choice.number if choice else None,
+        choice=choice,
+        level=level,
     )
 
 
@@ -43,15 +89,36 @@ def completed_records(study: optuna.Study) -> list[TrialRecord]:
     return [read_record(trial, attrs) for trial in completed(study)]
 
 
+class PairedComparison:
+    """The stage rule's judgements paired over per-question outcomes; point estimates where outcomes are missing."""
+
+    def __init__(self, level: float) -> None:
+        self.level, self.fallback = level, Tolerance()
+
+    def tied(self, point: StagePoint, best: StagePoint) -> bool:
+        if point.outcomes and best.outcomes:
+            return not_significantly_below(point.outcomes, best.outcomes, self.level)
+        return self.fallback.tied(point, best)
+
+    def beaten(self, point: StagePoint, best: StagePoint) -> bool:
+        if point.outcomes and best.outcomes:
+            return confidently_worse(point.outcomes, best.outcomes, self.level)
+        return self.fallback.beaten(point, best)
+
+
 def _stage_point(record: TrialRecord) -> StagePoint:
-    return StagePoint(record.mean_lambda, record.scores["think_ratio"], record.accuracy, record.mean_tokens)
+    return StagePoint(
+        record.mean_lambda, record.scores["think_ratio"], record.accuracy, record.mean_tokens, record.outcomes or None
+    )
 
 
-def label(records: list[TrialRecord]) -> list[TrialRecord]:
+def label(records: list[TrialRecord], level: float = 0.95) -> list[TrialRecord]:
     """Stages labelled over the fully scored, distinct trials; partial estimates and repeats are placed beside them."""
+    compare = PairedComparison(level)
     reference = [r for r in records if r.full and r.repeat_of is None]
-    labels = {r.number: lab for r, lab in zip(reference, label_stages([_stage_point(r) for r in reference]))}
-    start = stage3_start([_stage_point(r) for r in reference])
+    points = [_stage_point(r) for r in reference]
+    labels = {r.number: lab for r, lab in zip(reference, label_stages(points, compare))}
+    start = stage3_start(points, compare)
     labelled = []
     for record in records:
         own = labels.get(record.number) or labels.get(record.repeat_of)
@@ -62,11 +129,37 @@ def label(records: list[TrialRecord]) -> list[TrialRecord]:
     return labelled
 
 
-def choose(records: list[TrialRecord], front: list[int], budget: int) -> int | None:
-    """The front point with the best held-out accuracy whose held-out mean tokens stay within the budget."""
+def choose(
+    records: list[TrialRecord],
+    front: list[int],
+    budget: int,
+    rule: ChoiceRule = ChoiceRule.CHEAPEST_TIED,
+    level: float = 0.95,
+) -> Choice | None:
+    """Among re-scored front points within the budget on held-out questions: `best`, or the cheapest tied with it.
+
+    cheapest-tied: the fewest held-out tokens among the points whose held-out accuracy is not
+    significantly below the best one's, paired on the held-out questions (`paired.cheapest_tied`).
+    Points re-scored before per-question outcomes were kept can only be chosen by `best`.
+    """
     by_number = {r.number: r for r in records}
     candidates = [by_number[n] for n in front if by_number[n].holdout and by_number[n].within(budget)]
     if not candidates:
         return None
     best = max(candidates, key=lambda r: (r.holdout["objective"], -r.holdout["mean_tokens"]))
-    return best.number
+    paired = [r for r in candidates if r.holdout_outcomes]
+    if rule is ChoiceRule.BEST or len(paired) < len(candidates):
+        return Choice(best.number, rule, best.number, level)
+    # cheapest_tied's best: the highest held-out Mean@k, the first (fewest tokens) on ties
+    top = max(paired, key=lambda r: (r.holdout["accuracy"], -paired.index(r)))
+    chosen = by_number[cheapest_tied({r.number: r.holdout_outcomes for r in paired}, level)]
+    diff = paired_difference(chosen.holdout_outcomes, top.holdout_outcomes, metric="accuracy", side="upper", level=level)
+    return Choice(
+        chosen.number,
+        rule,
+        top.number,
+        level,
+        accuracy_diff=diff.mean_diff,
+        accuracy_bound=diff.bound,
+        tokens_saved=top.tokens - chosen.tokens,
+    )

@@ -5,11 +5,19 @@
 - `blocks`: the decoder layers cut into B contiguous blocks, each with an attention and an MLP λ;
   embeddings, norms and the head follow a global λ. This is the space in which the paper's finding
   (the thinking pattern lives in the MLPs of the middle and late layers) can be rediscovered.
+- `layers`: one λ per decoder layer for attention and one for the MLP (the peers' resolution:
+  12 numbers for the toy's 6 layers, 72 for Qwen3-4B's 36).
+- `profile`: per module (attention, MLP), λ as a piecewise-linear function of depth through
+  `knots` evenly spaced knots (mergekit's gradient lists): 8 numbers for any depth with 4 knots.
+In `layers` and `profile` the embeddings, norms and head take the mean of the layer λ (no extra
+dimension). Both are expressed as per-layer blocks (blocks = the layer count), so merging needs
+nothing new; `layers` is the model's decoder layer count, filled in from the pair's config.
 Each may add decoding parameters. Optuna parameter names are built here and nowhere else.
 """
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -27,6 +35,24 @@ class SpaceKind(str, Enum):
     GLOBAL = "global"
     MODULES = "modules"
     BLOCKS = "blocks"
+    LAYERS = "layers"
+    PROFILE = "profile"
+
+
+PER_LAYER = (SpaceKind.LAYERS, SpaceKind.PROFILE)  # spaces whose λ come per decoder layer
+_PARTS = ("attention", "mlp")
+
+
+def profile_values(knots: list[float], layers: int) -> list[float]:
+    """λ at each of `layers` depths, linear between `knots` spread evenly from the first layer to the last."""
+    if layers == 1:
+        return [knots[0]]
+    out = []
+    for layer in range(layers):
+        x = layer / (layers - 1) * (len(knots) - 1)
+        left = min(int(x), len(knots) - 2)
+        out.append(knots[left] + (x - left) * (knots[left + 1] - knots[left]))
+    return out
 
 
 class DecodingSpace(BaseModel):
@@ -45,7 +71,26 @@ class SearchSpace(BaseModel):
     kind: SpaceKind = SpaceKind.GLOBAL
     modules: tuple[Module, ...] = (Module.ATTENTION, Module.MLP)
     blocks: int = Field(3, ge=1)
+    knots: int = Field(4, ge=2, description="profile: knots per module, at most the layer count")
+    layers: int | None = Field(None, ge=1, description="layers/profile: decoder layers; filled in from the pair")
     decoding: DecodingSpace = DecodingSpace()
+
+    def bound(self, layers: int) -> SearchSpace:
+        """This space for a model of `layers` decoder layers; a profile with more knots than layers is refused."""
+        from mi_search.errors import UserError
+
+        if self.kind is SpaceKind.PROFILE and self.knots > layers:
+            raise UserError(
+                f"space profile has {self.knots} knots for a model of {layers} layers; use knots between 2 and {layers}"
+            )
+        if self.layers is not None and self.layers != layers:
+            raise UserError(f"space layers={self.layers}, but the pair has {layers} decoder layers; leave `layers` out")
+        return self.model_copy(update={"layers": layers})
+
+    def _layer_count(self) -> int:
+        if self.layers is None:
+            raise ValueError(f"space {self.kind.value} needs the model's layer count; bind it with space.bound(layers)")
+        return self.layers
 
     def lambda_names(self) -> list[str]:
         """The Optuna parameter names of every λ this space searches."""
@@ -53,7 +98,27 @@ class SearchSpace(BaseModel):
             return ["lam"]
         if self.kind is SpaceKind.MODULES:
             return ["lam", *(f"lam_{m.value}" for m in self.modules)]
-        return ["lam", *(f"lam_block{i}_{part}" for i in range(self.blocks) for part in ("attention", "mlp"))]
+        if self.kind is SpaceKind.LAYERS:
+            width = len(str(self._layer_count() - 1))
+            return [f"lam_layer{i:0{width}d}_{part}" for i in range(self._layer_count()) for part in _PARTS]
+        if self.kind is SpaceKind.PROFILE:
+            return [f"lam_{part}_knot{j}" for part in _PARTS for j in range(self.knots)]
+        return ["lam", *(f"lam_block{i}_{part}" for i in range(self.blocks) for part in _PARTS)]
+
+    @property
+    def dimension(self) -> int:
+        """How many numbers the sampler searches (λ and decoding parameters)."""
+        return len(self.lambda_names()) + sum(v is not None for v in self.decoding.model_dump().values())
+
+    def layer_values(self, values: dict[str, float]) -> dict[str, list[float]]:
+        """λ per decoder layer for attention and MLP, for the per-layer spaces (`layers`, `profile`)."""
+        layers = self._layer_count()
+        if self.kind is SpaceKind.LAYERS:
+            width = len(str(layers - 1))
+            return {part: [values[f"lam_layer{i:0{width}d}_{part}"] for i in range(layers)] for part in _PARTS}
+        return {
+            part: profile_values([values[f"lam_{part}_knot{j}"] for j in range(self.knots)], layers) for part in _PARTS
+        }
 
     def spec_for(self, values: dict[str, float]) -> LambdaSpec:
         """The λ specification for parameter values named as in `lambda_names()`.
@@ -65,6 +130,11 @@ class SearchSpace(BaseModel):
             return LambdaSpec(lam=values["lam"])
         if self.kind is SpaceKind.MODULES:
             return LambdaSpec(lam=values["lam"], modules={m: values[f"lam_{m.value}"] for m in self.modules})
+        if self.kind in PER_LAYER:
+            per_layer = self.layer_values(values)
+            rest = sum(sum(v) for v in per_layer.values()) / sum(len(v) for v in per_layer.values())
+            pairs = zip(per_layer["attention"], per_layer["mlp"])
+            return LambdaSpec(lam=rest, blocks=tuple(BlockLambda(attention=a, mlp=m) for a, m in pairs))
         blocks = tuple(
             BlockLambda(attention=values[f"lam_block{i}_attention"], mlp=values[f"lam_block{i}_mlp"])
             for i in range(self.blocks)
@@ -95,3 +165,42 @@ class SearchSpace(BaseModel):
     def uniform(self, lam: float) -> dict[str, float]:
         """Parameters that put every λ of the space at `lam`: the seeds λ = 0, 0.5, 1 of a study."""
         return {name: lam for name in self.lambda_names()}
+
+
+_VECTOR_NAME = re.compile(r"^lam_(?:layer(\d+)_(attention|mlp)|(attention|mlp)_knot(\d+)|block(\d+)_(attention|mlp))$")
+
+
+def vector_groups(params: dict[str, float]) -> dict[str, list[float]]:
+    """A λ vector's values per module, in depth order (layers, knots or blocks); empty for scalar spaces."""
+    groups: dict[str, list[tuple[int, float]]] = {}
+    for name, value in params.items():
+        match = _VECTOR_NAME.match(name)
+        if match:
+            index = next(int(g) for g in match.group(1, 4, 5) if g is not None)
+            part = next(g for g in match.group(2, 3, 6) if g is not None)
+            groups.setdefault(part, []).append((index, value))
+    return {part: [v for _, v in sorted(items)] for part, items in groups.items()}
+
+
+def vector_summary(params: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Per module: the mean λ and the mean over the early, middle and late thirds of depth."""
+    summary = {}
+    for part, values in vector_groups(params).items():
+        thirds = [values[len(values) * i // 3 : max(len(values) * (i + 1) // 3, len(values) * i // 3 + 1)] for i in range(3)]
+        means = [sum(t) / len(t) for t in thirds]
+        summary[part] = {"mean": sum(values) / len(values), "early": means[0], "middle": means[1], "late": means[2]}
+    return summary
+
+
+def describe_params(params: dict[str, float]) -> str:
+    """`0.62` for a global λ; `attention=0.40 mlp=0.80` for modules; a vector as per-module mean and depth profile."""
+    if list(params) == ["lam"]:
+        return f"{params['lam']:.2f}"
+    summary = vector_summary(params)
+    vector_names = {name for name in params if _VECTOR_NAME.match(name)}
+    parts = [f"{name.removeprefix('lam_')}={value:.2f}" for name, value in params.items() if name not in vector_names]
+    parts += [
+        f"{part} {s['mean']:.2f} (early {s['early']:.2f}, middle {s['middle']:.2f}, late {s['late']:.2f})"
+        for part, s in summary.items()
+    ]
+    return " ".join(parts)

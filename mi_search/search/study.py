@@ -10,7 +10,9 @@ from optuna.storages import BaseStorage
 from optuna.study import StudyDirection
 
 from mi_search.errors import UserError
-from mi_search.search.config import SamplerName, StudyConfig, build_config, resume_config
+from mi_search.merge.checkpoints import read_config, resolve_checkpoint
+from mi_search.search.config import SamplerName, StudyConfig, build_config, merge_settings, resume_config
+from mi_search.search.space import PER_LAYER
 from mi_search.search.storage import study_exists
 
 CONFIG_ATTR = "mi_search_config"
@@ -37,7 +39,17 @@ def resolve_config(
     config = fresh
     if config.budget is None:
         raise UserError("no token budget given; pass --budget 4000tokens or set `budget:` in the study file")
+    if config.space.kind in PER_LAYER:  # the space's names depend on the pair's layer count: fixed, and stored
+        layers = config.space.layers or pair_layers(config)  # given: a backend stands in for the pair (benchmarks)
+        space = config.space.bound(layers).model_dump(mode="json")
+        config = build_config(merge_settings(settings, {"space": space}), source=source, names=names)
     return config, None
+
+
+def pair_layers(config: StudyConfig) -> int:
+    """The pair's decoder layer count, from its config alone (no weights are fetched)."""
+    directory = resolve_checkpoint(config.pair.references()[0], weights=False)
+    return int(read_config(directory)["num_hidden_layers"])
 
 
 def open_study(storage: BaseStorage, config: StudyConfig, existing: optuna.Study | None) -> optuna.Study:
@@ -74,10 +86,16 @@ def stored_config(study: optuna.Study) -> StudyConfig:
 
 
 def make_sampler(config: StudyConfig) -> optuna.samplers.BaseSampler:
-    """GP by default. Its random start is kept short: the seeded λ values (0, 0.5, 1 by default) already span the range."""
-    if config.sampler is SamplerName.GP:
-        startup = min(10, len(config.seed_lambdas) + 2 * len(config.space.lambda_names()))
+    """The study's sampler (its default depends on the space's dimension: `config.default_sampler`).
+
+    GP's random start is kept short: the seeded λ values (0, 0.5, 1 by default) already span the range.
+    """
+    sampler = config.sampler
+    if sampler is SamplerName.GP:
+        startup = min(10, len(config.seed_lambdas) + 2 * config.space.dimension)
         return optuna.samplers.GPSampler(seed=config.seed, n_startup_trials=startup)
-    if config.sampler is SamplerName.TPE:
-        return optuna.samplers.TPESampler(seed=config.seed, multivariate=True)
+    if sampler is SamplerName.TPE:
+        return optuna.samplers.TPESampler(seed=config.seed, multivariate=True, constant_liar=True)
+    if sampler is SamplerName.RANDOM:
+        return optuna.samplers.RandomSampler(seed=config.seed)
     return optuna.samplers.NSGAIISampler(seed=config.seed, population_size=8)

@@ -3,7 +3,10 @@
 A trial stores its scores, how many search questions they cover, whether that is all of them, the
 tokens it generated, its mean λ, the budget constraint (mean tokens − budget), the trial it repeats
 (if any) and its MLflow run. Feasibility is read from the stored constraint, never recomputed.
-Held-out scores of front points are study user attributes, written once.
+It also stores its per-question outcomes (correct of k, mean tokens, Think share, by question id),
+so that any two trials can be compared on the questions both scored, and, when halving stopped it,
+why (rung, reason, the front point and the margins).
+Held-out scores and per-question outcomes of front points are study user attributes, written once.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from mi_search.evaluation.scores import Scores
-from mi_search.search.pareto import Point
+from mi_search.search.paired import Interval, QuestionOutcome, accuracy_interval, tokens_interval
+from mi_search.search.pareto import Point, pareto_front
 
 BUDGET_CONSTRAINT = "tokens_over_budget"
 _SCORES, _QUESTIONS, _FULL, _GENERATED, _MEAN_LAMBDA, _REPEAT_OF, _RUN_ID = (
@@ -27,7 +31,9 @@ _SCORES, _QUESTIONS, _FULL, _GENERATED, _MEAN_LAMBDA, _REPEAT_OF, _RUN_ID = (
     "repeat_of",
     "mlflow_run_id",
 )
+_OUTCOMES, _STOP = "outcomes", "stopped"
 _HOLDOUT = "holdout:{number}"  # study user attribute: held-out scores of one front trial
+_HOLDOUT_OUTCOMES = "holdout_outcomes:{number}"  # study user attribute: its held-out per-question outcomes
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,9 @@ class TrialRecord:
     run_id: str | None
     stage: int | None = None
     overthinking: bool = False
+    outcomes: tuple[QuestionOutcome, ...] = ()  # per search question scored, in the study's question order
+    holdout_outcomes: tuple[QuestionOutcome, ...] = ()
+    stop: dict[str, Any] | None = None  # why successive halving stopped it early, when it did
 
     @property
     def point(self) -> Point:
@@ -58,6 +67,13 @@ class TrialRecord:
     def tokens(self) -> float:
         """Mean tokens as best known: held-out once re-scored there, else on the search questions."""
         return self.holdout["mean_tokens"] if self.holdout else self.mean_tokens
+
+    def intervals(self, level: float = 0.95, *, holdout: bool = False) -> tuple[Interval, Interval] | None:
+        """Mean@k and mean tokens with two-sided t intervals over the questions (search or held-out), if stored."""
+        outcomes = self.holdout_outcomes if holdout else self.outcomes
+        if not outcomes:
+            return None
+        return accuracy_interval(outcomes, level), tokens_interval(outcomes, level)
 
     def within(self, budget: int) -> bool:
         """Within `budget` on the held-out questions once re-scored there, else on the search questions."""
@@ -79,11 +95,44 @@ def store_scores(trial: optuna.Trial, scores: Scores, *, questions: int, full: b
 
 def store_repeat(trial: optuna.Trial, twin: FrozenTrial) -> None:
     """A trial whose parameters an earlier trial ran: its record, at no token cost."""
-    for key in (_SCORES, _QUESTIONS, _FULL, _MEAN_LAMBDA):
-        trial.set_user_attr(key, twin.user_attrs[key])
+    for key in (_SCORES, _QUESTIONS, _FULL, _MEAN_LAMBDA, _OUTCOMES, _STOP):
+        if key in twin.user_attrs:
+            trial.set_user_attr(key, twin.user_attrs[key])
     trial.set_user_attr(_GENERATED, 0)
     trial.set_user_attr(_REPEAT_OF, twin.number)
     trial.set_constraint(BUDGET_CONSTRAINT, twin.constraints[BUDGET_CONSTRAINT])
+
+
+def _pack(outcomes: list[QuestionOutcome]) -> dict[str, list]:
+    """Outcomes as columns: a compact JSON attribute even for hundreds of questions."""
+    return {
+        "ids": [o.question_id for o in outcomes],
+        "correct": [o.correct for o in outcomes],
+        "samples": [o.samples for o in outcomes],
+        "tokens": [round(o.mean_tokens, 3) for o in outcomes],
+        "think": [round(o.think_fraction, 6) for o in outcomes],
+    }
+
+
+def _unpack(packed: dict[str, list] | None) -> tuple[QuestionOutcome, ...]:
+    if not packed:
+        return ()
+    columns = zip(packed["ids"], packed["correct"], packed["samples"], packed["tokens"], packed["think"])
+    return tuple(QuestionOutcome(*row) for row in columns)
+
+
+def store_outcomes(trial: optuna.Trial, outcomes: list[QuestionOutcome]) -> None:
+    trial.set_user_attr(_OUTCOMES, _pack(outcomes))
+
+
+def outcomes_of(trial: FrozenTrial) -> tuple[QuestionOutcome, ...]:
+    """The trial's per-question outcomes; empty for a trial stored before outcomes were kept."""
+    return _unpack(trial.user_attrs.get(_OUTCOMES))
+
+
+def store_stop(trial: optuna.Trial, stop: dict[str, Any]) -> None:
+    """Why halving stopped the trial: rung (questions scored), reason, the front point and the margins."""
+    trial.set_user_attr(_STOP, stop)
 
 
 def stored_scores(trial: FrozenTrial) -> Scores:
@@ -124,6 +173,15 @@ def front_points(study: optuna.Study) -> list[Point]:
     return [Point(t.values[0], t.values[1]) for t in completed(study) if is_full(t) and is_feasible(t)]
 
 
+def front_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The fully scored feasible trials with per-question outcomes so far, from any worker, that no other dominates.
+
+    These are the incumbents a challenger is compared with, question by question.
+    """
+    scored = [t for t in completed(study) if is_full(t) and is_feasible(t) and _OUTCOMES in t.user_attrs]
+    return [scored[i] for i in pareto_front([Point(t.values[0], t.values[1]) for t in scored])]
+
+
 def read_record(trial: FrozenTrial, study_attrs: dict[str, Any]) -> TrialRecord:
     """A COMPLETE trial's record, with its held-out scores when it has been re-scored."""
     attrs = trial.user_attrs
@@ -141,6 +199,9 @@ def read_record(trial: FrozenTrial, study_attrs: dict[str, Any]) -> TrialRecord:
         repeat_of=attrs.get(_REPEAT_OF),
         holdout=study_attrs.get(_HOLDOUT.format(number=trial.number)),
         run_id=attrs.get(_RUN_ID),
+        outcomes=_unpack(attrs.get(_OUTCOMES)),
+        holdout_outcomes=_unpack(study_attrs.get(_HOLDOUT_OUTCOMES.format(number=trial.number))),
+        stop=attrs.get(_STOP),
     )
 
 
@@ -148,8 +209,17 @@ def has_holdout(study: optuna.Study, number: int) -> bool:
     return _HOLDOUT.format(number=number) in study.user_attrs
 
 
-def store_holdout(study: optuna.Study, number: int, scores: Scores, *, objective: str, generated: int) -> None:
-    """A front point's held-out scores; `objective` names the study's accuracy objective among them."""
+def store_holdout(
+    study: optuna.Study,
+    number: int,
+    scores: Scores,
+    *,
+    objective: str,
+    generated: int,
+    outcomes: list[QuestionOutcome],
+) -> None:
+    """A front point's held-out scores and per-question outcomes; `objective` names the study's accuracy objective."""
+    study.set_user_attr(_HOLDOUT_OUTCOMES.format(number=number), _pack(outcomes))
     values = scores.as_dict()
     study.set_user_attr(
         _HOLDOUT.format(number=number), {**values, "objective": values[objective], "generated_tokens": generated}

@@ -1,0 +1,162 @@
+"""Paired successive halving at the TrialRunner level, on trials whose per-question outcomes are known.
+
+The backend is scripted (it stands in for a model whose answers we choose question by question;
+no model can be made to answer exactly so): at each λ it answers a chosen set of questions right,
+with a chosen length. Everything else is real: Optuna storage, TrialRunner, grading, trials.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+
+from mi_search.evaluation.decoding import Completion, DecodingParams
+from mi_search.evaluation.evaluate import gradable
+from mi_search.merge.architectures import table_for
+from mi_search.merge.plan import MergePlan
+from mi_search.search import trials
+from mi_search.search.config import build_config
+from mi_search.search.inputs import QuestionSet
+from mi_search.search.objective import TrialRunner, study_order
+from mi_search.search.results import read_result
+from mi_search.search.storage import open_storage
+from mi_search.search.study import open_study
+from mi_search.tasks.base import Question
+from mi_search.tasks.math import math_gold
+
+N = 80
+QUESTIONS = [Question(id=f"q{i:02d}", prompt=f"question {i}", answer=str(i)) for i in range(N)]
+
+
+class ScriptedBackend:
+    """λ → (which questions are answered right, tokens per answer); stands in for a model."""
+
+    def __init__(self, script: dict[float, tuple[set[int], int]]) -> None:
+        self.script, self.lam, self.generated = script, None, 0
+        sizes = {"model.layers.0.self_attn.q_proj.weight": 4, "model.layers.0.mlp.up_proj.weight": 4}
+        self.plan = MergePlan(sizes, table_for("Qwen3ForCausalLM"), 1)
+        self.instruct_dir = self.thinking_dir = Path("scripted")
+
+    def merge(self, spec) -> None:
+        self.lam = spec.lam
+
+    def generate(self, prompts, n, params, *, seeds=None):
+        right, tokens = self.script[self.lam]
+        out = []
+        for prompt in prompts:
+            i = int(prompt.split()[1])
+            answer = i if i in right else i + 1
+            out.append([Completion(f"\\boxed{{{answer}}}", tokens, "stop")] * n)
+        return out
+
+
+class Silent:
+    def trial_started(self, *args) -> None: ...
+
+    def rung_scored(self, *args) -> None: ...
+
+    def trial_finished(self, *args) -> None: ...
+
+    def trial_failed(self, *args) -> None: ...
+
+
+def run(tmp_path, script: dict[float, tuple[set[int], int]], order: list[float], level: float = 0.95):
+    settings = {"budget": 500, "seed_lambdas": order, "trials": len(order), "halving": {"rungs": [0.25, 1.0], "level": level}}
+    config = build_config(settings, source="test")
+    study = open_study(open_storage(f"sqlite:///{tmp_path}/s.db"), config, None)
+    backend = ScriptedBackend(script)
+    runner = TrialRunner(backend, QuestionSet(*gradable(QUESTIONS, math_gold)), config, DecodingParams(), Silent())
+    study.optimize(runner, n_trials=len(order))
+    return study, {t.params["lam"]: t for t in trials.completed(study)}
+
+
+EVEN = {i for i in range(N) if i % 2 == 0}
+
+
+def test_a_challenger_better_on_the_same_questions_is_never_stopped(tmp_path):
+    # The incumbent (λ=0) answers the even questions at 100 tokens. Each challenger answers a superset
+    # of what every earlier trial answered, at no more tokens; the last ties the best exactly.
+    better = EVEN | {i for i in range(N) if i % 4 == 1}
+    script = {0.0: (EVEN, 100), 0.1: (EVEN | {1, 3}, 100), 0.2: (better, 90), 0.3: (better, 90)}
+    _, by_lam = run(tmp_path, script, [0.0, 0.1, 0.2, 0.3])
+    for lam in (0.1, 0.2, 0.3):
+        assert trials.is_full(by_lam[lam]), (lam, by_lam[lam].user_attrs.get("stopped"))
+
+
+def test_a_clearly_worse_challenger_is_stopped_with_its_reason_recorded(tmp_path):
+    script = {0.0: (EVEN, 100), 0.5: ({i for i in range(N) if i % 8 == 0}, 180)}
+    study, by_lam = run(tmp_path, script, [0.0, 0.5])
+    worse = by_lam[0.5]
+    assert not trials.is_full(worse) and worse.user_attrs["questions"] == N // 4
+    stop = worse.user_attrs["stopped"]
+    assert stop["reason"] == "dominated" and stop["against"] == by_lam[0.0].number and stop["rung"] == N // 4
+    assert stop["accuracy_margin"] > 0 and stop["tokens_margin"] > 0 and stop["level"] == 0.95
+    record = read_result(study, 500).record(worse.number)
+    assert record.stop == stop and len(record.outcomes) == N // 4
+
+
+def test_worse_accuracy_alone_or_cheaper_is_not_a_stop(tmp_path):
+    # Fewer right answers but also fewer tokens: a new cheap end of the front, kept.
+    script = {0.0: (EVEN, 100), 0.5: ({i for i in range(N) if i % 8 == 0}, 40)}
+    _, by_lam = run(tmp_path, script, [0.0, 0.5])
+    assert trials.is_full(by_lam[0.5])
+
+
+def test_over_budget_with_confidence_is_a_stop(tmp_path):
+    script = {0.0: (EVEN, 100), 1.0: (set(range(N)), 900)}
+    _, by_lam = run(tmp_path, script, [0.0, 1.0])
+    stop = by_lam[1.0].user_attrs["stopped"]
+    assert stop["reason"] == "over_budget" and stop["tokens_margin"] > 0
+
+
+def test_the_partial_score_is_compared_on_the_same_questions_not_with_the_full_mean(tmp_path):
+    # The incumbent's mean over all 80 questions (0.5) is above what either scores on the first rung's
+    # questions if those are the hard ones; the challenger, right wherever the incumbent is, must go on.
+    config = build_config({"budget": 500}, source="test")
+    first = {int(q.id[1:]) for q in study_order(QuestionSet(*gradable(QUESTIONS, math_gold)), config.seed).questions[: N // 4]}
+    incumbent = set(range(N)) - first  # wrong on every question of the first rung
+    script = {0.0: (incumbent, 100), 0.5: (incumbent | {min(first)}, 100)}
+    _, by_lam = run(tmp_path, script, [0.0, 0.5])
+    assert trials.is_full(by_lam[0.5])
+
+
+def test_every_trial_sees_the_questions_in_one_shuffled_order(tmp_path):
+    script = {0.0: (EVEN, 100), 0.5: (EVEN, 100)}
+    _, by_lam = run(tmp_path, script, [0.0, 0.5])
+    ids = [o.question_id for o in trials.outcomes_of(by_lam[0.0])]
+    assert ids == [o.question_id for o in trials.outcomes_of(by_lam[0.5])]
+    assert ids != [q.id for q in QUESTIONS] and sorted(ids) == sorted(q.id for q in QUESTIONS)
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, 1.5])
+def test_a_level_outside_the_unit_interval_is_refused(level):
+    from mi_search.errors import UserError
+
+    with pytest.raises(UserError, match="level must be a confidence in"):
+        build_config({"budget": 500, "halving": {"level": level}}, source="test")
+
+
+
+
+def _outcomes(right: set[int], tokens: float, n: int = N) -> tuple:
+    from mi_search.search.paired import QuestionOutcome
+
+    return tuple(QuestionOutcome(f"q{i:02d}", int(i in right), 1, tokens, 1.0) for i in range(n))
+
+
+def test_one_question_never_flags_overthinking_nor_moves_the_stage_3_start():
+    from mi_search.evaluation.stages import StagePoint, label_stages
+    from mi_search.search.results import PairedComparison
+
+    best = set(range(0, N, 2)) | {1}
+    points = [
+        StagePoint(0.8, 1.0, len(best) / N, 100, _outcomes(best, 100)),
+        StagePoint(0.9, 1.0, (len(best) - 1) / N, 101, _outcomes(best - {1}, 101)),  # one question less, 1 token more
+        StagePoint(1.0, 1.0, 10 / N, 300, _outcomes(set(range(10)), 300)),  # clearly beaten
+    ]
+    paired = label_stages(points, PairedComparison(0.95))
+    assert [label.overthinking for label in paired] == [False, False, True]
+    unpaired = label_stages([StagePoint(p.lam, p.think_ratio, p.accuracy, p.mean_tokens) for p in points])
+    assert unpaired[1].overthinking  # what the point estimates alone would have said
