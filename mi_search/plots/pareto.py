@@ -63,22 +63,23 @@ def _draw_holdout(axis: Axes, records: list[TrialRecord]) -> None:
 
 
 def _draw_budget(axis: Axes, budget: int, most: float) -> None:
-    """The budget line when it falls on the chart; otherwise an arrow at the right edge pointing to it."""
+    """The budget line when it falls on the chart; otherwise an arrow on the x axis past its end, named in the legend.
+
+    The arrow sits outside the plotting area, so it can never cover a point or a note.
+    """
     if budget <= 1.3 * most:
         axis.axvline(budget, color=BUDGET_COLOUR, ls="--", lw=1, label=f"budget: {budget} tokens")
         return
     axis.annotate(
-        f"budget {budget} tokens",
-        xy=(1.0, 0.06),
+        "",
+        xy=(1.05, 0.0),
         xycoords="axes fraction",
-        xytext=(-8, 0),
-        textcoords="offset points",
-        ha="right",
-        va="center",
-        color=BUDGET_COLOUR,
-        arrowprops={"arrowstyle": "-|>", "color": BUDGET_COLOUR},
+        xytext=(0.99, 0.0),
+        arrowprops={"arrowstyle": "-|>", "color": BUDGET_COLOUR, "lw": 1.5},
+        annotation_clip=False,
     )
-    axis.annotate("", xy=(1.02, 0.06), xycoords="axes fraction", xytext=(0.9, 0.06), arrowprops={"arrowstyle": "->", "color": BUDGET_COLOUR})
+    axis.plot([], [], ls="none", marker=r"$\rightarrow$", markersize=10, color=BUDGET_COLOUR,
+              label=f"budget: {budget} tokens (off the chart, right)")
 
 
 def plot_pareto(result: StudyResult, path: Path) -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from mi_search.plots.style import BUDGET_COLOUR, CORRECT, NARROW, WRONG, new_figure, paper_style, save
 
+_BINS = 48
+
 
 def plot_token_histogram(
     lengths: list[int],
@@ -20,8 +22,7 @@ def plot_token_histogram(
         fig = new_figure(NARROW)
         axis = fig.subplots()
         top = max([*lengths, max_tokens or 0, 1])
-        bins = min(40, max(1, len(set(lengths))))
-        edges = [top * i / bins for i in range(bins + 1)] if lengths else 1
+        edges = [top * i / _BINS for i in range(_BINS + 1)]  # one scale from 0 to the limit: trials compare
         if correct is not None and len(correct) == len(lengths):
             right = [n for n, ok in zip(lengths, correct) if ok]
             wrong = [n for n, ok in zip(lengths, correct) if not ok]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mi_search.plots.style import STAGE_EDGES, STAGE_NAMES, UNLABELLED
+from mi_search.plots.style import BUDGET_COLOUR, STAGE_EDGES, STAGE_NAMES, UNLABELLED
 from mi_search.tracking.front_data import interval_text
 
 SEARCH_META = "search"  # marks the traces that hold one marker per trial (the browser test counts them)
@@ -92,7 +92,14 @@ def front_figure(rows: list[dict[str, Any]], *, title: str, budget: int):
                 hoverinfo="skip",
             )
         )
-    figure.add_vline(x=budget, line={"color": STAGE_EDGES[3], "dash": "dash"}, annotation_text=f"budget {budget}")
+    most = max((r["mean_tokens"] for r in rows), default=float(budget))
+    if budget <= 1.3 * most:
+        figure.add_vline(x=budget, line={"color": BUDGET_COLOUR, "dash": "dash"}, annotation_text=f"budget {budget}")
+    else:  # a line far right would squeeze every point into the left edge
+        figure.add_annotation(
+            x=1.0, y=0.0, xref="paper", yref="paper", text=f"budget {budget} tokens →", showarrow=False,
+            xanchor="right", yanchor="bottom", font={"color": BUDGET_COLOUR},
+        )
     figure.update_layout(
         title=title,
         xaxis_title="mean response tokens",

@@ -18,6 +18,8 @@ _LONGEST_SUMMARY = 40
 
 def lambda_summary(spec: LambdaSpec, mean_lambda: float | None = None) -> str:
     """`λ=0.5` for one value; a vector's own short form, or its mean and size when that would not fit a list."""
+    if not spec.modules and not spec.blocks:
+        return f"λ={spec.lam:.4g}"
     text = spec.describe()
     if len(text) <= _LONGEST_SUMMARY:
         return text

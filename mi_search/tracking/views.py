@@ -16,8 +16,8 @@ _TAG_PREFIX = "mlflow.sharedViewState."
 _SECTION = "mi-search-pareto"
 
 
-def chart_state() -> dict:
-    """The runs page state: one section holding the accuracy-against-tokens scatter of up to 500 runs."""
+def chart_state(parent_run_id: str) -> dict:
+    """The runs page state: the parent's trial runs listed, and a section holding the accuracy-against-tokens scatter."""
     scatter = {
         "uuid": "mi-search-accuracy-vs-tokens",
         "type": "SCATTER",
@@ -29,17 +29,47 @@ def chart_state() -> dict:
         "yaxis": {"key": "accuracy", "type": "METRIC"},
         "runsCountToCompare": 500,
     }
+    # The parent's `trial/accuracy` against its `trial/mean_tokens` (both stepped by trial number): every trial
+    # as a point, without expanding the parent's child runs.
+    curve = {
+        "uuid": "mi-search-trial-points",
+        "type": "LINE",
+        "isGenerated": False,
+        "deleted": False,
+        "metricSectionId": _SECTION,
+        "displayName": "every trial: accuracy against mean tokens (parent run)",
+        "metricKey": "trial/accuracy",
+        "selectedMetricKeys": ["trial/accuracy"],
+        "xAxisKey": "metric",
+        "selectedXAxisMetricKey": "trial/mean_tokens",
+        "useGlobalXaxisKey": False,
+        "displayPoints": True,
+        "lineSmoothness": 0,
+        "useGlobalLineSmoothing": False,
+        "scaleType": "linear",
+        "xAxisScaleType": "linear",
+        "yAxisKey": "metric",
+        "yAxisExpressions": [],
+        "ignoreOutliers": False,
+        "range": {},
+        "runsCountToCompare": 10,
+    }
     section = {"uuid": _SECTION, "name": "Pareto", "display": True, "isReordered": False}
-    return {"compareRunCharts": [scatter], "compareRunSections": [section], "runsExpanded": {}, "hideEmptyCharts": True}
+    return {"compareRunCharts": [curve, scatter], "compareRunSections": [section], "runsExpanded": {parent_run_id: True}, "hideEmptyCharts": False}
 
 
-def preset_chart_view(client: MlflowClient, experiment_id: str) -> None:
-    """Store the preset once per experiment (the Share button's format)."""
-    experiment = client.get_experiment(experiment_id)
-    if f"{_TAG_PREFIX}{SHARE_KEY}" not in experiment.tags:
-        client.set_experiment_tag(experiment_id, f"{_TAG_PREFIX}{SHARE_KEY}", json.dumps(chart_state()))
+def preset_chart_view(client: MlflowClient, experiment_id: str, parent_run_id: str) -> None:
+    """Store the preset on the experiment, in the format of the UI's Share button."""
+    client.set_experiment_tag(experiment_id, f"{_TAG_PREFIX}{SHARE_KEY}", json.dumps(chart_state(parent_run_id)))
 
 
-def chart_view_url(server: str, experiment_id: str) -> str:
-    """The link that opens the preset: the experiment's runs in Chart mode with the shared state applied."""
-    return f"{server.rstrip('/')}/#/experiments/{experiment_id}/runs?compareRunsMode=CHART&viewStateShareKey={SHARE_KEY}"
+def runs_url(server: str, experiment_id: str, *, chart: bool = False) -> str:
+    """The experiment's runs with the preset applied (trial runs listed), or its Chart view with the scatter.
+
+    `workflowType=machine_learning` matters: MLflow 3.17's UI opens every experiment on the GenAI overview
+    unless the link or the sidebar's "Model training" switch says otherwise (it reads `mlflow.experimentKind`
+    only where that switch is disabled).
+    """
+    mode = "&compareRunsMode=CHART" if chart else ""
+    query = f"workflowType=machine_learning&viewStateShareKey={SHARE_KEY}{mode}"
+    return f"{server.rstrip('/')}/#/experiments/{experiment_id}/runs?{query}"
