@@ -111,25 +111,25 @@ def test_the_experiment_opens_on_its_runs_and_lists_the_parent_and_every_trial(s
 def test_the_html_front_renders_one_marker_per_trial_with_hover_text(served, page):
     url, experiment_id, runs = served
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
-    page.goto(f"{url}/#/experiments/{experiment_id}/runs/{parent.info.run_id}/artifacts/pareto_front.html")
+    page.goto(f"{url}/#/experiments/{experiment_id}/runs/{parent.info.run_id}/artifacts/pareto_front.html?workflowType=machine_learning")
     frame = _frame_with_plot(page)
-    markers = frame.evaluate(
-        "() => document.querySelector('.js-plotly-plot').data"
-        ".filter(t => t.meta === 'search').reduce((n, t) => n + t.x.length, 0)"
+    markers, held, chosen = (
+        frame.evaluate(
+            f"() => document.querySelector('.js-plotly-plot').data"
+            f".filter(t => t.meta === '{meta}').reduce((n, t) => n + t.x.length, 0)"
+        )
+        for meta in ("search", "holdout", "chosen")
     )
-    held = frame.evaluate(
-        "() => document.querySelector('.js-plotly-plot').data"
-        ".filter(t => t.meta === 'holdout').reduce((n, t) => n + t.x.length, 0)"
-    )
-    assert markers == TRIALS
-    assert frame.locator(".scatterlayer .trace path.point").count() == TRIALS + held  # drawn, not only data
+    assert markers == TRIALS and chosen <= 1
+    assert frame.locator(".scatterlayer .trace path.point").count() == TRIALS + held + chosen  # drawn, not only data
     # Plotly's drag layer covers the markers, so hover as plotly does on a mouse move: its own Fx.hover.
     frame.evaluate(
         "() => { const gd = document.querySelector('.js-plotly-plot');"
         " const trace = gd.data.findIndex(t => t.meta === 'search');"
         " Plotly.Fx.hover(gd, [{curveNumber: trace, pointNumber: 0}]); }"
     )
-    hover = frame.locator(".hoverlayer").inner_text(timeout=10_000)
+    frame.wait_for_function("() => document.querySelector('.hoverlayer').textContent.includes('trial')")
+    hover = frame.locator(".hoverlayer").text_content()
     assert "trial" in hover and "run: browsed · trial-" in hover and "held-out" in hover
     _screenshot(page, "mlflow-front.png")
 

@@ -14,6 +14,7 @@ from mi_search.tracking.front_data import interval_text
 
 SEARCH_META = "search"  # marks the traces that hold one marker per trial (the browser test counts them)
 HOLDOUT_META = "holdout"
+CHOSEN_META = "chosen"
 
 
 def _hover(row: dict[str, Any]) -> str:
@@ -57,12 +58,24 @@ def front_figure(rows: list[dict[str, Any]], *, title: str, budget: int):
                     "size": 11,
                     "color": colour if full else "rgba(0,0,0,0)",
                     "line": {"color": colour, "width": 2},
-                    "symbol": ["star" if r["chosen"] else "circle" for r in members],
                 },
                 error_y=_errors(members, "accuracy"),
                 error_x=_errors(members, "mean_tokens", low="tokens_low", high="tokens_high"),
                 hovertext=[_hover(r) for r in members],
                 hoverinfo="text",
+            )
+        )
+    chosen = [r for r in rows if r["chosen"]]
+    if chosen:  # a ring around the point, so neither it nor a neighbour is hidden
+        figure.add_trace(
+            go.Scatter(
+                x=[r["mean_tokens"] for r in chosen],
+                y=[r["accuracy"] for r in chosen],
+                mode="markers",
+                name=f"chosen: trial {chosen[0]['trial']}",
+                meta=CHOSEN_META,
+                marker={"size": 22, "color": "rgba(0,0,0,0)", "line": {"color": "black", "width": 2}},
+                hoverinfo="skip",
             )
         )
     held = [r for r in rows if r["holdout_accuracy"] is not None]

@@ -185,7 +185,7 @@ class StudyTracker:
             self.client.log_artifact(self.parent_run_id, str(page))
         for path in files:
             self.client.log_artifact(self.parent_run_id, str(path))
-        preset_chart_view(self.client, self.experiment_id, self.parent_run_id)
+        preset_chart_view(self.client, self.experiment_id)
 
     def _log_trial_points(self, result: StudyResult) -> None:
         """`trial/accuracy` and `trial/mean_tokens` stepped by trial number: MLflow's charts can plot one against the other."""

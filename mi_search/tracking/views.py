@@ -16,8 +16,11 @@ _TAG_PREFIX = "mlflow.sharedViewState."
 _SECTION = "mi-search-pareto"
 
 
-def chart_state(parent_run_id: str) -> dict:
-    """The runs page state: the parent's trial runs listed, and a section holding the accuracy-against-tokens scatter."""
+def chart_state() -> dict:
+    """The runs page state: a section with every trial's accuracy against tokens (parent metrics, child scatter).
+
+    Expanded rows are not part of a shared view (MLflow drops `runsExpanded`), so child runs start collapsed.
+    """
     scatter = {
         "uuid": "mi-search-accuracy-vs-tokens",
         "type": "SCATTER",
@@ -55,21 +58,22 @@ def chart_state(parent_run_id: str) -> dict:
         "runsCountToCompare": 10,
     }
     section = {"uuid": _SECTION, "name": "Pareto", "display": True, "isReordered": False}
-    return {"compareRunCharts": [curve, scatter], "compareRunSections": [section], "runsExpanded": {parent_run_id: True}, "hideEmptyCharts": False}
+    return {"compareRunCharts": [curve, scatter], "compareRunSections": [section], "hideEmptyCharts": False}
 
 
-def preset_chart_view(client: MlflowClient, experiment_id: str, parent_run_id: str) -> None:
+def preset_chart_view(client: MlflowClient, experiment_id: str) -> None:
     """Store the preset on the experiment, in the format of the UI's Share button."""
-    client.set_experiment_tag(experiment_id, f"{_TAG_PREFIX}{SHARE_KEY}", json.dumps(chart_state(parent_run_id)))
+    client.set_experiment_tag(experiment_id, f"{_TAG_PREFIX}{SHARE_KEY}", json.dumps(chart_state()))
 
 
 def runs_url(server: str, experiment_id: str, *, chart: bool = False) -> str:
-    """The experiment's runs with the preset applied (trial runs listed), or its Chart view with the scatter.
+    """The experiment's runs list, or its Chart view with our preset (every trial's accuracy against tokens).
 
     `workflowType=machine_learning` matters: MLflow 3.17's UI opens every experiment on the GenAI overview
     unless the link or the sidebar's "Model training" switch says otherwise (it reads `mlflow.experimentKind`
     only where that switch is disabled).
     """
-    mode = "&compareRunsMode=CHART" if chart else ""
-    query = f"workflowType=machine_learning&viewStateShareKey={SHARE_KEY}{mode}"
+    query = "workflowType=machine_learning"
+    if chart:
+        query += f"&compareRunsMode=CHART&viewStateShareKey={SHARE_KEY}"
     return f"{server.rstrip('/')}/#/experiments/{experiment_id}/runs?{query}"
