@@ -1,4 +1,4 @@
-"""Tracking never sinks a study: a real `mlflow server` killed mid-study costs one warning line, and the next run re-syncs."""
+"""Tracking never sinks a study: a real `mlflow server` killed mid-study costs one warning; the next run re-syncs."""
 
 from __future__ import annotations
 

@@ -34,4 +34,6 @@ def test_simultaneous_starts_end_with_one_parent_run(tmp_path):
     assert not errors
     live = MlflowClient(uri).search_runs([experiment_id], filter_string=f"tags.`{ROLE_TAG}` = 'study'")
     assert len(live) == 1 and set(chosen) == {live[0].info.run_id}
-    assert optuna.load_study(study_name="raced", storage=storage).user_attrs["mlflow_parent_run_id"] == live[0].info.run_id
+    assert (
+        optuna.load_study(study_name="raced", storage=storage).user_attrs["mlflow_parent_run_id"] == live[0].info.run_id
+    )

@@ -64,8 +64,13 @@ def test_each_trial_is_a_child_run_with_params_metrics_and_samples(tmp_path, bac
         "pareto_front.html",
         "tables",
     }
-    assert {a.path for a in client.list_artifacts(parent.info.run_id, "tables")} == {"tables/front.json", "tables/trials.json"}
-    table = json.loads(Path(client.download_artifacts(parent.info.run_id, "tables/trials.json", str(tmp_path))).read_text())
+    assert {a.path for a in client.list_artifacts(parent.info.run_id, "tables")} == {
+        "tables/front.json",
+        "tables/trials.json",
+    }
+    table = json.loads(
+        Path(client.download_artifacts(parent.info.run_id, "tables/trials.json", str(tmp_path))).read_text()
+    )
     assert sorted(row[table["columns"].index("trial")] for row in table["data"]) == [0, 1, 2]
     logged_tables = json.loads(parent.data.tags["mlflow.loggedArtifacts"])
     assert {"path": "tables/trials.json", "type": "table"} in logged_tables

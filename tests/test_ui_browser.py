@@ -111,7 +111,10 @@ def test_the_experiment_opens_on_its_runs_and_lists_the_parent_and_every_trial(s
 def test_the_html_front_renders_one_marker_per_trial_with_hover_text(served, page):
     url, experiment_id, runs = served
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
-    page.goto(f"{url}/#/experiments/{experiment_id}/runs/{parent.info.run_id}/artifacts/pareto_front.html?workflowType=machine_learning")
+    page.goto(
+        f"{url}/#/experiments/{experiment_id}/runs/{parent.info.run_id}/artifacts/pareto_front.html"
+        "?workflowType=machine_learning"
+    )
     frame = _frame_with_plot(page)
     markers, held, chosen = (
         frame.evaluate(

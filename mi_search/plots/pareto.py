@@ -6,7 +6,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mi_search.plots.intervals import error_bars, record_intervals
-from mi_search.plots.style import BUDGET_COLOUR, STAGE_EDGES, STAGE_NAMES, UNLABELLED, WIDE, new_figure, paper_style, save
+from mi_search.plots.style import (
+    BUDGET_COLOUR,
+    STAGE_EDGES,
+    STAGE_NAMES,
+    UNLABELLED,
+    WIDE,
+    new_figure,
+    paper_style,
+    save,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -54,11 +63,19 @@ def _draw_holdout(axis: Axes, records: list[TrialRecord]) -> None:
     if not held:
         return
     for r in held:
-        axis.plot([r.mean_tokens, r.holdout["mean_tokens"]], [r.accuracy, r.holdout["objective"]], color="#555555", lw=0.6, zorder=1)
+        axis.plot(
+            [r.mean_tokens, r.holdout["mean_tokens"]],
+            [r.accuracy, r.holdout["objective"]],
+            color="#555555",
+            lw=0.6,
+            zorder=1,
+        )
     xs, ys = [r.holdout["mean_tokens"] for r in held], [r.holdout["objective"] for r in held]
     bounds = [record_intervals(r, holdout=True) for r in held]
     if any(bounds):
-        axis.errorbar(xs, ys, yerr=error_bars(ys, [b[0] if b else None for b in bounds]), fmt="none", ecolor="black", lw=0.8)
+        axis.errorbar(
+            xs, ys, yerr=error_bars(ys, [b[0] if b else None for b in bounds]), fmt="none", ecolor="black", lw=0.8
+        )
     axis.scatter(xs, ys, marker="D", s=22, facecolors="white", edgecolors="black", zorder=3, label="held-out re-score")
 
 
@@ -78,8 +95,15 @@ def _draw_budget(axis: Axes, budget: int, most: float) -> None:
         arrowprops={"arrowstyle": "-|>", "color": BUDGET_COLOUR, "lw": 1.5},
         annotation_clip=False,
     )
-    axis.plot([], [], ls="none", marker=r"$\rightarrow$", markersize=10, color=BUDGET_COLOUR,
-              label=f"budget: {budget} tokens (off the chart, right)")
+    axis.plot(
+        [],
+        [],
+        ls="none",
+        marker=r"$\rightarrow$",
+        markersize=10,
+        color=BUDGET_COLOUR,
+        label=f"budget: {budget} tokens (off the chart, right)",
+    )
 
 
 def plot_pareto(result: StudyResult, path: Path) -> None:
@@ -92,11 +116,28 @@ def plot_pareto(result: StudyResult, path: Path) -> None:
         _draw_holdout(axis, result.records)
         front = [result.record(n) for n in result.front]
         if front:
-            axis.step([r.mean_tokens for r in front], [r.accuracy for r in front], where="post", color="black", lw=1, zorder=1, label="Pareto front (feasible, fully scored)")
+            axis.step(
+                [r.mean_tokens for r in front],
+                [r.accuracy for r in front],
+                where="post",
+                color="black",
+                lw=1,
+                zorder=1,
+                label="Pareto front (feasible, fully scored)",
+            )
         if result.chosen is not None:
             chosen = result.record(result.chosen)
             # A ring around the point: the point itself (and any neighbour) stays visible.
-            axis.scatter([chosen.mean_tokens], [chosen.accuracy], s=220, facecolors="none", edgecolors="black", linewidths=1.5, zorder=4, label=f"chosen: trial {chosen.number}")
+            axis.scatter(
+                [chosen.mean_tokens],
+                [chosen.accuracy],
+                s=220,
+                facecolors="none",
+                edgecolors="black",
+                linewidths=1.5,
+                zorder=4,
+                label=f"chosen: trial {chosen.number}",
+            )
         most = max((r.mean_tokens for r in result.records), default=float(result.budget))
         _draw_budget(axis, result.budget, most)
         axis.set_xlabel("mean response tokens")

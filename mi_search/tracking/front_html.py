@@ -110,8 +110,15 @@ def front_figure(rows: list[dict[str, Any]], *, title: str, budget: int):
         figure.add_vline(x=budget, line={"color": BUDGET_COLOUR, "dash": "dash"}, annotation_text=f"budget {budget}")
     else:  # a line far right would squeeze every point into the left edge
         figure.add_annotation(
-            x=1.0, y=0.0, xref="paper", yref="paper", text=f"budget {budget} tokens →", showarrow=False,
-            xanchor="right", yanchor="bottom", font={"color": BUDGET_COLOUR},
+            x=1.0,
+            y=0.0,
+            xref="paper",
+            yref="paper",
+            text=f"budget {budget} tokens →",
+            showarrow=False,
+            xanchor="right",
+            yanchor="bottom",
+            font={"color": BUDGET_COLOUR},
         )
     figure.update_layout(
         title=title,

@@ -99,7 +99,14 @@ def promote(
             checkpoint = export_pair(config.pair, spec, Path(folder) / "checkpoint")
             model_id = log_checkpoint(checkpoint, run_id=run_id, decoding=decoding, tracking_uri=tracking_uri)
         version = register(
-            client, tracking_uri, name=name, alias=alias, model_id=model_id, source_run_id=parent, tags=tags, description=description
+            client,
+            tracking_uri,
+            name=name,
+            alias=alias,
+            model_id=model_id,
+            source_run_id=parent,
+            tags=tags,
+            description=description,
         )
     except BaseException:
         client.set_terminated(run_id, "FAILED")
@@ -122,7 +129,11 @@ def _version_text(study_name: str, config: StudyConfig, record: TrialRecord, spe
         "mi_search.stage": str(record.stage),
         **{f"mi_search.score.{key}": f"{value:g}" for key, value in scores.items()},
     }
-    held = f"; held-out accuracy {record.holdout['objective']:.3f} at {record.holdout['mean_tokens']:.1f} tokens" if record.holdout else ""
+    held = (
+        f"; held-out accuracy {record.holdout['objective']:.3f} at {record.holdout['mean_tokens']:.1f} tokens"
+        if record.holdout
+        else ""
+    )
     description = (
         f"{spec.describe()} from study {study_name!r}, trial {record.number}: accuracy {record.accuracy:.3f} at "
         f"{record.mean_tokens:.1f} tokens (search){held}; stage {record.stage}; decoding {decoding.model_dump_json()}"
@@ -135,7 +146,9 @@ def _clean_leftovers(client: MlflowClient, experiment_id: str, parent: str, name
     clean_incomplete(client, name)
     stale = client.search_runs(
         [experiment_id],
-        filter_string=f"tags.`{PARENT_TAG}` = '{parent}' and tags.`{ROLE_TAG}` = 'promote' and attributes.status = 'RUNNING'",
+        filter_string=(
+            f"tags.`{PARENT_TAG}` = '{parent}' and tags.`{ROLE_TAG}` = 'promote' and attributes.status = 'RUNNING'"
+        ),
     )
     killed = {run.info.run_id for run in stale}
     for run_id in killed:

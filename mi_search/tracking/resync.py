@@ -26,7 +26,11 @@ def resync(
     for trial in study.get_trials(deepcopy=False):
         run = runs.get(trial.number)
         if trial.state is TrialState.COMPLETE and (run is None or run.info.status != "FINISHED"):
-            run_id = run.info.run_id if run is not None else _create(client, experiment_id, parent_run_id, study, trial, summary)
+            run_id = (
+                run.info.run_id
+                if run is not None
+                else _create(client, experiment_id, parent_run_id, study, trial, summary)
+            )
             _log_record(client, run_id, trial, run)
             client.set_terminated(run_id, "FINISHED")
             done["created" if run is None else "finished"].append(trial.number)

@@ -56,7 +56,12 @@ class StudyTracker:
     """A TrialObserver that logs each trial as a child run of the study's parent run."""
 
     def __init__(
-        self, client: MlflowClient, guard: Guard, parent_run_id: str | None, experiment_id: str | None, config: StudyConfig
+        self,
+        client: MlflowClient,
+        guard: Guard,
+        parent_run_id: str | None,
+        experiment_id: str | None,
+        config: StudyConfig,
     ) -> None:
         self.client, self.guard, self.config = client, guard, config
         self.parent_run_id, self.experiment_id = parent_run_id, experiment_id
@@ -165,7 +170,11 @@ class StudyTracker:
             run = runs.get(record.number)
             if run is None:
                 continue
-            values = {"stage": record.stage, "overthinking": record.overthinking, "on_front": record.number in result.front}
+            values = {
+                "stage": record.stage,
+                "overthinking": record.overthinking,
+                "on_front": record.number in result.front,
+            }
             if record.holdout:
                 values.update({f"holdout_{name}": value for name, value in record.holdout.items() if name != "k"})
             self._log_metrics(run.info.run_id, values)
@@ -188,11 +197,13 @@ class StudyTracker:
         preset_chart_view(self.client, self.experiment_id)
 
     def _log_trial_points(self, result: StudyResult) -> None:
-        """`trial/accuracy` and `trial/mean_tokens` stepped by trial number: MLflow's charts can plot one against the other."""
+        """`trial/accuracy` and `trial/mean_tokens` stepped by trial number: MLflow charts one against the other."""
         logged = {m.step for m in self.client.get_metric_history(self.parent_run_id, "trial/accuracy")}
         for record in result.records:
             if record.number not in logged:
-                self._log_metrics(self.parent_run_id, _trial_point((record.accuracy, record.mean_tokens)), step=record.number)
+                self._log_metrics(
+                    self.parent_run_id, _trial_point((record.accuracy, record.mean_tokens)), step=record.number
+                )
 
     def _log_samples(self, run_id: str, evaluation: Evaluation, title: str, max_tokens: int | None) -> None:
         from mi_search.plots.tokens import plot_token_histogram
