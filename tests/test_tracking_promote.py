@@ -58,6 +58,20 @@ def test_the_promoted_model_loads_from_the_registry_and_generates_like_the_expor
     assert version.tags["mi_search.trial"] == str(promotion.trial) and version.tags["mi_search.study"] == "promoted"
     assert "mi_search.score.accuracy" in version.tags and "trial" in version.description
 
+    # Linked both ways: the version's source run is the study's parent run, which lists it; the model was
+    # logged (from code, no pickle) in a FINISHED promote run nested under that parent.
+    parent = study.user_attrs["mlflow_parent_run_id"]
+    assert version.run_id == parent and version.tags["mi_search.registration"] == "registered"
+    assert [str(v.version) for v in client.search_model_versions(f"run_id = '{parent}'")] == ["1"]
+    promote_run = client.get_run(promotion.run_id)
+    assert promote_run.info.status == "FINISHED" and promote_run.data.tags["mlflow.parentRunId"] == parent
+    (logged,) = client.search_logged_models(
+        experiment_ids=[promote_run.info.experiment_id], filter_string=f"source_run_id = '{promotion.run_id}'"
+    )
+    assert version.source == f"models:/{logged.model_id}" and str(logged.status) == "READY"
+    assert not any(v.startswith("/") for v in version.tags.values()) and "/tmp" not in version.description
+    assert version.tags["mi_search.instruct"] == "mi-search toy pair: instruct"
+
     again = promote(study, config, name="toy-merge", alias="champion", tracking_uri=uri, trial=0)
     assert again.version.version == "2"
     assert str(client.get_model_version_by_alias("toy-merge", "champion").version) == "2"
@@ -70,6 +84,25 @@ def test_a_bad_model_name_registers_nothing(finished, name):
         promote(study, config, name=name, alias="champion", tracking_uri=uri)
     names = {m.name for m in MlflowClient(uri, registry_uri=uri).search_registered_models()}
     assert name not in names
+
+
+@pytest.mark.parametrize("alias", ["v3", "V12", "latest", "bad alias!", ""])
+def test_a_reserved_or_invalid_alias_registers_nothing(finished, alias):
+    _, _, study, config, uri = finished
+    with pytest.raises(UserError, match="pass --alias with a name like champion"):
+        promote(study, config, name="aliased", alias=alias, tracking_uri=uri)
+    assert "aliased" not in {m.name for m in MlflowClient(uri, registry_uri=uri).search_registered_models()}
+
+
+def test_a_version_left_pending_by_a_killed_promotion_is_deleted_by_the_next(finished, tmp_path):
+    from mi_search.tracking.registry import STATE_TAG, clean_incomplete
+
+    _, _, study, config, uri = finished
+    client = MlflowClient(uri, registry_uri=uri)
+    client.create_registered_model("half")  # what a promotion killed after creating the version leaves
+    client.create_model_version("half", source=tmp_path.as_uri(), tags={STATE_TAG: "pending"})
+    assert clean_incomplete(client, "half") == ["1"]
+    assert client.search_model_versions("name = 'half'") == []
 
 
 def test_a_missing_trial_or_one_over_budget_is_refused_unless_forced(finished, tmp_path):

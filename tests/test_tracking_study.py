@@ -61,12 +61,28 @@ def test_each_trial_is_a_child_run_with_params_metrics_and_samples(tmp_path, bac
         "trials.csv",
         "pareto.png",
         "stage_map.png",
+        "pareto_front.html",
+        "tables",
     }
+    assert {a.path for a in client.list_artifacts(parent.info.run_id, "tables")} == {
+        "tables/front.json",
+        "tables/trials.json",
+    }
+    table = json.loads(
+        Path(client.download_artifacts(parent.info.run_id, "tables/trials.json", str(tmp_path))).read_text()
+    )
+    assert sorted(row[table["columns"].index("trial")] for row in table["data"]) == [0, 1, 2]
+    logged_tables = json.loads(parent.data.tags["mlflow.loggedArtifacts"])
+    assert {"path": "tables/trials.json", "type": "table"} in logged_tables
+    assert [m.step for m in client.get_metric_history(parent.info.run_id, "trial/accuracy")] == [0, 1, 2]
+    experiment = client.get_experiment(parent.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     runs = {int(r.data.tags[TRIAL_TAG]): r for r in children(client, study)}
     assert sorted(runs) == [0, 1, 2]
     for trial in study.get_trials():
         run = runs[trial.number]
         assert trial.user_attrs["mlflow_run_id"] == run.info.run_id and run.info.status == "FINISHED"
+        assert run.info.run_name == f"tracked · trial-{trial.number} λ={trial.params['lam']:.4g}"
         assert float(run.data.params["lam"]) == trial.params["lam"] and run.data.params["temperature"] == "0.0"
         assert {"accuracy", "pass_at_1", "vote_at_1", "mean_tokens", "think_ratio", "stage", "feasible"} <= set(
             run.data.metrics

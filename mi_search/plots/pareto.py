@@ -1,83 +1,147 @@
-"""A study's trials in accuracy against mean tokens: the feasible front, the budget, the chosen point."""
+"""A study's trials in accuracy against mean tokens: stages, intervals, held-out re-scores, the budget, the choice."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from matplotlib.figure import Figure
-
-from mi_search.plots.style import STAGE_EDGES, STAGE_NAMES, save
+from mi_search.plots.intervals import error_bars, record_intervals
+from mi_search.plots.style import (
+    BUDGET_COLOUR,
+    STAGE_EDGES,
+    STAGE_NAMES,
+    UNLABELLED,
+    WIDE,
+    new_figure,
+    paper_style,
+    save,
+)
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from mi_search.search.results import StudyResult
+    from mi_search.search.trials import TrialRecord
+
+
+def _draw_trials(axis: Axes, records: list[TrialRecord], *, full: bool) -> None:
+    """Search points by stage, with error bars where the record carries intervals; partial estimates hollow."""
+    for stage in sorted({r.stage for r in records}, key=lambda s: s or 0):
+        members = [r for r in records if r.stage == stage]
+        colour = STAGE_EDGES.get(stage, UNLABELLED)
+        xs, ys = [r.mean_tokens for r in members], [r.accuracy for r in members]
+        bounds = [record_intervals(r) for r in members]
+        if any(bounds):
+            axis.errorbar(
+                xs,
+                ys,
+                yerr=error_bars(ys, [b[0] if b else None for b in bounds]),
+                xerr=error_bars(xs, [b[1] if b else None for b in bounds]),
+                fmt="none",
+                ecolor=colour,
+                alpha=0.5,
+                lw=0.8,
+                zorder=1,
+            )
+        name = STAGE_NAMES.get(stage, "stage not labelled")
+        axis.scatter(
+            xs,
+            ys,
+            s=30 if full else 24,
+            facecolors=colour if full else "none",
+            edgecolors=colour,
+            linewidths=1.2,
+            alpha=0.85,
+            zorder=2,
+            label=name if full else f"{name} (stopped early)",
+        )
+
+
+def _draw_holdout(axis: Axes, records: list[TrialRecord]) -> None:
+    """Held-out re-scores beside their search points, joined by a thin line so each pair reads as one trial."""
+    held = [r for r in records if r.holdout]
+    if not held:
+        return
+    for r in held:
+        axis.plot(
+            [r.mean_tokens, r.holdout["mean_tokens"]],
+            [r.accuracy, r.holdout["objective"]],
+            color="#555555",
+            lw=0.6,
+            zorder=1,
+        )
+    xs, ys = [r.holdout["mean_tokens"] for r in held], [r.holdout["objective"] for r in held]
+    bounds = [record_intervals(r, holdout=True) for r in held]
+    if any(bounds):
+        axis.errorbar(
+            xs, ys, yerr=error_bars(ys, [b[0] if b else None for b in bounds]), fmt="none", ecolor="black", lw=0.8
+        )
+    axis.scatter(xs, ys, marker="D", s=22, facecolors="white", edgecolors="black", zorder=3, label="held-out re-score")
+
+
+def _draw_budget(axis: Axes, budget: int, most: float) -> None:
+    """The budget line when it falls on the chart; otherwise an arrow on the x axis past its end, named in the legend.
+
+    The arrow sits outside the plotting area, so it can never cover a point or a note.
+    """
+    if budget <= 1.3 * most:
+        axis.axvline(budget, color=BUDGET_COLOUR, ls="--", lw=1, label=f"budget: {budget} tokens")
+        return
+    axis.annotate(
+        "",
+        xy=(1.05, 0.0),
+        xycoords="axes fraction",
+        xytext=(0.99, 0.0),
+        arrowprops={"arrowstyle": "-|>", "color": BUDGET_COLOUR, "lw": 1.5},
+        annotation_clip=False,
+    )
+    axis.plot(
+        [],
+        [],
+        ls="none",
+        marker=r"$\rightarrow$",
+        markersize=10,
+        color=BUDGET_COLOUR,
+        label=f"budget: {budget} tokens (off the chart, right)",
+    )
 
 
 def plot_pareto(result: StudyResult, path: Path) -> None:
-    """Accuracy against mean tokens for every trial: the front coloured by stage, the budget and the chosen point."""
-    fig = Figure(figsize=(8, 4.5), dpi=120)
-    axis = fig.subplots()
-    partial = [r for r in result.records if not r.full]
-    full = [r for r in result.records if r.full]
-    if partial:
-        axis.scatter(
-            [r.mean_tokens for r in partial],
-            [r.accuracy for r in partial],
-            s=18,
-            facecolors="none",
-            edgecolors="#999999",
-            label="stopped early (partial estimate)",
-        )
-    for stage, colour in STAGE_EDGES.items():
-        members = [r for r in full if r.stage == stage]
-        if members:
-            axis.scatter(
-                [r.mean_tokens for r in members],
-                [r.accuracy for r in members],
-                s=28,
-                color=colour,
-                alpha=0.45,
-                label=f"{STAGE_NAMES[stage]}",
+    """Accuracy against mean tokens for every trial; the legend sits outside the axes, so it hides nothing."""
+    with paper_style():
+        fig = new_figure(WIDE)
+        axis = fig.subplots()
+        _draw_trials(axis, [r for r in result.records if r.full], full=True)
+        _draw_trials(axis, [r for r in result.records if not r.full], full=False)
+        _draw_holdout(axis, result.records)
+        front = [result.record(n) for n in result.front]
+        if front:
+            axis.step(
+                [r.mean_tokens for r in front],
+                [r.accuracy for r in front],
+                where="post",
+                color="black",
+                lw=1,
+                zorder=1,
+                label="Pareto front (feasible, fully scored)",
             )
-    front = [result.record(n) for n in result.front]
-    if front:
-        axis.step([r.mean_tokens for r in front], [r.accuracy for r in front], where="post", color="black", lw=1)
-        axis.scatter(
-            [r.mean_tokens for r in front],
-            [r.accuracy for r in front],
-            s=60,
-            c=[STAGE_EDGES[r.stage] for r in front],
-            edgecolors="black",
-            zorder=3,
-            label="Pareto front (feasible, fully scored)",
-        )
-    if result.chosen is not None:
-        chosen = result.record(result.chosen)
-        axis.scatter(
-            [chosen.mean_tokens], [chosen.accuracy], marker="*", s=300, color="gold", edgecolors="black", zorder=4
-        )
-        axis.annotate(
-            f"chosen: trial {chosen.number}",
-            (chosen.mean_tokens, chosen.accuracy),
-            xytext=(8, -14),
-            textcoords="offset points",
-            fontsize=8,
-        )
-    most = max((r.mean_tokens for r in result.records), default=result.budget)
-    if result.budget <= 1.5 * most:
-        axis.axvline(result.budget, color="#d62728", ls="--", lw=1, label=f"budget: {result.budget} tokens")
-    else:
-        axis.text(
-            0.99,
-            0.02,
-            f"budget {result.budget} tokens is off the chart →",
-            transform=axis.transAxes,
-            ha="right",
-            fontsize=8,
-            color="#d62728",
-        )
-    axis.set_xlabel("mean response tokens (search subset)")
-    axis.set_ylabel("accuracy (search subset)")
-    axis.set_title(f"{result.name}: hypervolume {result.hypervolume:.3f}")
-    axis.legend(loc="lower right", fontsize=7, framealpha=0.9)
-    save(fig, path)
+        if result.chosen is not None:
+            chosen = result.record(result.chosen)
+            # A ring around the point: the point itself (and any neighbour) stays visible.
+            axis.scatter(
+                [chosen.mean_tokens],
+                [chosen.accuracy],
+                s=220,
+                facecolors="none",
+                edgecolors="black",
+                linewidths=1.5,
+                zorder=4,
+                label=f"chosen: trial {chosen.number}",
+            )
+        most = max((r.mean_tokens for r in result.records), default=float(result.budget))
+        _draw_budget(axis, result.budget, most)
+        axis.set_xlabel("mean response tokens")
+        axis.set_ylabel("accuracy")
+        axis.set_title(f"{result.name}: {len(result.records)} trials, hypervolume {result.hypervolume:.3f}")
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        save(fig, path)

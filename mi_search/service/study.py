@@ -25,8 +25,7 @@ from mi_search.search.results import StudyResult, read_result
 from mi_search.search.storage import open_storage
 from mi_search.search.study import join_study, make_sampler, open_study, resolve_config
 from mi_search.service.runtime import Quiet, Runtime, StudyObserver
-from mi_search.tracking.promote import Promotion, promote
-from mi_search.tracking.registry import check_model_name
+from mi_search.tracking.promote import Promotion, check_promotion, promote
 from mi_search.tracking.store import connect
 from mi_search.tracking.study_runs import StudyTracker, study_tags
 
@@ -53,7 +52,7 @@ def run_study(
     fresh = build_config(settings, source=request.source, names=request.names)  # a typo fails before anything opens
     client = connect(runtime.tracking_uri) if runtime.tracking_uri else None  # unreachable: one line, now
     if runtime.promote is not None:
-        check_model_name(runtime.promote)
+        check_promotion(runtime.promote, runtime.alias)
     storage = open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat)
     config, existing = resolve_config(storage, settings, source=request.source, names=request.names, fresh=fresh)
     with observer.step("checking the task and the model pair"):
@@ -94,7 +93,7 @@ def promote_stored(
     study_name: str, runtime: Runtime, *, name: str, trial: int | None = None, force: bool = False
 ) -> Promotion:
     """Register a stored study's chosen point (or `trial`) as a new version of `name`, alias `runtime.alias`."""
-    check_model_name(name)
+    check_promotion(name, runtime.alias)
     connect(runtime.tracking_uri)
     study, config = join_study(open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat), study_name)
     return promote(study, config, name=name, alias=runtime.alias, tracking_uri=runtime.tracking_uri, trial=trial, force=force)

@@ -1,13 +1,22 @@
-"""Promote a study's point to the MLflow Model Registry: export the merge, register it, move the alias."""
+"""Promote a study's point to the MLflow Model Registry, linked both ways with the study's parent run.
+
+Everything is validated first (name, alias, trial, budget, the store). The merge is exported to a temporary
+folder, logged from code in a promote run nested under the study's parent run, and registered with the
+parent as the version's source run: the parent lists the registered model, the version names the study.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
+from mlflow.entities import LoggedModelStatus
+from mlflow.tracking import MlflowClient
 
 from mi_search.errors import UserError
 from mi_search.merge.export import export_pair
@@ -15,14 +24,26 @@ from mi_search.search.config import StudyConfig
 from mi_search.search.results import StudyResult, read_result
 from mi_search.search.trials import TrialRecord
 from mi_search.tasks.registry import default_decoding
-from mi_search.tracking.registry import RegisteredVersion, check_model_name, register_checkpoint
-from mi_search.tracking.store import connect
+from mi_search.tracking.registry import (
+    RegisteredVersion,
+    check_alias,
+    check_model_name,
+    clean_incomplete,
+    log_checkpoint,
+    register,
+)
+from mi_search.tracking.runs import PARENT_TAG, ROLE_TAG, STUDY_TAG, TRIAL_TAG, lambda_summary, open_parent
+from mi_search.tracking.sources import portable_reference
+from mi_search.tracking.store import connect, experiment_for
+
+_TEMP_PREFIX = "mi-search-promote-"
 
 
 @dataclass(frozen=True)
 class Promotion:
     trial: int
     version: RegisteredVersion
+    run_id: str  # the promote run, nested under the study's parent run
 
 
 def pick_trial(result: StudyResult, trial: int | None, *, force: bool) -> TrialRecord:
@@ -41,6 +62,12 @@ def pick_trial(result: StudyResult, trial: int | None, *, force: bool) -> TrialR
     return record
 
 
+def check_promotion(name: str, alias: str) -> None:
+    """What can be refused before a study runs: the model name and the alias."""
+    check_model_name(name)
+    check_alias(alias)
+
+
 def promote(
     study: optuna.Study,
     config: StudyConfig,
@@ -52,36 +79,95 @@ def promote(
     force: bool = False,
 ) -> Promotion:
     """Export the point's merge (streamed from the checkpoints) and register it as a new version of `name`."""
-    check_model_name(name)
-    connect(tracking_uri)  # unreachable: one line now, before the export
+    check_promotion(name, alias)
+    client = connect(tracking_uri)  # unreachable: one line now, before the export
     record = pick_trial(read_result(study, config.budget), trial, force=force)
     decoding_base = config.decoding.apply(default_decoding(config.task))
     spec, decoding = config.space.setting(record.params, decoding_base)
+    experiment_id = experiment_for(client, tracking_uri, study.study_name)
+    parent, _ = open_parent(client, experiment_id, study, {})
+    _clean_leftovers(client, experiment_id, parent, name)
+    tags, description = _version_text(study.study_name, config, record, spec, decoding)
+    summary = lambda_summary(spec, record.mean_lambda)
+    run_id = client.create_run(
+        experiment_id,
+        run_name=f"{study.study_name} · promote trial-{record.number} {summary} → {name}@{alias}",
+        tags={PARENT_TAG: parent, STUDY_TAG: study.study_name, TRIAL_TAG: str(record.number), ROLE_TAG: "promote"},
+    ).info.run_id
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"{_TEMP_PREFIX}{os.getpid()}-") as folder:
+            checkpoint = export_pair(config.pair, spec, Path(folder) / "checkpoint")
+            model_id = log_checkpoint(checkpoint, run_id=run_id, decoding=decoding, tracking_uri=tracking_uri)
+        version = register(
+            client,
+            tracking_uri,
+            name=name,
+            alias=alias,
+            model_id=model_id,
+            source_run_id=parent,
+            tags=tags,
+            description=description,
+        )
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
+    return Promotion(record.number, version, run_id)
+
+
+def _version_text(study_name: str, config: StudyConfig, record: TrialRecord, spec, decoding) -> tuple[dict, str]:
+    """The version's tags and description: the study, trial, λ vector, decoding, sources and scores."""
     instruct, thinking = config.pair.references()
     scores = {**record.scores, **{f"holdout_{k}": v for k, v in (record.holdout or {}).items()}}
     tags = {
-        "mi_search.study": study.study_name,
+        "mi_search.study": study_name,
         "mi_search.trial": str(record.number),
         "mi_search.merge.spec": json.dumps(spec.model_dump(mode="json")),
         "mi_search.decoding": decoding.model_dump_json(),
-        "mi_search.instruct": instruct,
-        "mi_search.thinking": thinking,
+        "mi_search.instruct": portable_reference(instruct),
+        "mi_search.thinking": portable_reference(thinking),
         "mi_search.stage": str(record.stage),
         **{f"mi_search.score.{key}": f"{value:g}" for key, value in scores.items()},
     }
-    description = (
-        f"{spec.describe()} from study {study.study_name!r}, trial {record.number}: "
-        f"accuracy {record.accuracy:.3f} at {record.mean_tokens:.1f} tokens (search), stage {record.stage}"
+    held = (
+        f"; held-out accuracy {record.holdout['objective']:.3f} at {record.holdout['mean_tokens']:.1f} tokens"
+        if record.holdout
+        else ""
     )
-    with tempfile.TemporaryDirectory() as folder:
-        checkpoint = export_pair(config.pair, spec, Path(folder) / "checkpoint")
-        version = register_checkpoint(
-            checkpoint,
-            name=name,
-            alias=alias,
-            decoding=decoding,
-            tags=tags,
-            description=description,
-            tracking_uri=tracking_uri,
-        )
-    return Promotion(record.number, version)
+    description = (
+        f"{spec.describe()} from study {study_name!r}, trial {record.number}: accuracy {record.accuracy:.3f} at "
+        f"{record.mean_tokens:.1f} tokens (search){held}; stage {record.stage}; decoding {decoding.model_dump_json()}"
+    )
+    return tags, description
+
+
+def _clean_leftovers(client: MlflowClient, experiment_id: str, parent: str, name: str) -> None:
+    """What a killed promotion left: pending versions, RUNNING promote runs, PENDING logged models, temp copies."""
+    clean_incomplete(client, name)
+    stale = client.search_runs(
+        [experiment_id],
+        filter_string=(
+            f"tags.`{PARENT_TAG}` = '{parent}' and tags.`{ROLE_TAG}` = 'promote' and attributes.status = 'RUNNING'"
+        ),
+    )
+    killed = {run.info.run_id for run in stale}
+    for run_id in killed:
+        client.set_terminated(run_id, "KILLED")
+    if killed:
+        for model in client.search_logged_models(experiment_ids=[experiment_id], filter_string="status = 'PENDING'"):
+            if model.source_run_id in killed:
+                client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
+    for folder in Path(tempfile.gettempdir()).glob(f"{_TEMP_PREFIX}*"):
+        pid = folder.name.removeprefix(_TEMP_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

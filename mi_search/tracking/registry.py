@@ -1,21 +1,33 @@
-"""Register a merged checkpoint as a new version of an MLflow registered model and move an alias to it."""
+"""Register a merged checkpoint as a new version of an MLflow registered model, all or nothing, then move an alias.
+
+The model is logged from code (`model_code.py`: no pickle, so no CloudPickle warning) in a promote run nested
+under the study's parent run. The version is created with its tags and description in one call and marked
+pending; the alias moves; then the version is marked registered. A version left pending by a killed or failed
+promotion is deleted by the next one (`clean_incomplete`).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
 
 from mi_search import __version__
-from mi_search.evaluation.decoding import DecodingParams
 from mi_search.errors import UserError
-from mi_search.tracking.pyfunc_model import CHECKPOINT_ARTIFACT, MergedModel
-from mi_search.tracking.store import connect, experiment_for
+from mi_search.evaluation.decoding import DecodingParams
+from mi_search.tracking.pyfunc_model import CHECKPOINT_ARTIFACT
 
-PROMOTIONS_EXPERIMENT = "mi-search-promotions"
 _FORBIDDEN_IN_NAMES = (".", "/", ":")
+STATE_TAG, PENDING, REGISTERED = "mi_search.registration", "pending", "registered"
+_MODEL_VERSIONS_TAG = "mlflow.modelVersions"  # how MLflow links a logged model to its registered versions
+MODEL_CODE = Path(__file__).with_name("model_code.py")
 
 
 @dataclass(frozen=True)
@@ -40,41 +52,97 @@ def check_model_name(name: str) -> None:
         )
 
 
-def register_checkpoint(
-    checkpoint: Path,
-    *,
-    name: str,
-    alias: str,
-    decoding: DecodingParams,
-    tags: dict[str, str],
-    description: str,
-    tracking_uri: str,
-) -> RegisteredVersion:
-    """Log `checkpoint` as a pyfunc model, register it as a new version of `name`, tag it, move `alias` to it."""
-    check_model_name(name)
-    client = connect(tracking_uri)
-    experiment_id = experiment_for(client, tracking_uri, PROMOTIONS_EXPERIMENT)
+def check_alias(alias: str) -> None:
+    """Refuse an alias MLflow would refuse after registering (reserved `latest` and `v<N>`, bad characters, length)."""
+    from mlflow.utils.validation import _validate_model_alias_name, _validate_model_alias_name_reserved
+
+    try:
+        _validate_model_alias_name(alias)
+        _validate_model_alias_name_reserved(alias)
+    except MlflowException as exc:
+        reason = str(exc.message).splitlines()[0].rstrip(".")
+        raise UserError(f"alias {alias!r} cannot be used ({reason}); pass --alias with a name like champion") from None
+
+
+def clean_incomplete(client: MlflowClient, name: str) -> list[str]:
+    """Delete the versions of `name` an interrupted promotion left pending; finish one whose alias already moved."""
+    handled = []
+    for version in client.search_model_versions(f"name = '{name}' and tags.`{STATE_TAG}` = '{PENDING}'"):
+        if version.aliases:
+            client.set_model_version_tag(name, version.version, STATE_TAG, REGISTERED)
+        else:
+            client.delete_model_version(name, version.version)
+        handled.append(str(version.version))
+    return handled
+
+
+def log_checkpoint(checkpoint: Path, *, run_id: str, decoding: DecodingParams, tracking_uri: str) -> str:
+    """Log `checkpoint` as a models-from-code pyfunc in run `run_id`; the logged model's id."""
+    with fluent_uri(tracking_uri), mlflow.start_run(run_id=run_id, nested=True), warnings.catch_warnings():
+        # MLflow suggests an input example; one would make it load the whole model while logging.
+        warnings.filterwarnings("ignore", message=".*input example.*")
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(MODEL_CODE),
+            artifacts={CHECKPOINT_ARTIFACT: str(checkpoint)},
+            model_config=decoding.model_dump(),
+            pip_requirements=[f"mi-search=={__version__}", "torch", "transformers"],
+        )
+    return info.model_id
+
+
+@contextlib.contextmanager
+def fluent_uri(tracking_uri: str) -> Iterator[None]:
+    """MLflow's fluent API (log_model, and the registry resolving `models:/<id>`) reads the global URIs."""
     saved = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(tracking_uri)  # log_model only speaks the fluent API
+    mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     try:
-        with mlflow.start_run(experiment_id=experiment_id, run_name=f"promote-{name}"), warnings.catch_warnings():
-            # MLflow suggests an input example; one would make it load the whole model while logging.
-            warnings.filterwarnings("ignore", message=".*input example.*")
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=MergedModel(),
-                artifacts={CHECKPOINT_ARTIFACT: str(checkpoint)},
-                model_config=decoding.model_dump(),
-                registered_model_name=name,
-                pip_requirements=[f"mi-search=={__version__}", "torch", "transformers"],
-            )
+        yield
     finally:
         mlflow.set_tracking_uri(saved[0])
         mlflow.set_registry_uri(saved[1])
-    version = str(info.registered_model_version)
-    for key, value in tags.items():
-        client.set_model_version_tag(name, version, key, value)
-    client.update_model_version(name, version, description=description)
-    client.set_registered_model_alias(name, alias, version)
-    return RegisteredVersion(name, version, alias)
+
+
+def register(
+    client: MlflowClient,
+    tracking_uri: str,
+    *,
+    name: str,
+    alias: str,
+    model_id: str,
+    source_run_id: str,
+    tags: dict[str, str],
+    description: str,
+) -> RegisteredVersion:
+    """A new version of `name` from the logged model, complete with tags and description, then the alias."""
+    try:
+        client.create_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    with fluent_uri(tracking_uri):
+        version = client.create_model_version(
+            name,
+            source=f"models:/{model_id}",
+            run_id=source_run_id,
+            tags={**tags, STATE_TAG: PENDING},
+            description=description,
+            model_id=model_id,
+        ).version
+    try:
+        _link_logged_model(client, model_id, name, str(version))
+        client.set_registered_model_alias(name, alias, str(version))
+        client.set_model_version_tag(name, str(version), STATE_TAG, REGISTERED)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the store may be what failed; the next promotion cleans up then
+            clean_incomplete(client, name)
+        raise
+    return RegisteredVersion(name, str(version), alias)
+
+
+def _link_logged_model(client: MlflowClient, model_id: str, name: str, version: str) -> None:
+    """What `mlflow.register_model` records on the logged model, so its page lists the version."""
+    model = client.get_logged_model(model_id)
+    linked = json.loads(model.tags.get(_MODEL_VERSIONS_TAG, "[]")) + [{"name": name, "version": version}]
+    client.set_logged_model_tags(model_id, {_MODEL_VERSIONS_TAG: json.dumps(linked)})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -12,29 +10,17 @@ from mlflow.tracking import MlflowClient
 
 from mi_search.errors import UserError
 from mi_search.search.locations import DEFAULT_TRACKING_URI
+from mi_search.tracking.guard import bounded_requests
 
 ARTIFACTS_DIR = "mlartifacts"
-
-
-@contextmanager
-def _fail_fast():
-    """MLflow retries an unreachable server for minutes by default; one short try says enough."""
-    saved = {name: os.environ.get(name) for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT")}
-    os.environ.update(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="10")
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+# The experiment kind MLflow 3 reads to open an experiment on its runs, not on the GenAI overview.
+EXPERIMENT_KIND_TAG, CUSTOM_MODEL_KIND = "mlflow.experimentKind", "custom_model_development"
 
 
 def connect(tracking_uri: str) -> MlflowClient:
     """A client for `tracking_uri` (also the registry), or one line saying the store cannot be reached."""
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    with _fail_fast():
+    with bounded_requests(10):  # one short try says enough
         try:
             client.search_experiments(max_results=1)
         except (MlflowException, OSError) as exc:
@@ -56,11 +42,15 @@ def artifact_location(tracking_uri: str) -> str | None:
 
 
 def experiment_for(client: MlflowClient, tracking_uri: str, name: str) -> str:
-    """The id of the experiment named after the study, created on first use."""
+    """The id of the experiment `name`, created on first use, of the kind that opens on its runs."""
     experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    try:
-        return client.create_experiment(name, artifact_location=artifact_location(tracking_uri))
-    except MlflowException:  # a worker created it a moment ago
-        return client.get_experiment_by_name(name).experiment_id
+    if experiment is None:
+        try:
+            return client.create_experiment(
+                name, artifact_location=artifact_location(tracking_uri), tags={EXPERIMENT_KIND_TAG: CUSTOM_MODEL_KIND}
+            )
+        except MlflowException:  # a worker created it a moment ago
+            experiment = client.get_experiment_by_name(name)
+    if experiment.tags.get(EXPERIMENT_KIND_TAG) != CUSTOM_MODEL_KIND:  # made by an earlier version
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, CUSTOM_MODEL_KIND)
+    return experiment.experiment_id
