@@ -177,8 +177,14 @@ def ui(
     import sys
 
     from mi_search.tracking.store import connect
+    from mi_search.tracking.views import study_links
 
-    connect(tracking_uri)
-    console.print(f"MLflow UI for {tracking_uri} on http://127.0.0.1:{port} (Ctrl-C stops it)")
+    server = f"http://127.0.0.1:{port}"
+    links = study_links(connect(tracking_uri), server)
+    console.print(f"MLflow UI for {tracking_uri} on {server} (Ctrl-C stops it)")
+    for study, runs, chart in links:
+        console.print(f"{study}: runs, then the front chart:")
+        console.print(runs, soft_wrap=True, highlight=False)
+        console.print(chart, soft_wrap=True, highlight=False)
     command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", tracking_uri]
     os.execv(sys.executable, [*command, "--host", "127.0.0.1", "--port", str(port)])

@@ -77,3 +77,13 @@ def runs_url(server: str, experiment_id: str, *, chart: bool = False) -> str:
     if chart:
         query += f"&compareRunsMode=CHART&viewStateShareKey={SHARE_KEY}"
     return f"{server.rstrip('/')}/#/experiments/{experiment_id}/runs?{query}"
+
+
+def study_links(client: MlflowClient, server: str) -> list[tuple[str, str, str]]:
+    """(study, runs link, chart link) for every study experiment in the store, newest first."""
+    experiments = client.search_experiments(order_by=["creation_time DESC"])
+    return [
+        (e.name, runs_url(server, e.experiment_id), runs_url(server, e.experiment_id, chart=True))
+        for e in experiments
+        if e.name != "Default"
+    ]
