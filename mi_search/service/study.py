@@ -23,7 +23,9 @@ from mi_search.search.report import write_report
 from mi_search.search.request import StudyRequest, settings_from_flags
 from mi_search.search.results import StudyResult, read_result
 from mi_search.search.storage import open_storage
-from mi_search.search.study import join_study, make_sampler, open_study, resolve_config
+from mi_search.search import trials
+from mi_search.search.owner import this_process, worker_id
+from mi_search.search.study import join_study, make_sampler, open_study, reap_orphans, resolve_config
 from mi_search.service.runtime import Quiet, Runtime, StudyObserver
 from mi_search.tracking.promote import Promotion, promote
 from mi_search.tracking.registry import check_model_name
@@ -59,6 +61,7 @@ def run_study(
     with observer.step("checking the task and the model pair"):
         inputs = prepare_inputs(config)
     study = open_study(storage, config, existing)
+    reap_orphans(study)
     backend, tracker = _open(study, config, inputs, runtime, client, observer, backend)
     _run_trials(study, config, inputs, backend, tracker, observer)
     with observer.step("re-scoring new front points on the held-out questions"):
@@ -85,8 +88,9 @@ def run_worker(
     config = resume_config(stored, settings_from_flags(flags), source="the command line")
     with observer.step("checking the task and the model pair"):
         inputs = prepare_inputs(config)
+    reap_orphans(study)
     backend, tracker = _open(study, config, inputs, runtime, client, observer, None)
-    _run_trials(study, config, inputs, backend, tracker, observer)
+    _run_trials(study, config, inputs, backend, tracker, observer, worker=worker_id())
     return config
 
 
@@ -97,6 +101,7 @@ def promote_stored(
     check_model_name(name)
     connect(runtime.tracking_uri)
     study, config = join_study(open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat), study_name)
+    reap_orphans(study)
     return promote(study, config, name=name, alias=runtime.alias, tracking_uri=runtime.tracking_uri, trial=trial, force=force)
 
 
@@ -134,16 +139,29 @@ def _run_trials(
     backend: Backend,
     tracker: StudyTracker | None,
     observer: StudyObserver,
+    *,
+    worker: str | None = None,
 ) -> None:
-    """This invocation's trials (the study's `trials`, as Optuna's n_trials), merging in place for each."""
+    """This invocation's trials (the study's `trials`, as Optuna's n_trials), merging in place for each.
+
+    Each trial first records the process running it, so a kill at any point is reaped at once by
+    the next process that opens the study on this host (`reap_orphans`).
+    """
     if not config.trials:
         return
     callbacks = [tracker.after_trial] if tracker is not None else []
+    me = this_process()
     with observer.trials(config.trials, len(inputs.search.questions)) as progress:
         watchers = Observers(progress, *([tracker] if tracker is not None else []))
         runner = TrialRunner(backend, inputs.search, config, inputs.decoding, watchers)
-        study.sampler = make_sampler(config)
-        study.optimize(runner, n_trials=config.trials, callbacks=callbacks, gc_after_trial=False)
+
+        def owned(trial: optuna.Trial) -> tuple[float, float]:
+            trials.store_owner(trial, me)
+            reap_orphans(study)  # a worker beside this one may have died since the study was opened
+            return runner(trial)
+
+        study.sampler = make_sampler(config, worker)
+        study.optimize(owned, n_trials=config.trials, callbacks=callbacks, gc_after_trial=False)
 
 
 def _report_extra(config: StudyConfig, inputs: StudyInputs, result: StudyResult) -> dict:
