@@ -6,11 +6,12 @@ import warnings
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.storages.journal import JournalFileBackend
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
+from mi_search.diskspace import disk_full, no_space
 from mi_search.errors import UserError
+from mi_search.search.journal import SafeJournalFile
 
 JOURNAL_PREFIX = "journal:"
 # A trial whose process died is noticed after this many missed heartbeats, then retried with its parameters.
@@ -24,14 +25,12 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
 
     RDB storages record a heartbeat per running trial: a trial whose process was killed is marked
     FAIL once its heartbeat is stale, and retried with the same parameters by the next process.
-    Journal files have no heartbeat; a killed trial there stays RUNNING and is not retried.
+    Journal files have no heartbeat. On every storage, a trial whose process died on this host is
+    reaped by the next process that opens the study (`study.reap_orphans`).
     """
     if url.startswith(JOURNAL_PREFIX):
         path = url.removeprefix(JOURNAL_PREFIX)
-        try:
-            return JournalStorage(JournalFileBackend(path))
-        except OSError as exc:
-            raise UserError(f"cannot open journal {path}: {exc.strerror}; check that its directory exists") from None
+        return JournalStorage(SafeJournalFile(path))
     sqlite = url.startswith("sqlite")
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them knowingly
@@ -47,6 +46,8 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
         cause = exc.__cause__ or exc  # Optuna re-raises the driver's ImportError under its own message
         raise UserError(f"storage {url} needs its database driver ({cause}); pip install that module") from None
     except (SQLAlchemyError, ValueError) as exc:  # bad URLs, unknown dialects, unreachable databases
+        if disk_full(exc) is not None:
+            raise no_space(url) from None
         reason = str(exc).splitlines()[0]
         raise UserError(
             f"cannot open storage {url} ({reason}); use sqlite:///PATH.db, postgresql://USER@HOST/DB or journal:PATH"
