@@ -7,6 +7,7 @@ inline (`pair: ../configs/pairs/toy.yaml`), relative to the study file.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -59,6 +60,10 @@ class HalvingConfig(_Strict):
         return rungs
 
 
+MAX_NAME = 100
+STUDY_NAME = re.compile(rf"[^\W_][\w.+@-]{{0,{MAX_NAME - 1}}}")
+
+
 class SamplerName(str, Enum):
     GP = "gp"
     TPE = "tpe"
@@ -83,6 +88,17 @@ class StudyConfig(_Strict):
     budget: int | None = Field(None, description="mean response tokens a point may spend")
     halving: HalvingConfig = HalvingConfig()
     backend: BackendSettings = Field(HFSettings(), description="hf (transformers) or vllm, with their settings")
+
+    @field_validator("name")
+    @classmethod
+    def _a_name_not_a_path(cls, name: str | None) -> str | None:
+        """The name becomes runs/<name>/ and an MLflow experiment: it must not reach outside runs/."""
+        if name is not None and not STUDY_NAME.fullmatch(name):
+            raise ValueError(
+                f"study name {name[:40]!r}{'…' if len(name) > 40 else ''} is not a name: use at most "
+                f"{MAX_NAME} letters, digits, '_', '-', '+', '@' or '.', starting with a letter or digit (no '/')"
+            )
+        return name
 
     @field_validator("backend", mode="before")
     @classmethod

@@ -62,7 +62,8 @@ def _cut_torn_tail(path: str) -> None:
     tail = data[whole:]
     if not tail:
         return
-    if not tail.startswith(b'{"op_code"'):  # what Optuna writes first in every record
+    start = b'{"op_code"'  # what Optuna writes first in every record
+    if not (tail.startswith(start) or start.startswith(tail)):
         raise _not_a_journal(path, "it ends in something that is not a journal record")
     with open(path, "r+b") as file:
         file.truncate(whole)

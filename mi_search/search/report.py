@@ -1,14 +1,16 @@
-"""The study folder: pareto.json, trials.csv, pareto.png and stage_map.png, each replaced atomically."""
+"""The study folder: pareto.json, trials.csv, pareto.png and stage_map.png, replaced together as one unit."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from mi_search.atomic import atomic_write_text
+from mi_search.atomic import atomic_directory
+from mi_search.errors import UserError
 from mi_search.evaluation.scores import SCORE_NAMES
 from mi_search.search.results import StudyResult
 from mi_search.search.trials import TrialRecord
@@ -93,18 +95,37 @@ def trials_table(result: StudyResult) -> str:
 
 
 def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[Path]:
-    """Write (or replace) the study folder's files; returns their paths."""
+    """Write (or replace) the study folder as one unit; returns its files' paths.
+
+    The files are made in a staging folder that is then swapped in: a kill leaves the old folder
+    whole, and a rerun never leaves new files beside old plots.
+    """
     from mi_search.plots.pareto import plot_pareto
     from mi_search.plots.stage_map import plot_stage_map
 
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "pareto.json", json.dumps(pareto_document(result, extra), indent=2) + "\n")
-    atomic_write_text(out / "trials.csv", trials_table(result))
-    plot_pareto(result, out / "pareto.png")
-    full = [r for r in result.records if r.full]
-    plot_stage_map(
-        [(r.mean_lambda, r.accuracy, r.scores["think_ratio"], r.mean_tokens, r.stage) for r in full],
-        out / "stage_map.png",
-        xlabel="mean λ over all weights (0 = Instruct, 1 = Thinking)",
-    )
+    with atomic_directory(out, overwrite=True) as staging:
+        (staging / "pareto.json").write_text(json.dumps(pareto_document(result, extra), indent=2) + "\n")
+        (staging / "trials.csv").write_text(trials_table(result))
+        plot_pareto(result, staging / "pareto.png")
+        full = [r for r in result.records if r.full]
+        plot_stage_map(
+            [(r.mean_lambda, r.accuracy, r.scores["think_ratio"], r.mean_tokens, r.stage) for r in full],
+            staging / "stage_map.png",
+            xlabel="mean λ over all weights (0 = Instruct, 1 = Thinking)",
+        )
     return [out / name for name in REPORT_FILES]
+
+
+def check_report_folder(out: Path) -> None:
+    """Refuse, before any trial runs, a study folder that cannot be written or replaced as a whole."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; pass a folder for the study's report")
+    if out.is_dir() and (other := sorted(p.name for p in out.iterdir() if p.name not in REPORT_FILES)):
+        raise UserError(
+            f"--out {out} holds files that are not a study report ({', '.join(other[:3])}); "
+            "the report replaces the folder whole: pass an empty or new folder"
+        )
+    parent = next((p for p in out.absolute().parents if p.exists()), Path("/"))  # the swap renames in here
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write the study folder {out}: {parent} is not writable; pass --out a writable folder")

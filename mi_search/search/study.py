@@ -40,7 +40,10 @@ def resolve_config(
     name = fresh.study_name
     if study_exists(storage, name):
         study = optuna.load_study(study_name=name, storage=storage)
-        return resume_config(stored_config(study), settings, source=source, names=names), study
+        stored = stored_config(study)
+        if "pair" in settings and not trials.completed(study):  # nothing measured yet: a corrected pair is taken
+            stored = stored.model_copy(update={"pair": fresh.pair})
+        return resume_config(stored, settings, source=source, names=names), study
     config = fresh
     if config.budget is None:
         raise UserError("no token budget given; pass --budget 4000tokens or set `budget:` in the study file")
@@ -50,6 +53,8 @@ def resolve_config(
 def open_study(storage: BaseStorage, config: StudyConfig, existing: optuna.Study | None) -> optuna.Study:
     """The study `resolve_config` found, or a new one created with `config` stored and the seed λ enqueued."""
     if existing is not None:
+        if stored_config(existing).pair != config.pair:  # a pair corrected before any trial completed
+            existing.set_user_attr(CONFIG_ATTR, json.loads(config.model_dump_json()))
         return existing
     study = optuna.create_study(study_name=config.study_name, storage=storage, directions=DIRECTIONS, load_if_exists=True)
     if CONFIG_ATTR not in study.user_attrs:  # another worker may have created it a moment ago

@@ -14,15 +14,16 @@ from mlflow.tracking import MlflowClient
 
 from mi_search.backends.base import Backend
 from mi_search.backends.load import load_backend
+from mi_search.merge.checkpoints import check_weights
 from mi_search.search.config import StudyConfig, build_config, resume_config
 from mi_search.search.holdout import rescore_front
 from mi_search.search.inputs import StudyInputs, prepare_inputs
 from mi_search.search.locations import study_folder
 from mi_search.search.objective import Observers, TrialRunner
-from mi_search.search.report import write_report
+from mi_search.search.report import check_report_folder, write_report
 from mi_search.search.request import StudyRequest, settings_from_flags
 from mi_search.search.results import StudyResult, read_result
-from mi_search.search.storage import open_storage
+from mi_search.search.storage import check_tracking_uri, open_storage
 from mi_search.search import trials
 from mi_search.search.owner import this_process, worker_id
 from mi_search.search.study import join_study, make_sampler, open_study, reap_orphans, resolve_config
@@ -53,13 +54,18 @@ def run_study(
     """
     settings = request.settings()
     fresh = build_config(settings, source=request.source, names=request.names)  # a typo fails before anything opens
-    client = connect(runtime.tracking_uri) if runtime.tracking_uri else None  # unreachable: one line, now
+    folder = runtime.out or study_folder(fresh.study_name)
+    check_report_folder(folder)  # a folder that cannot be written fails now, not after every trial ran
+    client = _connect(runtime)  # unreachable: one line, now
     if runtime.promote is not None:
         check_model_name(runtime.promote)
     storage = open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat)
     config, existing = resolve_config(storage, settings, source=request.source, names=request.names, fresh=fresh)
     with observer.step("checking the task and the model pair"):
         inputs = prepare_inputs(config)
+    if existing is None:  # a new study is stored only around weights that load
+        with observer.step("checking the weights"):
+            check_weights(*config.pair.references())
     study = open_study(storage, config, existing)
     reap_orphans(study)
     backend, tracker = _open(study, config, inputs, runtime, client, observer, backend)
@@ -67,7 +73,6 @@ def run_study(
     with observer.step("re-scoring new front points on the held-out questions"):
         rescore_front(study, read_result(study, config.budget), backend, inputs.holdout, config, inputs.decoding)
         result = read_result(study, config.budget)
-        folder = runtime.out or study_folder(study.study_name)
         files = write_report(folder, result, _report_extra(config, inputs, result))
         if tracker is not None:
             tracker.report(study, result, files, finished=True)
@@ -82,7 +87,7 @@ def run_worker(
     name: str, flags: dict, runtime: Runtime = Runtime(), observer: StudyObserver = Quiet()
 ) -> StudyConfig:
     """Join the stored study `name` and run trials for it; flags may change how (backend, trials), not what."""
-    client = connect(runtime.tracking_uri) if runtime.tracking_uri else None
+    client = _connect(runtime)
     storage = open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat)
     study, stored = join_study(storage, name)
     config = resume_config(stored, settings_from_flags(flags), source="the command line")
@@ -99,10 +104,18 @@ def promote_stored(
 ) -> Promotion:
     """Register a stored study's chosen point (or `trial`) as a new version of `name`, alias `runtime.alias`."""
     check_model_name(name)
-    connect(runtime.tracking_uri)
+    _connect(runtime)
     study, config = join_study(open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat), study_name)
     reap_orphans(study)
     return promote(study, config, name=name, alias=runtime.alias, tracking_uri=runtime.tracking_uri, trial=trial, force=force)
+
+
+def _connect(runtime: Runtime) -> MlflowClient | None:
+    """The tracking store, checked first: a URI MLflow cannot use or a file that is a study storage is refused untouched."""
+    if not runtime.tracking_uri:
+        return None
+    check_tracking_uri(runtime.tracking_uri)
+    return connect(runtime.tracking_uri)
 
 
 def _open(
