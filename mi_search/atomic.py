@@ -50,6 +50,13 @@ def atomic_write_text(target: Path, text: str) -> None:
         staging.unlink(missing_ok=True)
 
 
+def as_umask_allows(path: Path) -> None:
+    """Give a file the mode a plain `open` would (0666 less the umask), for writers that force 0600."""
+    mask = os.umask(0o22)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    Path(path).chmod(0o666 & ~mask)
+
+
 def _swap_in(staging: Path, target: Path) -> None:
     """Make `staging` the `target`: one atomic exchange where the kernel offers it, else two renames."""
     if not target.exists():

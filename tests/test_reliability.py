@@ -156,3 +156,18 @@ def test_reaping_respects_the_owner_and_its_start_time(tmp_path):
     assert states[numbers["mine"]] == states[numbers["elsewhere"]] == TrialState.RUNNING
     (retry,) = [t for t in study.get_trials() if t.state == TrialState.WAITING]
     assert trial_attrs.owner_of(retry) is None  # the copied record names the dead trial, not the retry
+
+
+def test_workers_draw_their_own_sampler_seeds_from_the_study_seed():
+    from mi_search.search.config import build_config
+    from mi_search.search.study import make_sampler, worker_seed
+
+    assert worker_seed(7, None) == 7  # the study's own process: reproducible
+    seeds = {worker_seed(7, f"host:{pid}") for pid in range(100, 200)}
+    assert len(seeds) == 100 and 7 not in seeds
+    assert worker_seed(7, "host:1") == worker_seed(7, "host:1") != worker_seed(8, "host:1")
+    # Two workers' samplers propose different first points where the study's seed alone would repeat them.
+    config = build_config({"budget": "4k", "sampler": "tpe"}, source="test")
+    first = [optuna.create_study(sampler=make_sampler(config, w)).ask().suggest_float("lam", 0, 1) for w in ("a:1", "a:2", None)]
+    again = optuna.create_study(sampler=make_sampler(config, None)).ask().suggest_float("lam", 0, 1)
+    assert len(set(first)) == 3 and again == first[2]
