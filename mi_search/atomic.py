@@ -1,34 +1,42 @@
-"""Write a directory all at once: build it under a temporary name, then rename it into place."""
+"""Write a directory all at once: build it under a temporary name, then swap it into place.
+
+A reader sees the old directory or the new one, never a mix; a kill leaves at most a hidden
+staging directory beside the target, removed by the next write once its process is gone.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from mi_search.errors import UserError
 
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+
 
 @contextmanager
 def atomic_directory(target: Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a staging directory beside `target`; it becomes `target` only if the block succeeds."""
+    """Yield a staging directory beside `target`; it becomes `target` only if the block succeeds.
+
+    With `overwrite`, an existing `target` is replaced as a whole (its old files do not linger).
+    """
     target = Path(target)
     if target.exists() and not overwrite:
         raise UserError(f"{target} already exists; choose another --out or remove it first")
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    staging.chmod(0o755)
+    _remove_abandoned(target)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(mode=0o777)  # the umask decides, as for any directory the user makes
     try:
         yield staging
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
+        _swap_in(staging, target)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def atomic_write_text(target: Path, text: str) -> None:
@@ -40,3 +48,51 @@ def atomic_write_text(target: Path, text: str) -> None:
         staging.replace(target)
     finally:
         staging.unlink(missing_ok=True)
+
+
+def as_umask_allows(path: Path) -> None:
+    """Give a file the mode a plain `open` would (0666 less the umask), for writers that force 0600."""
+    mask = os.umask(0o22)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    Path(path).chmod(0o666 & ~mask)
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Make `staging` the `target`: one atomic exchange where the kernel offers it, else two renames."""
+    if not target.exists():
+        staging.rename(target)
+        return
+    if _exchange(staging, target):
+        shutil.rmtree(staging)  # it holds the old directory now
+        return
+    old = target.with_name(f".{target.name}.{os.getpid()}.old")
+    target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Linux renameat2(RENAME_EXCHANGE); False where the C library or the file system lacks it."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
+
+
+def _remove_abandoned(target: Path) -> None:
+    """Staging directories of `target` left by killed processes (`.NAME.PID.tmp`, `.NAME.PID.old`)."""
+    for stale in target.parent.glob(f".{target.name}.*.*"):
+        pid, _, kind = stale.name.removeprefix(f".{target.name}.").partition(".")
+        if kind in ("tmp", "old") and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,14 +15,30 @@ from mi_search.errors import UserError
 Model = TypeVar("Model", bound=BaseModel)
 
 
+def read_text(path: Path, what: str, kind: str) -> str:
+    """A UTF-8 text file's content; a binary, UTF-16 or unreadable file is one line naming it.
+
+    `what` names the file in errors ("study file"), `kind` the text it should hold ("YAML", "CSV").
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {what} {path} ({exc.strerror}); give a readable {kind} file") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-32's marks start the same way
+        raise UserError(f"{what} {path} is UTF-16 or UTF-32 text; save it as UTF-8 {kind}")
+    if b"\0" in data:
+        raise UserError(f"{what} {path} is a binary file, not {kind} text; give the {kind} file itself")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{what} {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 {kind}") from None
+
+
 def read_yaml(path: Path, what: str) -> Any:
     """The parsed content of a YAML file; `what` names it in errors (e.g. "study file")."""
+    text = read_text(path, what, "YAML")
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise UserError(f"{what} {path} is not UTF-8 text; save it as UTF-8 YAML") from None
-    except OSError as exc:
-        raise UserError(f"cannot read {what} {path} ({exc.strerror}); give a readable YAML file") from None
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""

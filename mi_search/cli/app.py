@@ -10,6 +10,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from mi_search.diskspace import disk_full
 from mi_search.errors import UserError
 
 app = typer.Typer(
@@ -41,6 +42,10 @@ def reports_user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if _debug:
                 raise
+            full = disk_full(exc)
+            if full is not None:
+                typer.echo(f"error: {full}", err=True)
+                raise typer.Exit(2) from None
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             typer.echo(f"error: unexpected {type(exc).__name__}: {first} (rerun with --debug for the traceback)", err=True)
             raise typer.Exit(1) from None

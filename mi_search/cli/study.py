@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -128,15 +130,49 @@ def worker(
     console.print(f"mi-search --study {study} --storage {storage} --trials 0", soft_wrap=True, highlight=False)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so it unwinds as Ctrl-C does: the running trial is failed,
+    its MLflow run ended, and the study stays resumable."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+class _NoInterruptTraceback(logging.Filter):
+    """Optuna logs a failed trial with its traceback, then its value; for Ctrl-C or SIGTERM that is
+    31 frames of noise and a `failed with value None` line: the hint says all there is to say."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped: str | None = None  # the message prefix of the line that follows a dropped one
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+            self.dropped = record.getMessage().split(" failed with parameters")[0] + " failed with value"
+            return False
+        return not (self.dropped and record.getMessage().startswith(self.dropped))
+
+
 @contextmanager
 def interrupted_hint(study: str | None) -> Iterator[None]:
-    """Ctrl-C during a study: finished trials are kept; say how to go on, exit 130, no traceback."""
+    """Ctrl-C (exit 130) or SIGTERM (exit 143) during a study: the running trial is failed, finished
+    trials are kept; say how to go on, with no traceback."""
+    optuna_log = logging.getLogger("optuna.study._optimize")  # the logger of Optuna's trial loop
+    quiet = _NoInterruptTraceback()
+    optuna_log.addFilter(quiet)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         yield
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not break the way out
         again = f" with --study {study}" if study else ""
-        typer.echo(f"interrupted; finished trials are kept: run the same command{again} to go on", err=True)
-        raise typer.Exit(130) from None
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        typer.echo(f"{what}; finished trials are kept: run the same command{again} to go on", err=True)
+        raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        optuna_log.removeFilter(quiet)
 
 
 @app.command("promote")

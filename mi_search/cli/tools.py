@@ -126,18 +126,21 @@ def label(
         Path, typer.Argument(help="CSV with columns lambda,think_ratio and optionally accuracy,mean_tokens.")
     ],
     out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing --out file.")] = False,
 ) -> None:
-    """Add `stage` and `overthinking` columns to a sweep made with any tool."""
+    """Add `stage` and `overthinking` columns to a sweep made with any tool (a study's trials.csv too)."""
     from mi_search.atomic import atomic_write_text
     from mi_search.evaluation.label_csv import label_csv
+    from mi_search.yaml_config import read_text
 
-    if out is not None and not out.parent.is_dir():
-        raise UserError(f"{out.parent} does not exist; create it or choose another --out")
-    try:
-        text = file.read_text()
-    except OSError as exc:
-        raise UserError(f"cannot read {file} ({exc.strerror}); give a readable CSV file") from None
-    labelled = label_csv(text)
+    if out is not None:
+        if out.is_dir():
+            raise UserError(f"--out {out} is a folder; give a file path such as {out / 'labelled.csv'}")
+        if out.exists() and not force:
+            raise UserError(f"--out {out} already exists; pass --force to replace it or choose another path")
+        if not out.parent.is_dir():
+            raise UserError(f"{out.parent} does not exist; create it or choose another --out")
+    labelled = label_csv(read_text(file, "CSV file", "CSV"))
     if out is None:
         typer.echo(labelled, nl=False)
     else:

@@ -15,6 +15,8 @@ from mi_search.errors import UserError
 from mi_search.evaluation.stages import StageLabel, StagePoint, label_stages
 
 REQUIRED = ("lambda", "think_ratio")
+# A study's own trials.csv names λ `mean_lambda` (and `lam` in a global space): each is read as `lambda`.
+LAMBDA_NAMES = ("lambda", "mean_lambda", "lam")
 OPTIONAL = ("accuracy", "mean_tokens")
 ADDED = ("stage", "overthinking")
 FRACTIONS = ("think_ratio", "accuracy")  # the stage rule's thresholds assume fractions, not percentages
@@ -48,13 +50,16 @@ def _read(text: str) -> tuple[list[str], list[Row]]:
 def _columns(header: list[str]) -> dict[str, int]:
     """Position of every column this command reads or writes."""
     names = [cell.strip() for cell in header]
+    lam = next((name for name in LAMBDA_NAMES if name in names), "lambda")
+    names = ["lambda" if name == lam else name for name in names]
     for name in REQUIRED + OPTIONAL + ADDED:
         if names.count(name) > 1:
             raise UserError(f"column {name!r} appears {names.count(name)} times in the header; keep only one")
     for name in REQUIRED:
         if name not in names:
             found = ", ".join(repr(n) for n in names)
-            raise UserError(f"missing required column {name!r} (found {found}); add it to the header")
+            also = " (or mean_lambda, lam)" if name == "lambda" else ""
+            raise UserError(f"missing required column {name!r}{also} (found {found}); add it to the header")
     return {name: names.index(name) for name in REQUIRED + OPTIONAL + ADDED if name in names}
 
 

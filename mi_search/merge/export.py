@@ -20,7 +20,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from mi_search import __version__
-from mi_search.atomic import atomic_directory
+from mi_search.atomic import as_umask_allows, atomic_directory
 from mi_search.merge.checkpoints import checkpoint_plan, resolve_pair, safetensors_files
 from mi_search.merge.pair import PairConfig
 from mi_search.merge.plan import MergePlan
@@ -70,6 +70,7 @@ def export_blend(
                 with safe_open(shard, framework="pt") as handle:
                     blended = dict(_blend_shard(handle, thinking, lambdas))
                 save_file(blended, staging / shard.name, metadata={"format": "pt"})
+                as_umask_allows(staging / shard.name)  # safetensors writes 0600; a serving user must read it
         if (instruct_dir / _INDEX).is_file():
             shutil.copyfile(instruct_dir / _INDEX, staging / _INDEX)
         shutil.copyfile(instruct_dir / "config.json", staging / "config.json")

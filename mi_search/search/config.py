@@ -7,6 +7,7 @@ inline (`pair: ../configs/pairs/toy.yaml`), relative to the study file.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -75,6 +76,10 @@ class ChoiceRule(str, Enum):
     BEST = "best"  # the best held-out accuracy, whatever it costs
 
 
+MAX_NAME = 100
+STUDY_NAME = re.compile(rf"[^\W_][\w.+@-]{{0,{MAX_NAME - 1}}}")
+
+
 class SamplerName(str, Enum):
     GP = "gp"
     TPE = "tpe"
@@ -114,6 +119,17 @@ class StudyConfig(_Strict):
             return data
         defaults = {"trials": default_trials(dimension), "sampler": default_sampler(dimension).value}
         return {**data, **{key: value for key, value in defaults.items() if data.get(key) is None}}
+
+    @field_validator("name")
+    @classmethod
+    def _a_name_not_a_path(cls, name: str | None) -> str | None:
+        """The name becomes runs/<name>/ and an MLflow experiment: it must not reach outside runs/."""
+        if name is not None and not STUDY_NAME.fullmatch(name):
+            raise ValueError(
+                f"study name {name[:40]!r}{'…' if len(name) > 40 else ''} is not a name: use at most "
+                f"{MAX_NAME} letters, digits, '_', '-', '+', '@' or '.', starting with a letter or digit (no '/')"
+            )
+        return name
 
     @field_validator("backend", mode="before")
     @classmethod

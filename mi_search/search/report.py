@@ -1,4 +1,4 @@
-"""The study folder: pareto.json, trials.csv, pareto.png and stage_map.png, each replaced atomically."""
+"""The study folder: pareto.json, trials.csv, pareto.png and stage_map.png, replaced together as one unit."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import csv
 import io
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
-from mi_search.atomic import atomic_write_text
+from mi_search.atomic import atomic_directory
+from mi_search.errors import UserError
 from mi_search.evaluation.scores import SCORE_NAMES
 from mi_search.search.paired import Interval
 from mi_search.search.results import StudyResult
@@ -17,6 +19,7 @@ from mi_search.search.space import vector_groups, vector_summary
 from mi_search.search.trials import TrialRecord
 
 REPORT_FILES = ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")
+PROFILE_FILE = "lambda_profile.png"  # vector spaces only: the chosen point's λ against depth
 
 
 def _interval(interval: Interval | None) -> dict[str, float] | None:
@@ -127,29 +130,45 @@ def _stop_cell(stop: dict[str, Any] | None) -> str:
 
 
 def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[Path]:
-    """Write (or replace) the study folder's files; returns their paths.
+    """Write (or replace) the study folder as one unit; returns its files' paths.
 
-    `stage_map.png` draws every finished trial, those stopped early hollow; a vector space's chosen
-    point also gets `lambda_profile.png`, its λ per module against depth.
+    The files are made in a staging folder that is then swapped in: a kill leaves the old folder
+    whole, and a rerun never leaves new files beside old plots. `stage_map.png` draws every finished
+    trial, those stopped early hollow; a vector space's chosen point also gets `lambda_profile.png`.
     """
     from mi_search.plots.lambda_profile import plot_lambda_profile
     from mi_search.plots.pareto import plot_pareto
     from mi_search.plots.stage_map import plot_stage_map
 
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "pareto.json", json.dumps(pareto_document(result, extra), indent=2) + "\n")
-    atomic_write_text(out / "trials.csv", trials_table(result))
-    plot_pareto(result, out / "pareto.png")
-    distinct = [r for r in result.records if r.repeat_of is None]
-    plot_stage_map(
-        [(r.mean_lambda, r.accuracy, r.scores["think_ratio"], r.mean_tokens, r.stage, r.full) for r in distinct],
-        out / "stage_map.png",
-        xlabel="mean λ over all weights (0 = Instruct, 1 = Thinking)",
-    )
-    files = [out / name for name in REPORT_FILES]
-    groups = vector_groups(result.record(result.chosen).params) if result.chosen is not None else {}
-    if groups:
-        title = f"chosen point (trial {result.chosen}): λ per module against depth"
-        plot_lambda_profile(groups, out / "lambda_profile.png", title=title)
-        files.append(out / "lambda_profile.png")
+    with atomic_directory(out, overwrite=True) as staging:
+        (staging / "pareto.json").write_text(json.dumps(pareto_document(result, extra), indent=2) + "\n")
+        (staging / "trials.csv").write_text(trials_table(result))
+        plot_pareto(result, staging / "pareto.png")
+        distinct = [r for r in result.records if r.repeat_of is None]  # stopped early: drawn hollow
+        plot_stage_map(
+            [(r.mean_lambda, r.accuracy, r.scores["think_ratio"], r.mean_tokens, r.stage, r.full) for r in distinct],
+            staging / "stage_map.png",
+            xlabel="mean λ over all weights (0 = Instruct, 1 = Thinking)",
+        )
+        files = [out / name for name in REPORT_FILES]
+        groups = vector_groups(result.record(result.chosen).params) if result.chosen is not None else {}
+        if groups:  # a vector space's chosen point: its λ per module against depth
+            title = f"chosen point (trial {result.chosen}): λ per module against depth"
+            plot_lambda_profile(groups, staging / PROFILE_FILE, title=title)
+            files.append(out / PROFILE_FILE)
     return files
+
+
+def check_report_folder(out: Path) -> None:
+    """Refuse, before any trial runs, a study folder that cannot be written or replaced as a whole."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; pass a folder for the study's report")
+    if out.is_dir() and (other := sorted(p.name for p in out.iterdir() if p.name not in (*REPORT_FILES, PROFILE_FILE))):
+        raise UserError(
+            f"--out {out} holds files that are not a study report ({', '.join(other[:3])}); "
+            "the report replaces the folder whole: pass an empty or new folder"
+        )
+    parent = next((p for p in out.absolute().parents if p.exists()), Path("/"))  # the swap renames in here
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write the study folder {out}: {parent} is not writable; pass --out a writable folder")

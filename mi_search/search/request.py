@@ -73,7 +73,7 @@ class StudyRequest:
 
     @property
     def file(self) -> Path | None:
-        if self.study is not None and (self.study.endswith((".yaml", ".yml")) or Path(self.study).is_file()):
+        if self.study is not None and (self.study.endswith((".yaml", ".yml")) or _is_file(self.study)):
             return Path(self.study)
         return None
 
@@ -96,3 +96,11 @@ class StudyRequest:
         elif self.study is not None:
             base = {"name": self.study}
         return merge_settings(merge_settings(base, self.overrides), settings_from_flags(self.flags))
+
+
+def _is_file(text: str) -> bool:
+    """Whether `text` names an existing file; a string too long to be a path is a name (refused as one later)."""
+    try:
+        return Path(text).is_file()
+    except OSError:
+        return False

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 import warnings
+from contextlib import closing
+from pathlib import Path
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.storages.journal import JournalFileBackend
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
+from mi_search.diskspace import disk_full, no_space
 from mi_search.errors import UserError
+from mi_search.search.journal import SafeJournalFile
 
 JOURNAL_PREFIX = "journal:"
 # A trial whose process died is noticed after this many missed heartbeats, then retried with its parameters.
@@ -24,15 +28,15 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
 
     RDB storages record a heartbeat per running trial: a trial whose process was killed is marked
     FAIL once its heartbeat is stale, and retried with the same parameters by the next process.
-    Journal files have no heartbeat; a killed trial there stays RUNNING and is not retried.
+    Journal files have no heartbeat. On every storage, a trial whose process died on this host is
+    reaped by the next process that opens the study (`study.reap_orphans`).
     """
     if url.startswith(JOURNAL_PREFIX):
         path = url.removeprefix(JOURNAL_PREFIX)
-        try:
-            return JournalStorage(JournalFileBackend(path))
-        except OSError as exc:
-            raise UserError(f"cannot open journal {path}: {exc.strerror}; check that its directory exists") from None
+        return JournalStorage(SafeJournalFile(path))
     sqlite = url.startswith("sqlite")
+    if "experiments" in sqlite_tables(url) and "studies" not in sqlite_tables(url):
+        raise UserError(f"--storage {url} is an MLflow tracking database; give the Optuna storage, e.g. sqlite:///mi-search.db")
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them knowingly
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -47,6 +51,8 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
         cause = exc.__cause__ or exc  # Optuna re-raises the driver's ImportError under its own message
         raise UserError(f"storage {url} needs its database driver ({cause}); pip install that module") from None
     except (SQLAlchemyError, ValueError) as exc:  # bad URLs, unknown dialects, unreachable databases
+        if disk_full(exc) is not None:
+            raise no_space(url) from None
         reason = str(exc).splitlines()[0]
         raise UserError(
             f"cannot open storage {url} ({reason}); use sqlite:///PATH.db, postgresql://USER@HOST/DB or journal:PATH"
@@ -73,6 +79,35 @@ def serialize_sqlite_transactions(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     engine.dispose()  # pooled connections opened before the listeners would still begin lazily
+
+
+# Where an experiment tracker may live (MLflow's schemes, less those a study never uses).
+TRACKING_SCHEMES = ("sqlite", "http", "https", "postgresql", "mysql", "mssql", "file")
+
+
+def check_tracking_uri(uri: str) -> None:
+    """Refuse, without opening it, a tracking URI MLflow cannot use or a SQLite file that holds a study storage."""
+    scheme = uri.split("://", 1)[0] if "://" in uri else ""
+    if scheme.split("+")[0] not in TRACKING_SCHEMES:
+        raise UserError(
+            f"--tracking-uri {uri} is not a tracking store MLflow can use; give sqlite:///mlflow.db or http://HOST:PORT"
+        )
+    if "studies" in sqlite_tables(uri) and "experiments" not in sqlite_tables(uri):
+        raise UserError(f"--tracking-uri {uri} is an Optuna study storage; give the MLflow store, e.g. sqlite:///mlflow.db")
+
+
+def sqlite_tables(url: str) -> set[str]:
+    """The tables of the SQLite file `url` names, read without writing to it; empty for other URLs and new files."""
+    if not url.startswith("sqlite:///"):
+        return set()
+    path = Path(url.removeprefix("sqlite:///").split("?")[0])
+    if not path.is_file() or path.stat().st_size == 0:
+        return set()
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:  # not a database at all
+        raise UserError(f"{path} is not a SQLite database ({exc}); give another path") from None
 
 
 def study_exists(storage: BaseStorage, name: str) -> bool:

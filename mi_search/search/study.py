@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import warnings
+from datetime import datetime
 from typing import Any
 
 import optuna
@@ -11,11 +14,15 @@ from optuna.study import StudyDirection
 
 from mi_search.errors import UserError
 from mi_search.merge.checkpoints import read_config, resolve_checkpoint
+from mi_search.search import trials
 from mi_search.search.config import SamplerName, StudyConfig, build_config, merge_settings, resume_config
 from mi_search.search.space import PER_LAYER
-from mi_search.search.storage import study_exists
+from mi_search.search.storage import MAX_RETRIES, study_exists
 
 CONFIG_ATTR = "mi_search_config"
+# A live process records itself first thing in the objective, milliseconds after `study.ask()`; a
+# RUNNING trial with no record after this long was asked for by a process that died before it could.
+ASK_WINDOW_S = 10
 DIRECTIONS = [StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE]  # accuracy ↑, mean response tokens ↓
 
 
@@ -35,7 +42,10 @@ def resolve_config(
     name = fresh.study_name
     if study_exists(storage, name):
         study = optuna.load_study(study_name=name, storage=storage)
-        return resume_config(stored_config(study), settings, source=source, names=names), study
+        stored = stored_config(study)
+        if "pair" in settings and not trials.completed(study):  # nothing measured yet: a corrected pair is taken
+            stored = stored.model_copy(update={"pair": fresh.pair})
+        return resume_config(stored, settings, source=source, names=names), study
     config = fresh
     if config.budget is None:
         raise UserError("no token budget given; pass --budget 4000tokens or set `budget:` in the study file")
@@ -55,6 +65,8 @@ def pair_layers(config: StudyConfig) -> int:
 def open_study(storage: BaseStorage, config: StudyConfig, existing: optuna.Study | None) -> optuna.Study:
     """The study `resolve_config` found, or a new one created with `config` stored and the seed λ enqueued."""
     if existing is not None:
+        if stored_config(existing).pair != config.pair:  # a pair corrected before any trial completed
+            existing.set_user_attr(CONFIG_ATTR, json.loads(config.model_dump_json()))
         return existing
     study = optuna.create_study(study_name=config.study_name, storage=storage, directions=DIRECTIONS, load_if_exists=True)
     if CONFIG_ATTR not in study.user_attrs:  # another worker may have created it a moment ago
@@ -85,17 +97,62 @@ def stored_config(study: optuna.Study) -> StudyConfig:
     return build_config(raw, source=f"the stored configuration of study {study.study_name!r}")
 
 
-def make_sampler(config: StudyConfig) -> optuna.samplers.BaseSampler:
+def make_sampler(config: StudyConfig, worker: str | None = None) -> optuna.samplers.BaseSampler:
     """The study's sampler (its default depends on the space's dimension: `config.default_sampler`).
 
     GP's random start is kept short: the seeded λ values (0, 0.5, 1 by default) already span the range.
+    `worker` (a worker's id) gives that worker its own seed, so parallel workers propose different λ.
     """
+    seed = worker_seed(config.seed, worker)
     sampler = config.sampler
     if sampler is SamplerName.GP:
         startup = min(10, len(config.seed_lambdas) + 2 * config.space.dimension)
-        return optuna.samplers.GPSampler(seed=config.seed, n_startup_trials=startup)
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=startup)
     if sampler is SamplerName.TPE:
-        return optuna.samplers.TPESampler(seed=config.seed, multivariate=True, constant_liar=True)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
     if sampler is SamplerName.RANDOM:
-        return optuna.samplers.RandomSampler(seed=config.seed)
-    return optuna.samplers.NSGAIISampler(seed=config.seed, population_size=8)
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=8)
+
+
+def worker_seed(seed: int, worker: str | None) -> int:
+    """The study seed itself for the study's own process (a run is reproducible); for a worker, a seed
+    drawn from the study seed and the worker's id, so no two workers propose the same λ sequence."""
+    if worker is None:
+        return seed
+    digest = hashlib.sha256(f"{seed}:{worker}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def reap_orphans(study: optuna.Study) -> list[int]:
+    """Fail, and queue again with the same parameters, the RUNNING trials no live process runs.
+
+    A trial recorded by a process on this host is an orphan as soon as that process is gone; one
+    recorded on another host is left to the storage's heartbeat. A trial with no record at all is an
+    orphan once ASK_WINDOW_S have passed since it started. Returns the numbers of the trials reaped.
+    """
+    now = datetime.now()
+    reaped = []
+    for trial in trials.running(study):
+        owner = trials.owner_of(trial)
+        if owner is None:
+            started = trial.datetime_start
+            gone = started is None or (now - started).total_seconds() > ASK_WINDOW_S
+        else:
+            gone = owner.on_this_host() and not owner.alive()
+        if gone and _fail(study, trial._trial_id):
+            reaped.append(trial)
+    with warnings.catch_warnings():  # Optuna's retry callback is "experimental"; it is the heartbeat's retry too
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
+        for trial in reaped:
+            retry(study, study._storage.get_trial(trial._trial_id))
+    return [t.number for t in reaped]
+
+
+def _fail(study: optuna.Study, trial_id: int) -> bool:
+    """Mark a trial FAIL; False when another process finished or reaped it first."""
+    try:
+        return study._storage.set_trial_state_values(trial_id, state=optuna.trial.TrialState.FAIL)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False

@@ -18,6 +18,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from mi_search.evaluation.scores import Scores
+from mi_search.search.owner import ProcessId
 from mi_search.search.paired import Interval, QuestionOutcome, accuracy_interval, tokens_interval
 from mi_search.search.pareto import Point, pareto_front
 
@@ -224,3 +225,24 @@ def store_holdout(
     study.set_user_attr(
         _HOLDOUT.format(number=number), {**values, "objective": values[objective], "generated_tokens": generated}
     )
+
+
+# --- Which process runs a trial: written first thing in the objective, read when a study is opened. ---
+_OWNER = "owner"  # {"host", "pid", "started", "trial"}: "trial" tells a record from one copied into a retry
+
+
+def store_owner(trial: optuna.Trial, owner: ProcessId) -> None:
+    trial.set_user_attr(_OWNER, {**owner.as_dict(), "trial": trial.number})
+
+
+def owner_of(trial: FrozenTrial) -> ProcessId | None:
+    """The process that recorded itself running this trial; None when none did (a retry carries its
+    original's record, which names another trial number, so it counts as none)."""
+    raw = trial.user_attrs.get(_OWNER)
+    if not isinstance(raw, dict) or raw.get("trial") != trial.number:
+        return None
+    return ProcessId.from_dict(raw)
+
+
+def running(study: optuna.Study) -> list[FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))

@@ -14,16 +14,19 @@ from mlflow.tracking import MlflowClient
 
 from mi_search.backends.base import Backend
 from mi_search.backends.load import load_backend
+from mi_search.merge.checkpoints import check_weights
 from mi_search.search.config import StudyConfig, build_config, resume_config
 from mi_search.search.holdout import rescore_front
 from mi_search.search.inputs import StudyInputs, prepare_inputs
 from mi_search.search.locations import study_folder
 from mi_search.search.objective import Observers, TrialRunner
-from mi_search.search.report import write_report
+from mi_search.search.report import check_report_folder, write_report
 from mi_search.search.request import StudyRequest, settings_from_flags
 from mi_search.search.results import StudyResult, read_result
-from mi_search.search.storage import open_storage
-from mi_search.search.study import join_study, make_sampler, open_study, resolve_config
+from mi_search.search.storage import check_tracking_uri, open_storage
+from mi_search.search import trials
+from mi_search.search.owner import this_process, worker_id
+from mi_search.search.study import join_study, make_sampler, open_study, reap_orphans, resolve_config
 from mi_search.service.runtime import Quiet, Runtime, StudyObserver
 from mi_search.tracking.promote import Promotion, check_promotion, promote
 from mi_search.tracking.store import connect
@@ -50,20 +53,25 @@ def run_study(
     """
     settings = request.settings()
     fresh = build_config(settings, source=request.source, names=request.names)  # a typo fails before anything opens
-    client = connect(runtime.tracking_uri) if runtime.tracking_uri else None  # unreachable: one line, now
+    folder = runtime.out or study_folder(fresh.study_name)
+    check_report_folder(folder)  # a folder that cannot be written fails now, not after every trial ran
+    client = _connect(runtime)  # unreachable: one line, now
     if runtime.promote is not None:
         check_promotion(runtime.promote, runtime.alias)
     storage = open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat)
     config, existing = resolve_config(storage, settings, source=request.source, names=request.names, fresh=fresh)
     with observer.step("checking the task and the model pair"):
         inputs = prepare_inputs(config)
+    if existing is None:  # a new study is stored only around weights that load
+        with observer.step("checking the weights"):
+            check_weights(*config.pair.references())
     study = open_study(storage, config, existing)
+    reap_orphans(study)
     backend, tracker = _open(study, config, inputs, runtime, client, observer, backend)
     _run_trials(study, config, inputs, backend, tracker, observer)
     with observer.step("re-scoring new front points on the held-out questions"):
         rescore_front(study, read_result(study, config.budget), backend, inputs.holdout, config, inputs.decoding)
         result = read_result(study, config.budget)
-        folder = runtime.out or study_folder(study.study_name)
         files = write_report(folder, result, _report_extra(config, inputs, result))
         if tracker is not None:
             tracker.report(study, result, files, finished=True)
@@ -78,14 +86,15 @@ def run_worker(
     name: str, flags: dict, runtime: Runtime = Runtime(), observer: StudyObserver = Quiet()
 ) -> StudyConfig:
     """Join the stored study `name` and run trials for it; flags may change how (backend, trials), not what."""
-    client = connect(runtime.tracking_uri) if runtime.tracking_uri else None
+    client = _connect(runtime)
     storage = open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat)
     study, stored = join_study(storage, name)
     config = resume_config(stored, settings_from_flags(flags), source="the command line")
     with observer.step("checking the task and the model pair"):
         inputs = prepare_inputs(config)
+    reap_orphans(study)
     backend, tracker = _open(study, config, inputs, runtime, client, observer, None)
-    _run_trials(study, config, inputs, backend, tracker, observer)
+    _run_trials(study, config, inputs, backend, tracker, observer, worker=worker_id())
     return config
 
 
@@ -94,9 +103,18 @@ def promote_stored(
 ) -> Promotion:
     """Register a stored study's chosen point (or `trial`) as a new version of `name`, alias `runtime.alias`."""
     check_promotion(name, runtime.alias)
-    connect(runtime.tracking_uri)
+    _connect(runtime)
     study, config = join_study(open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat), study_name)
+    reap_orphans(study)
     return promote(study, config, name=name, alias=runtime.alias, tracking_uri=runtime.tracking_uri, trial=trial, force=force)
+
+
+def _connect(runtime: Runtime) -> MlflowClient | None:
+    """The tracking store, checked first: a URI MLflow cannot use or a file that is a study storage is refused untouched."""
+    if not runtime.tracking_uri:
+        return None
+    check_tracking_uri(runtime.tracking_uri)
+    return connect(runtime.tracking_uri)
 
 
 def _open(
@@ -133,16 +151,29 @@ def _run_trials(
     backend: Backend,
     tracker: StudyTracker | None,
     observer: StudyObserver,
+    *,
+    worker: str | None = None,
 ) -> None:
-    """This invocation's trials (the study's `trials`, as Optuna's n_trials), merging in place for each."""
+    """This invocation's trials (the study's `trials`, as Optuna's n_trials), merging in place for each.
+
+    Each trial first records the process running it, so a kill at any point is reaped at once by
+    the next process that opens the study on this host (`reap_orphans`).
+    """
     if not config.trials:
         return
     callbacks = [tracker.after_trial] if tracker is not None else []
+    me = this_process()
     with observer.trials(config.trials, len(inputs.search.questions)) as progress:
         watchers = Observers(progress, *([tracker] if tracker is not None else []))
         runner = TrialRunner(backend, inputs.search, config, inputs.decoding, watchers)
-        study.sampler = make_sampler(config)
-        study.optimize(runner, n_trials=config.trials, callbacks=callbacks, gc_after_trial=False)
+
+        def owned(trial: optuna.Trial) -> tuple[float, float]:
+            trials.store_owner(trial, me)
+            reap_orphans(study)  # a worker beside this one may have died since the study was opened
+            return runner(trial)
+
+        study.sampler = make_sampler(config, worker)
+        study.optimize(owned, n_trials=config.trials, callbacks=callbacks, gc_after_trial=False)
 
 
 def _report_extra(config: StudyConfig, inputs: StudyInputs, result: StudyResult) -> dict:

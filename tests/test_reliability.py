@@ -1,0 +1,173 @@
+"""Kills and signals with real processes: an orphaned trial is reaped by the next process at once,
+SIGTERM and SIGINT end a study cleanly, and a process killed between `ask` and its first record is reaped too."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
+
+from mi_search.search import trials as trial_attrs
+from mi_search.search.study import ASK_WINDOW_S
+
+from .test_search_cli import mi_search, trials_of, write_study
+
+pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+
+
+def start_long_study(tmp_path, url, *extra):
+    """A study whose trials take seconds (200 questions, no halving), so a signal lands inside one."""
+    study = write_study(tmp_path, trials=30, task={"search_size": 200, "holdout_size": 8}, halving={"rungs": [1.0]})
+    command = [sys.executable, "-m", "mi_search", "--study", study, "--storage", url, *extra]
+    return subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_inside_a_trial(url, process, *, completed=1):
+    """Until `completed` trials are done and another is running, recorded by the process that runs it."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        assert process.poll() is None, process.communicate()
+        try:
+            found = trials_of(url, "small")
+        except KeyError:  # the study is not created yet
+            continue
+        done = sum(t.state == TrialState.COMPLETE for t in found)
+        owned = [t for t in found if t.state == TrialState.RUNNING and trial_attrs.owner_of(t) is not None]
+        if done >= completed and owned:
+            time.sleep(0.5)  # well inside the trial's generation
+            return owned[0]
+    pytest.fail("the study never reached a running trial")
+
+
+def child_runs(tmp_path):
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("small").experiment_id])
+    return {r.data.tags.get("mi_search.trial", "parent"): r.info.status for r in runs}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_killed_trial_is_reaped_at_once_by_the_finishing_command(tmp_path, kind):
+    url = f"sqlite:///{tmp_path}/s.db" if kind == "sqlite" else f"journal:{tmp_path}/s.log"
+    process = start_long_study(tmp_path, url)  # the default heartbeat: 10 s, a grace of 30 s
+    try:
+        killed = wait_inside_a_trial(url, process)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.communicate()
+    assert trial_attrs.owner_of(killed).pid == process.pid
+    # At once, well inside the heartbeat grace: the finishing command runs no trial, yet reaps the orphan.
+    mi_search("--study", "small", "--storage", url, "--trials", "0", cwd=tmp_path)
+    after = {t.number: t for t in trials_of(url, "small")}
+    assert after[killed.number].state == TrialState.FAIL
+    (retry,) = (t for t in after.values() if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed.number)
+    assert retry.state == TrialState.WAITING and retry.params == killed.params
+    assert not [t for t in after.values() if t.state == TrialState.RUNNING]
+    assert child_runs(tmp_path)[str(killed.number)] == "KILLED"
+    # The next run takes the queued trials (the retry and any seed λ not run yet) and leaves none behind.
+    waiting = sum(t.state == TrialState.WAITING for t in after.values())
+    mi_search("--study", "small", "--storage", url, "--trials", waiting, cwd=tmp_path)
+    after = {t.number: t for t in trials_of(url, "small")}
+    assert after[retry.number].state == TrialState.COMPLETE
+    assert not [t for t in after.values() if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+
+
+@pytest.mark.parametrize(("signum", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
+def test_term_and_int_fail_the_trial_end_its_run_and_exit_without_a_traceback(tmp_path, signum, code, word):
+    url = f"sqlite:///{tmp_path}/s.db"
+    process = start_long_study(tmp_path, url)
+    try:
+        running = wait_inside_a_trial(url, process)
+        os.kill(process.pid, signum)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1].startswith(f"{word}; finished trials are kept")
+    assert len([line for line in stderr.splitlines() if line.strip()]) == 1, stderr
+    after = {t.number: t for t in trials_of(url, "small")}
+    assert after[running.number].state == TrialState.FAIL
+    assert not [t for t in after.values() if t.state == TrialState.RUNNING]
+    assert child_runs(tmp_path)[str(running.number)] not in ("RUNNING", "SCHEDULED")
+
+
+def test_a_process_killed_between_ask_and_its_record_is_reaped(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = write_study(tmp_path, trials=1)
+    mi_search("--study", study, "--storage", url, "--trials", "0", cwd=tmp_path)
+    # A real process asks for a trial and is killed before it can write anything: the ~20 ms window.
+    asker = (
+        "import os, signal, optuna; from mi_search.search.storage import open_storage; "
+        f"optuna.load_study(study_name='small', storage=open_storage({url!r})).ask(); os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    subprocess.run([sys.executable, "-c", asker], cwd=tmp_path, check=False)
+    (orphan,) = [t for t in trials_of(url, "small") if t.state == TrialState.RUNNING]
+    assert trial_attrs.owner_of(orphan) is None
+    time.sleep(ASK_WINDOW_S + 0.5)  # no live process leaves a trial unrecorded this long
+    mi_search("--study", "small", "--storage", url, "--trials", "0", cwd=tmp_path)
+    after = {t.number: t for t in trials_of(url, "small")}
+    assert after[orphan.number].state == TrialState.FAIL
+    assert not [t for t in after.values() if t.state == TrialState.RUNNING]
+
+
+def test_a_live_trial_on_this_host_is_not_reaped(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    process = start_long_study(tmp_path, url)
+    try:
+        running = wait_inside_a_trial(url, process)
+        mi_search("--study", "small", "--storage", url, "--trials", "0", cwd=tmp_path)
+        assert {t.number: t.state for t in trials_of(url, "small")}[running.number] in (TrialState.RUNNING, TrialState.COMPLETE)
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def test_reaping_respects_the_owner_and_its_start_time(tmp_path):
+    """A record names host, PID and start time: a reused PID is not the owner; another host is left alone."""
+    from mi_search.search.owner import ProcessId, this_process
+
+    me = this_process()
+    assert me.alive()
+    assert not ProcessId(me.host, me.pid, me.started + "0").alive()  # same PID, another start: PID reused
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path}/o.db")
+    study = optuna.create_study(storage=storage, study_name="o")
+    from mi_search.search.study import reap_orphans
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    owners = {"mine": me, "dead": ProcessId(me.host, dead.pid, "x:1"), "elsewhere": ProcessId("other-host", dead.pid, "x:1")}
+    numbers = {}
+    for label, owner in owners.items():
+        trial = study.ask()
+        trial_attrs.store_owner(trial, owner)
+        numbers[label] = trial.number
+    assert reap_orphans(study) == [numbers["dead"]]
+    states = {t.number: t.state for t in study.get_trials()}
+    assert states[numbers["mine"]] == states[numbers["elsewhere"]] == TrialState.RUNNING
+    (retry,) = [t for t in study.get_trials() if t.state == TrialState.WAITING]
+    assert trial_attrs.owner_of(retry) is None  # the copied record names the dead trial, not the retry
+
+
+def test_workers_draw_their_own_sampler_seeds_from_the_study_seed():
+    from mi_search.search.config import build_config
+    from mi_search.search.study import make_sampler, worker_seed
+
+    assert worker_seed(7, None) == 7  # the study's own process: reproducible
+    seeds = {worker_seed(7, f"host:{pid}") for pid in range(100, 200)}
+    assert len(seeds) == 100 and 7 not in seeds
+    assert worker_seed(7, "host:1") == worker_seed(7, "host:1") != worker_seed(8, "host:1")
+    # Two workers' samplers propose different first points where the study's seed alone would repeat them.
+    config = build_config({"budget": "4k", "sampler": "tpe"}, source="test")
+    first = [optuna.create_study(sampler=make_sampler(config, w)).ask().suggest_float("lam", 0, 1) for w in ("a:1", "a:2", None)]
+    again = optuna.create_study(sampler=make_sampler(config, None)).ask().suggest_float("lam", 0, 1)
+    assert len(set(first)) == 3 and again == first[2]
