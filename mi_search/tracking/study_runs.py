@@ -9,6 +9,7 @@ a trial, and the next run re-syncs the children from the Optuna storage (`resync
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -131,9 +132,11 @@ class StudyTracker:
         self.guard.call(lambda: self.client.set_terminated(run_id, "FINISHED"))
 
     def trial_failed(self, trial: optuna.Trial) -> None:
+        """FAILED for an error; KILLED when the user stopped the study (Ctrl-C, or SIGTERM handled as it)."""
         run_id = trials.run_id_of(trial)
+        status = "KILLED" if isinstance(sys.exc_info()[1], KeyboardInterrupt) else "FAILED"
         if self.active and run_id is not None:
-            self.guard.call(lambda: self.client.set_terminated(run_id, "FAILED"))
+            self.guard.call(lambda: self.client.set_terminated(run_id, status))
 
     # Study-level
 
