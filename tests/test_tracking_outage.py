@@ -58,11 +58,11 @@ class KillsServer:
     def __getattr__(self, name):
         return getattr(self.backend, name)
 
-    def generate(self, prompts, n, params):
+    def generate(self, prompts, n, params, **options):
         self.calls += 1
         if self.calls == 3:
             stop(self.server)
-        return self.backend.generate(prompts, n, params)
+        return self.backend.generate(prompts, n, params, **options)
 
 
 def test_a_server_killed_mid_study_costs_one_warning_and_the_next_run_resyncs(tmp_path, monkeypatch, capfd):

@@ -154,9 +154,12 @@ class StudyConfig(_Strict):
         return self.model_dump(mode="json", include=set(IDENTITY_FIELDS))
 
 
+MAX_DEFAULT_TRIALS = 64  # a 72-λ space is not searched exhaustively: each trial costs a full evaluation
+
+
 def default_trials(dimension: int) -> int:
-    """16 for up to 2 numbers, then 4 more per number searched (a 12-λ space gets 56)."""
-    return 16 + 4 * max(0, dimension - 2)
+    """16 for up to 2 numbers, then 4 more per number searched (a 12-λ space gets 56), at most 64."""
+    return min(16 + 4 * max(0, dimension - 2), MAX_DEFAULT_TRIALS)
 
 
 # Above this many searched numbers the default sampler is TPE: GP fits slow down with the dimension

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import optuna
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
@@ -14,6 +16,7 @@ TRIAL_TAG = "mi_search.trial"
 ROLE_TAG = "mi_search.role"  # study | trial | promote
 PARENT_TAG = "mlflow.parentRunId"
 _LONGEST_SUMMARY = 40
+CREATION_SETTLE_S = 1.0
 
 
 def lambda_summary(spec: LambdaSpec, mean_lambda: float | None = None) -> str:
@@ -48,7 +51,9 @@ def open_parent(
     """The id of the study's parent run, and whether this call created it.
 
     Creation is idempotent by tag search: a process that finds an older parent than the one it just created
-    deletes its own, so simultaneous starts end with one parent and every child under it.
+    deletes its own, so simultaneous starts end with one parent and every child under it. The search waits
+    CREATION_SETTLE_S after creating, so that every process started at the same moment sees the same runs
+    and picks the same oldest one (start times can tie to the millisecond).
     """
     stored = study.user_attrs.get(PARENT_RUN_ATTR)
     if stored is not None and _live(client, stored):
@@ -60,6 +65,7 @@ def open_parent(
     mine = client.create_run(
         experiment_id, run_name=study.study_name, tags={**tags, STUDY_TAG: study.study_name, ROLE_TAG: "study"}
     ).info.run_id
+    time.sleep(CREATION_SETTLE_S)  # once per study: let simultaneous creators' runs become visible
     winner = find_parent(client, experiment_id, study.study_name) or mine
     if winner != mine:
         client.delete_run(mine)
