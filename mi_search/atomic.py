@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mi_search.errors import UserError
+from mi_search.processes import pid_alive
 
 _AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 
@@ -84,15 +85,5 @@ def _remove_abandoned(target: Path) -> None:
     """Staging directories of `target` left by killed processes (`.NAME.PID.tmp`, `.NAME.PID.old`)."""
     for stale in target.parent.glob(f".{target.name}.*.*"):
         pid, _, kind = stale.name.removeprefix(f".{target.name}.").partition(".")
-        if kind in ("tmp", "old") and pid.isdigit() and not _alive(int(pid)):
+        if kind in ("tmp", "old") and pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -102,6 +102,7 @@ def _search(
     command = f"mi-search --study {report.result.name} --storage {storage} --trials 8"
     console.print("continue with:")
     console.print(command, soft_wrap=True, highlight=False)
+    console.print(f"inspect the front in the MLflow UI: mi-search ui --tracking-uri {tracking_uri}", soft_wrap=True)
 
 
 app.callback(invoke_without_command=True)(reports_user_errors(takes(STUDY_OPTIONS, TASK_OPTIONS, PAIR_OPTIONS, BACKEND_OPTIONS)(_search)))

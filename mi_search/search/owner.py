@@ -14,6 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from mi_search.processes import pid_alive
+
 
 @dataclass(frozen=True)
 class ProcessId:
@@ -38,13 +40,7 @@ class ProcessId:
         """Whether this process still runs (asked on its own host only)."""
         if self.started:
             return _start_time(self.pid) == self.started
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:  # another user's live process
-            return True
-        return True
+        return pid_alive(self.pid)
 
 
 @cache

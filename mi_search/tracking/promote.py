@@ -19,6 +19,7 @@ from mlflow.entities import LoggedModelStatus
 from mlflow.tracking import MlflowClient
 
 from mi_search.errors import UserError
+from mi_search.processes import pid_alive
 from mi_search.merge.export import export_pair
 from mi_search.search.config import StudyConfig
 from mi_search.search.results import StudyResult, read_result
@@ -159,15 +160,5 @@ def _clean_leftovers(client: MlflowClient, experiment_id: str, parent: str, name
                 client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
     for folder in Path(tempfile.gettempdir()).glob(f"{_TEMP_PREFIX}*"):
         pid = folder.name.removeprefix(_TEMP_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
