@@ -86,3 +86,12 @@ def toy_dirs() -> tuple[Path, Path]:
     from mi_search.toy import toy_pair_dirs
 
     return toy_pair_dirs()
+
+
+def release_vllm(engine) -> None:
+    """End an in-process vLLM engine and its distributed state, so the next module can start another
+    (a dense engine's process groups have no expert-parallel group for a MoE engine, and vice versa)."""
+    from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
+
+    del engine.llm
+    cleanup_dist_env_and_memory()

@@ -24,7 +24,7 @@ from mi_search.evaluation.decoding import DecodingParams
 from mi_search.merge.architectures import Module
 from mi_search.merge.spec import LambdaSpec
 from mi_search.tasks.toy import toy_questions
-from tests.conftest import save_tiny_moe
+from tests.conftest import release_vllm, save_tiny_moe
 
 PROMPTS = [q.prompt for q in toy_questions(8)]
 GREEDY = DecodingParams(max_new_tokens=24)
@@ -41,7 +41,9 @@ SPARSE_LAYERS = (0, 2)  # the fixture's layer 1 is dense (mlp_only_layers)
 @pytest.fixture(scope="module")
 def engine(tiny_moe_pair):
     # blocks of 32 tokens: the toy prompts fill one, so the prefix cache really serves them
-    return load_vllm(*tiny_moe_pair, VLLMSettings(block_size=32))
+    engine = load_vllm(*tiny_moe_pair, VLLMSettings(block_size=32))
+    yield engine
+    release_vllm(engine)
 
 
 @pytest.fixture(scope="module")

