@@ -18,9 +18,9 @@ from mi_search.backends.hf import load_hf
 from mi_search.backends.hf_generate import HFGenerator
 from mi_search.backends.settings import HFSettings
 from mi_search.evaluation.decoding import DecodingParams
+from mi_search.merge.pair import PairConfig
 from mi_search.merge.spec import LambdaSpec
 from mi_search.tasks.toy import toy_questions
-from mi_search.toy import toy_pair_dirs
 
 
 def generate_reference(backend: HFGenerator, prompts: list[str], max_new_tokens: int) -> list[int]:
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=384)
     args = parser.parse_args()
     prompts = [q.prompt for q in toy_questions(args.questions)]
-    pair = load_hf(*toy_pair_dirs(), HFSettings(device="cpu", batch_size=len(prompts)))
+    pair = load_hf(PairConfig(), HFSettings(device="cpu", batch_size=len(prompts)))
     pair.merge(LambdaSpec(lam=args.lam))
     backend = pair.generator
     params = DecodingParams(max_new_tokens=args.max_new_tokens)

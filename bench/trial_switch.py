@@ -27,6 +27,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from mi_search.backends.vllm_backend import load_vllm
 from mi_search.backends.settings import VLLMSettings
+from mi_search.merge.pair import PairConfig
 from mi_search.merge.spec import LambdaSpec
 from mi_search.toy import toy_pair_dirs
 
@@ -87,7 +88,7 @@ def main() -> None:
     instruct, thinking = (args.instruct, args.thinking) if args.instruct else toy_pair_dirs()
     settings = VLLMSettings()
     start = time.perf_counter()
-    engine = load_vllm(instruct, thinking, settings)
+    engine = load_vllm(PairConfig(instruct=str(instruct), thinking=str(thinking)), settings)
     open_s = time.perf_counter() - start
     config = engine.llm.llm_engine.vllm_config
     engine_args = [

@@ -13,6 +13,7 @@ import pytest
 import torch
 from transformers import Qwen3Config, Qwen3ForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM
 
+from mi_search.merge.pair import PairConfig
 from mi_search.toy.tokenizer import build_tokenizer, save_tokenizer
 
 
@@ -29,6 +30,11 @@ _TINY = {
     "pad_token_id": 0,
     "eos_token_id": 3,
 }
+
+
+def pair_of(instruct: Path | str, thinking: Path | str, **fields) -> PairConfig:
+    """The pair of two checkpoint directories, as a study's configuration names it."""
+    return PairConfig(instruct=str(instruct), thinking=str(thinking), **fields)
 
 
 def tiny_config(**overrides) -> Qwen3Config:

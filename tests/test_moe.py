@@ -12,6 +12,7 @@ from mi_search.backends.hf import load_hf
 from mi_search.backends.settings import HFSettings
 from mi_search.merge.architectures import Module, table_for
 from mi_search.merge.spec import BlockLambda, LambdaSpec
+from tests.conftest import pair_of
 
 BF16 = HFSettings(device="cpu", dtype="bfloat16")  # the checkpoints' own dtype: sources compare bit for bit
 
@@ -28,7 +29,7 @@ def sources(tiny_moe_pair):
 
 @pytest.fixture(scope="module")
 def backend(tiny_moe_pair):
-    return load_hf(*tiny_moe_pair, BF16)
+    return load_hf(pair_of(*tiny_moe_pair), BF16)
 
 
 def _state(backend) -> dict[str, torch.Tensor]:
@@ -97,7 +98,7 @@ def test_a_router_blend_changes_which_experts_the_tokens_reach(backend):
 
 def test_host_streamed_sources_merge_bit_for_bit_like_resident_ones(tiny_moe_pair, backend):
     """On this CPU-only machine the host is the device, so the copy is a no-op: this proves the path's results."""
-    streamed = load_hf(*tiny_moe_pair, BF16.model_copy(update={"sources": "host"}))
+    streamed = load_hf(pair_of(*tiny_moe_pair), BF16.model_copy(update={"sources": "host"}))
     specs = [
         LambdaSpec(lam=0.3, modules={Module.EXPERTS: 0.8, Module.ROUTER: 0.1}),
         LambdaSpec(

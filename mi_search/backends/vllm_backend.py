@@ -19,12 +19,12 @@ from mi_search.backends.base import chat_prompt_ids
 from mi_search.evaluation.decoding import Completion, DecodingParams
 from mi_search.evaluation.seeds import default_question_seeds, sample_seed
 from mi_search.backends.settings import VLLMSettings
-from mi_search.merge.pair import TemplateSource
 from mi_search.backends.vllm_worker import BLEND, LOAD_SOURCES, QUALNAME
 from mi_search.merge.checkpoints import checkpoint_plan, read_config, resolve_pair
 from mi_search.errors import UserError
 from mi_search.backends.devices import pick_dtype, probe_machine
 from mi_search.backends.placement import model_len, plan_pair
+from mi_search.merge.pair import PairConfig
 from mi_search.merge.plan import MergePlan
 from mi_search.merge.spec import LambdaSpec
 
@@ -90,18 +90,11 @@ def _completion(output: Any) -> Completion:
     return Completion(output.text, len(output.token_ids), output.finish_reason)
 
 
-def load_vllm(
-    instruct: str | Path,
-    thinking: str | Path,
-    settings: VLLMSettings = VLLMSettings(),
-    *,
-    trust_remote_code: bool = False,
-    chat_template: TemplateSource = "instruct",
-) -> VLLMBackend:
+def load_vllm(pair: PairConfig, settings: VLLMSettings = VLLMSettings()) -> VLLMBackend:
     """Check the pair, start one engine on the Instruct checkpoint and load both sources into its workers."""
-    instruct_dir, thinking_dir, table = resolve_pair(instruct, thinking)
+    instruct_dir, thinking_dir, table = resolve_pair(*pair.references())
     plan = checkpoint_plan(instruct_dir, table)
-    tokenizer_dir = thinking_dir if chat_template == "thinking" else instruct_dir
+    tokenizer_dir = pair.template_dir(instruct_dir, thinking_dir)
     os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
     try:
         import vllm
@@ -126,7 +119,7 @@ def load_vllm(
             model=str(instruct_dir),
             tokenizer=str(tokenizer_dir),
             dtype=str(weights_dtype).removeprefix("torch."),
-            trust_remote_code=trust_remote_code,
+            trust_remote_code=pair.trust_remote_code,
             worker_extension_cls=QUALNAME,
             max_model_len=max_len,
             gpu_memory_utilization=memory.share,

@@ -45,8 +45,8 @@ _INDEX = "model.safetensors.index.json"
 def export_pair(pair: PairConfig, spec: LambdaSpec, out: Path, *, overwrite: bool = False) -> Path:
     """Check the pair, then write the blend `spec` describes with the tokenizer whose template the pair uses."""
     instruct_dir, thinking_dir, table = resolve_pair(*pair.references())
-    template_dir = thinking_dir if pair.chat_template == "thinking" else instruct_dir
     plan = checkpoint_plan(instruct_dir, table)
+    template_dir = pair.template_dir(instruct_dir, thinking_dir)
     return export_blend(instruct_dir, thinking_dir, plan, spec, out, template_dir=template_dir, overwrite=overwrite)
 
 

@@ -43,3 +43,7 @@ class PairConfig(BaseModel):
 
             return tuple(str(d) for d in toy_pair_dirs())
         return self.instruct, self.thinking
+
+    def template_dir(self, instruct_dir: Path, thinking_dir: Path) -> Path:
+        """Of the resolved checkpoints, the one whose tokenizer and chat template format every prompt."""
+        return thinking_dir if self.chat_template == "thinking" else instruct_dir
