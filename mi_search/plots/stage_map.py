@@ -23,7 +23,7 @@ def plot_stage_map(
     """
     points = sorted((*p[:5], p[5] if len(p) > 5 else True) for p in points)
     lams = [p[0] for p in points]
-    fig = Figure(figsize=(8, 4.5), dpi=120)
+    fig = Figure(figsize=(8, 5), dpi=120, layout="constrained")  # the layout makes room for the legend below
     left = fig.subplots()
     for i, (lam, *_, stage, _full) in enumerate(points):
         lo = (lams[i - 1] + lam) / 2 if i else lam
@@ -54,6 +54,8 @@ def plot_stage_map(
             if label not in labels:
                 handles.append(handle)
                 labels.append(label)
-    left.legend(handles, labels, loc="upper left", fontsize=7, framealpha=0.9)
-    left.set_title("Interpolation sweep: accuracy, thinking and length against λ (hollow: stopped early)")
+    # below the axes, never over a point: inside them, any corner covers a λ end, where the stages begin and end
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=7, frameon=False)
+    hollow = " (hollow: stopped early)" if partial else ""
+    left.set_title(f"Interpolation sweep: accuracy, thinking and length against λ{hollow}")
     save(fig, path)
