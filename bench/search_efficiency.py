@@ -51,6 +51,7 @@ from mi_search.service.study import run_study
 
 TOY_GRID = [round(i * 0.05, 2) for i in range(21)]
 PAPER_GRID = [0.0, 0.2, 0.4, 0.45, 0.5, 0.55, 0.6, 0.8, 1.0]
+PAPER_K = 64  # the paper's samples per question: its grid is 9 λ × 30 questions × 64 samples
 
 
 def _paper_sim():
@@ -72,6 +73,7 @@ class Problem:
     grid: list[float]
     budget: int
     model: object | None = None  # the simulation, whose expected scores re-score a point
+    grid_k: int | None = None  # samples per question of the reference grid (None: the study's k)
 
     def rescore(self, points: list[Point], specs: list[LambdaSpec]) -> list[Point]:
         if self.model is None:
@@ -105,11 +107,11 @@ def paper_problem(budget: int, k: int, folder: Path) -> Problem:
         "seed_lambdas": [0.5],
         "halving": {"rungs": [0.25, 0.5, 1.0]},
     }
-    return Problem("paper-aime25", backend, settings, PAPER_GRID, budget, pair.model)
+    return Problem("paper-aime25", backend, settings, PAPER_GRID, budget, pair.model, grid_k=PAPER_K)
 
 
-def run_grid(problem: Problem) -> tuple[list[Point], int]:
-    """Every grid λ on all search questions, in the study's order and seeds."""
+def run_grid(problem: Problem, k: int | None = None) -> tuple[list[Point], int]:
+    """Every grid λ on all search questions, in the study's order and seeds, at `k` samples (default: the study's)."""
     config = build_config(problem.settings, source="bench")
     inputs = prepare_inputs(config)
     search = study_order(inputs.search, config.seed)
@@ -118,7 +120,7 @@ def run_grid(problem: Problem) -> tuple[list[Point], int]:
         spec = LambdaSpec(lam=lam)
         problem.backend.merge(spec)
         evaluation = evaluate(
-            problem.backend, search.questions, k=config.k, params=inputs.decoding, golds=search.golds, study_seed=config.seed
+            problem.backend, search.questions, k=k or config.k, params=inputs.decoding, golds=search.golds, study_seed=config.seed
         )
         points.append(Point(evaluation.scores.accuracy, evaluation.scores.mean_tokens))
         specs.append(spec)
@@ -147,6 +149,8 @@ def run_one(problem: Problem, overrides: dict, folder: Path, name: str, *, spend
             break
         records.append(record)
         used += record.generated_tokens
+    if spend is None:  # the whole study: its held-out re-scoring is part of what it cost
+        used += sum(r.holdout["generated_tokens"] for r in result.records if r.holdout)
     full = [r for r in records if r.full and r.repeat_of is None]
     specs = [space.setting(r.params, DecodingParams())[0] for r in full]
     points = problem.rescore([r.point for r in full], specs)
@@ -180,7 +184,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problem", choices=("toy", "paper-aime25"), default="toy")
     parser.add_argument("--space", default="global", choices=("global", "modules", "blocks", "layers", "profile"))
-    parser.add_argument("--sampler", default=None, help="gp, tpe, nsga2 (default: the study default)")
+    parser.add_argument("--sampler", default=None, help="gp, tpe, botorch, nsga2, random (default: the study default)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--trials", type=int, default=None, help="default: the study default for the space")
     parser.add_argument("--budget", type=int, default=None, help="default: 150 (toy), 16000 (paper-aime25)")
@@ -200,22 +204,28 @@ def main() -> None:
         else:
             problem.settings["space"] = {"kind": args.space}
         grid_points, grid_tokens = run_grid(problem)
+        reference_tokens = run_grid(problem, problem.grid_k)[1] if problem.grid_k else grid_tokens
         label, ref_hv = reference_hv(problem, args.space, grid_points)
         print(
             f"{problem.name} space={args.space} budget={problem.budget}: grid of {len(problem.grid)} λ "
-            f"hv={hypervolume(grid_points, problem.budget):.4f} tokens={grid_tokens}; reference: {label} hv={ref_hv:.4f}"
+            f"hv={hypervolume(grid_points, problem.budget):.4f} (hv_ratio={hypervolume(grid_points, problem.budget) / ref_hv:.3f}) "
+            f"tokens={grid_tokens} at the study's k; reference: {label} hv={ref_hv:.4f}"
         )
+        if problem.grid_k:
+            print(f"token reference: the paper's grid, {len(problem.grid)} λ at k={problem.grid_k}: tokens={reference_tokens}")
         overrides = {"sampler": args.sampler} if args.sampler else {}
         if args.trials is not None:
             overrides["trials"] = args.trials
-        hv_ratios, token_ratios, random_ratios = [], [], []
+        hv_ratios, token_ratios, same_k_ratios, random_ratios = [], [], [], []
         for seed in args.seeds:
             study = run_one(problem, {**overrides, "seed": seed}, folder, f"study{seed}")
             hv_ratios.append(study.hv / ref_hv)
-            token_ratios.append(study.tokens / grid_tokens)
+            token_ratios.append(study.tokens / reference_tokens)
+            same_k_ratios.append(study.tokens / grid_tokens)
             print(
                 f"study  seed {seed}: {study.trials} trials ({study.full} fully scored) hv={study.hv:.4f} "
-                f"tokens={study.tokens} hv_ratio={hv_ratios[-1]:.3f} token_ratio={token_ratios[-1]:.3f} chosen {study.chosen}"
+                f"tokens={study.tokens} hv_ratio={hv_ratios[-1]:.3f} token_ratio={token_ratios[-1]:.3f} "
+                f"(same-k grid: {same_k_ratios[-1]:.3f}) chosen {study.chosen}"
             )
             if not args.no_random:
                 random = run_random(problem, seed, study.tokens, grid_tokens, folder)
@@ -225,7 +235,10 @@ def main() -> None:
                     f"tokens={random.tokens} hv_ratio={random_ratios[-1]:.3f}"
                 )
         tail = f" random_hv_ratio={statistics.fmean(random_ratios):.3f}" if random_ratios else ""
-        print(f"hv_ratio={statistics.fmean(hv_ratios):.3f} token_ratio={statistics.fmean(token_ratios):.3f}{tail}")
+        print(
+            f"hv_ratio={statistics.fmean(hv_ratios):.3f} token_ratio={statistics.fmean(token_ratios):.3f} "
+            f"same_k_token_ratio={statistics.fmean(same_k_ratios):.3f}{tail}"
+        )
 
 
 if __name__ == "__main__":

@@ -85,6 +85,7 @@ class SamplerName(str, Enum):
     TPE = "tpe"
     NSGA2 = "nsga2"
     RANDOM = "random"  # a baseline for benchmarks
+    BOTORCH = "botorch"  # optuna-integration's BoTorchSampler with qLogNEHVI: the `botorch` extra
 
 
 class StudyConfig(_Strict):
@@ -95,7 +96,7 @@ class StudyConfig(_Strict):
     decoding: DecodingOverrides = DecodingOverrides()
     k: int = Field(1, ge=1, description="samples per question")
     objectives: ObjectivesConfig = ObjectivesConfig()
-    sampler: SamplerName = Field(SamplerName.GP, description="gp, tpe, nsga2 or random; default: by the space's dimension")
+    sampler: SamplerName = Field(SamplerName.GP, description="gp, tpe, botorch, nsga2 or random; default: by the space's dimension")
     seed: int = 0
     trials: int = Field(16, ge=0, description="trials per invocation, as Optuna's n_trials; default grows with the dimension")
     seed_lambdas: tuple[Annotated[float, Field(ge=0.0, le=1.0)], ...] = Field(
@@ -105,6 +106,9 @@ class StudyConfig(_Strict):
     budget: int | None = Field(None, description="mean response tokens a point may spend")
     halving: HalvingConfig = HalvingConfig()
     choose: ChoiceRule = Field(ChoiceRule.CHEAPEST_TIED, description="cheapest-tied or best")
+    holdout_points: int = Field(
+        6, ge=1, description="front points re-scored on the held-out questions, those that keep the front's shape"
+    )
     backend: BackendSettings = Field(HFSettings(), description="hf (transformers) or vllm, with their settings")
 
     @model_validator(mode="before")

@@ -13,6 +13,7 @@ from mi_search.search import trials
 from mi_search.search.config import StudyConfig
 from mi_search.search.inputs import QuestionSet
 from mi_search.search.paired import outcomes_from_samples
+from mi_search.search.pareto import hypervolume
 from mi_search.search.results import StudyResult
 
 
@@ -25,9 +26,12 @@ def rescore_front(
     decoding: DecodingParams,
     on_point: Callable[[int], None] | None = None,
 ) -> list[int]:
-    """Evaluate the front points that have no held-out scores yet; returns the trial numbers re-scored."""
+    """Evaluate the front points chosen for held-out questions that have no held-out scores yet.
+
+    Returns the trial numbers re-scored.
+    """
     done = []
-    for number in result.front:
+    for number in worth_rescoring(result, config.holdout_points):
         if trials.has_holdout(study, number):
             continue
         spec, params = config.space.setting(result.record(number).params, decoding)
@@ -47,3 +51,21 @@ def rescore_front(
         if on_point is not None:
             on_point(number)
     return done
+
+
+def worth_rescoring(result: StudyResult, limit: int) -> list[int]:
+    """At most `limit` front points, those that keep the front's shape: why not every point.
+
+    A noisy front holds many points within noise of their neighbours, and each held-out evaluation
+    costs as much as a search trial. Points already re-scored are kept; the rest are added greedily
+    by their hypervolume contribution on the search scores (the classic subset selection), so the
+    cheapest, the most accurate and the knees between them come first. Returned fewest tokens first.
+    """
+    front = [result.record(n) for n in result.front]
+    kept = [r for r in front if r.holdout]
+    others = [r for r in front if not r.holdout]
+    while others and len(kept) < limit:
+        best = max(others, key=lambda r: (hypervolume([p.point for p in (*kept, r)], result.budget), -r.point.mean_tokens))
+        kept.append(best)
+        others.remove(best)
+    return [r.number for r in front if r in kept]

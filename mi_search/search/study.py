@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import warnings
 from datetime import datetime
@@ -47,6 +48,7 @@ def resolve_config(
             stored = stored.model_copy(update={"pair": fresh.pair})
         return resume_config(stored, settings, source=source, names=names), study
     config = fresh
+    check_sampler_installed(config.sampler)
     if config.budget is None:
         raise UserError("no token budget given; pass --budget 4000tokens or set `budget:` in the study file")
     if config.space.kind in PER_LAYER:  # the space's names depend on the pair's layer count: fixed, and stored
@@ -112,7 +114,22 @@ def make_sampler(config: StudyConfig, worker: str | None = None) -> optuna.sampl
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
     if sampler is SamplerName.RANDOM:
         return optuna.samplers.RandomSampler(seed=seed)
+    if sampler is SamplerName.BOTORCH:
+        check_sampler_installed(sampler)
+        from optuna_integration import BoTorchSampler
+        from optuna_integration.botorch import qnehvi_candidates_func
+
+        startup = min(10, len(config.seed_lambdas) + 2 * config.space.dimension)
+        return BoTorchSampler(candidates_func=qnehvi_candidates_func, n_startup_trials=startup, seed=seed)
     return optuna.samplers.NSGAIISampler(seed=seed, population_size=8)
+
+
+def check_sampler_installed(sampler: SamplerName | None) -> None:
+    """BoTorch is an optional extra: its absence is one line before anything is stored."""
+    if sampler is SamplerName.BOTORCH and not all(
+        importlib.util.find_spec(module) for module in ("optuna_integration", "botorch")
+    ):
+        raise UserError("sampler botorch needs optuna-integration and botorch; pip install 'mi-search[botorch]'")
 
 
 def worker_seed(seed: int, worker: str | None) -> int:
