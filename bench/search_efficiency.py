@@ -54,12 +54,9 @@ PAPER_GRID = [0.0, 0.2, 0.4, 0.45, 0.5, 0.55, 0.6, 0.8, 1.0]
 
 
 def _paper_sim():
-    if "paper_sim" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("paper_sim", Path(__file__).with_name("paper_sim.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["paper_sim"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["paper_sim"]
+    import bench.paper_sim
+
+    return bench.paper_sim
 
 
 @dataclass
