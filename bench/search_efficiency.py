@@ -55,12 +55,9 @@ PAPER_K = 64  # the paper's samples per question: its grid is 9 λ × 30 questio
 
 
 def _paper_sim():
-    if "paper_sim" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("paper_sim", Path(__file__).with_name("paper_sim.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["paper_sim"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["paper_sim"]
+    import bench.paper_sim
+
+    return bench.paper_sim
 
 
 @dataclass

@@ -1,10 +1,8 @@
-"""The simulated paper-shaped pair in bench/paper_sim.py: calibration, common random numbers, the surface."""
+"""The simulated paper-shaped pair in bench/paper_sim/: calibration, common random numbers, the surface."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,20 +17,9 @@ from mi_search.search.paired import outcomes_from_samples
 from mi_search.search.space import SearchSpace
 from mi_search.merge.spec import BlockLambda, LambdaSpec
 
+from bench import paper_sim as sim
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load():
-    if "paper_sim" in sys.modules:
-        return sys.modules["paper_sim"]
-    spec = importlib.util.spec_from_file_location("paper_sim", ROOT / "bench" / "paper_sim.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["paper_sim"] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-sim = _load()
 
 
 @pytest.fixture(scope="module")
