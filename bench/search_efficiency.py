@@ -4,7 +4,7 @@ Run: PYTHONPATH=. python bench/search_efficiency.py --problem toy|paper-aime25 [
         [--sampler gp|tpe|nsga2|random] [--seeds 0 1 2] [--trials N] [--budget TOKENS]
 
 Each study runs through `mi_search.service.study.run_study(..., backend=...)`, the entry point the CLI
-calls, with the pair loaded once (the toy pair) or simulated (`bench/paper_sim.py`). Random search is a
+calls, with the pair loaded once (the toy pair) or simulated (`bench/paper_sim/`). Random search is a
 study with the random sampler, seeded λ off and no halving, stopped at the study's token spend.
 
 - toy: the reference is a dense 21-point λ grid on the same search questions with the same seeds
@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import statistics
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import optuna
 
 from mi_search.backends.base import Backend
 from mi_search.evaluation.decoding import DecodingParams
@@ -45,7 +45,6 @@ from mi_search.search.inputs import prepare_inputs
 from mi_search.search.objective import study_order
 from mi_search.search.pareto import Point, hypervolume
 from mi_search.search.request import StudyRequest
-import optuna
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
 

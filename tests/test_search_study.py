@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import optuna
@@ -161,3 +162,25 @@ def test_sqlite_workers_never_pop_the_same_waiting_trial(tmp_path):
     with ThreadPoolExecutor(len(workers)) as pool:
         popped = [i for got in pool.map(pop_all, workers) for i in got]
     assert sorted(popped) == sorted(waiting)  # none lost, none run twice
+
+
+def test_a_study_with_the_botorch_sampler_proposes_after_its_start(tmp_path, backend):
+    from optuna_integration import BoTorchSampler
+
+    from mi_search.search.study import make_sampler
+
+    report = run(tmp_path, backend, trials=3, sampler="botorch", seed_lambdas=[])
+    assert isinstance(make_sampler(report.config), BoTorchSampler)  # qLogNEHVI after 2 random trials
+    numbers = [r.number for r in report.result.records]
+    assert numbers == [0, 1, 2] and len({r.params["lam"] for r in report.result.records}) == 3
+
+
+def test_the_botorch_sampler_missing_is_one_line_before_anything_is_stored(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.delitem(sys.modules, "botorch", raising=False)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "botorch" else real(name, *a))
+    with pytest.raises(UserError, match=r"pip install 'mi-search\[botorch\]'"):
+        run(tmp_path, None, sampler="botorch")
+    assert optuna.study.get_all_study_names(open_storage(f"sqlite:///{tmp_path}/studies.db")) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import sys
 import warnings
 from datetime import datetime
 from typing import Any
@@ -126,10 +127,17 @@ def make_sampler(config: StudyConfig, worker: str | None = None) -> optuna.sampl
 
 def check_sampler_installed(sampler: SamplerName | None) -> None:
     """BoTorch is an optional extra: its absence is one line before anything is stored."""
-    if sampler is SamplerName.BOTORCH and not all(
-        importlib.util.find_spec(module) for module in ("optuna_integration", "botorch")
-    ):
+    if sampler is SamplerName.BOTORCH and not all(_installed(m) for m in ("optuna_integration", "botorch")):
         raise UserError("sampler botorch needs optuna-integration and botorch; pip install 'mi-search[botorch]'")
+
+
+def _installed(module: str) -> bool:
+    if module in sys.modules:  # optuna_integration is a lazy module whose __spec__ is None once imported
+        return True
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def worker_seed(seed: int, worker: str | None) -> int:
