@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from enum import Enum
 from typing import Annotated, Any
 
 import typer
@@ -26,7 +27,7 @@ OptionGroup = dict[str, Any]  # option name → its Annotated type (default None
 def described(model: type[BaseModel], name: str, text: str | None = None) -> str:
     """Help for an option that fills `model.name`: its description (or `text`) and the model's default."""
     field = model.model_fields[name]
-    default = field.default
+    default = field.default.value if isinstance(field.default, Enum) else field.default
     shown = "" if default is None or isinstance(default, BaseModel) else f" (default: {default})"
     return f"{text or field.description or name}{shown}"
 

@@ -38,10 +38,20 @@ STUDY_OPTIONS = {
         typer.Option(min=0, help=described(StudyConfig, "trials", "Trials to run now"), rich_help_panel="Study"),
     ],
     "space": Annotated[
-        str | None, typer.Option(help=described(SearchSpace, "kind", "global, modules or blocks"), rich_help_panel="Study")
+        str | None,
+        typer.Option(
+            help=described(SearchSpace, "kind", "global, modules, blocks, layers or profile"), rich_help_panel="Study"
+        ),
+    ],
+    "knots": Annotated[
+        int | None,
+        typer.Option(
+            help=described(SearchSpace, "knots", "Profile space: knots per module, 2 up to the layer count"),
+            rich_help_panel="Study",
+        ),
     ],
     "sampler": Annotated[
-        str | None, typer.Option(help=described(StudyConfig, "sampler", "gp, tpe or nsga2"), rich_help_panel="Study")
+        str | None, typer.Option(help=described(StudyConfig, "sampler", "gp, tpe, nsga2 or random"), rich_help_panel="Study")
     ],
     "seed": Annotated[int | None, typer.Option(help=described(StudyConfig, "seed", "Sampler seed"), rich_help_panel="Study")],
     "k": Annotated[
