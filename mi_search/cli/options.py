@@ -32,6 +32,12 @@ def described(model: type[BaseModel], name: str, text: str | None = None) -> str
     return f"{text or field.description or name}{shown}"
 
 
+def one_of(choices: type[Enum]) -> str:
+    """`a, b or c`: an option's choices, read from the enum it fills so that none is left out."""
+    values = [member.value for member in choices]
+    return f"{', '.join(values[:-1])} or {values[-1]}" if len(values) > 1 else values[0]
+
+
 def _option(model: type[BaseModel], name: str, panel: str, *decls: str, text: str | None = None, **extra: Any) -> Any:
     return typer.Option(*decls, help=described(model, name, text), rich_help_panel=panel, show_default=False, **extra)
 
