@@ -299,3 +299,86 @@ def test_outcomes_from_samples() -> None:
     x, y = outcomes_from_samples(rows)
     assert (x.question_id, x.correct, x.samples, x.mean_tokens, x.think_fraction) == ("x", 1, 2, 20.0, 0.5)
     assert (y.correct, y.samples, y.think_fraction) == (0, 1, 0.0)
+    assert x.vote_correct is True and y.vote_correct is False  # a 1-1 tie goes to the earlier answer; none loses
+
+
+# --- the study's accuracy objective, per question -----------------------------------------------------
+
+
+def test_per_question_values_average_to_the_study_scores() -> None:
+    from mi_search.evaluation.scores import ACCURACY_OBJECTIVES, score_samples
+
+    rng = np.random.default_rng(5)
+    k, rows = 4, []
+    for q in range(40):
+        answers = [str(a) for a in rng.integers(0, 3, size=k)]  # "0" is right; ties and majorities both occur
+        rows.append([Sample(f"q{q}", "p", a, 10, "stop", a, a == "0") for a in answers])
+    scores, outcomes = score_samples(rows, k), outcomes_from_samples(rows)
+    for objective in ACCURACY_OBJECTIVES:
+        assert statistics.fmean(o.value(objective) for o in outcomes) == pytest.approx(getattr(scores, objective))
+    assert len({scores.accuracy, scores.pass_at_k, scores.vote_at_k}) == 3  # the three objectives differ here
+
+
+def outcomes_of_k4(correct: list[int], tokens: float, votes: list[bool] | None = None) -> list[QuestionOutcome]:
+    """k = 4 outcomes with a spread of lengths, so token differences have a spread too."""
+    votes = votes or [c > 2 for c in correct]
+    return [QuestionOutcome(f"q{i}", c, 4, tokens + i % 7, 1.0, v) for i, (c, v) in enumerate(zip(correct, votes))]
+
+
+N_OBJ = 40
+ALTERNATING = [2 if i % 2 == 0 else 0 for i in range(N_OBJ)]  # Mean@k 0.25, Pass@k 0.5
+
+
+@pytest.mark.parametrize(
+    ("challenger", "incumbent", "stops"),
+    [
+        # one right in 4 everywhere against two in 4: lower Mean@k, the same Pass@k (1 on every question)
+        (outcomes_of_k4([1] * N_OBJ, 200), outcomes_of_k4([2] * N_OBJ, 100), {"accuracy": True, "pass_at_k": False}),
+        # two right in 4 on half the questions, none on the rest, against one everywhere: the same
+        # Mean@k, but Pass@k 0.5 against 1
+        (outcomes_of_k4(ALTERNATING, 200), outcomes_of_k4([1] * N_OBJ, 100), {"accuracy": False, "pass_at_k": True}),
+        # the same correct counts, but the majority answer is wrong where the incumbent's is right
+        (
+            outcomes_of_k4([2] * N_OBJ, 200, [False] * N_OBJ),
+            outcomes_of_k4([2] * N_OBJ, 100, [True] * N_OBJ),
+            {"accuracy": False, "vote_at_k": True},
+        ),
+    ],
+)
+def test_halving_pairs_on_the_studys_objective(challenger, incumbent, stops) -> None:
+    for objective, expected in stops.items():
+        assert confidently_worse(challenger, incumbent, 0.95, objective=objective) is expected, objective
+        assert confidently_dominated(challenger, [incumbent], 0.95, objective=objective) is expected, objective
+
+
+def test_the_choice_pairs_on_the_studys_objective() -> None:
+    # An expensive point right twice in 4 everywhere, a cheap one once: Mean@k keeps the expensive
+    # one; on Pass@k both are right on every question, so the cheap one is tied and taken.
+    candidates = {"expensive": outcomes_of_k4([2] * N_OBJ, 300), "cheap": outcomes_of_k4([1] * N_OBJ, 100)}
+    assert cheapest_tied(candidates, 0.95) == "expensive"
+    assert cheapest_tied(candidates, 0.95, objective="accuracy") == "expensive"
+    assert cheapest_tied(candidates, 0.95, objective="pass_at_k") == "cheap"
+    assert not_significantly_below(candidates["cheap"], candidates["expensive"], objective="pass_at_k")
+    assert not not_significantly_below(candidates["cheap"], candidates["expensive"], objective="accuracy")
+
+
+def test_pass_and_vote_bounds_keep_the_noise_of_one_draw_per_question() -> None:
+    # Identical differences (zero spread): the bound keeps the noise of one 0/1 draw per question and
+    # trial, p smoothed to 1.5/2 or 0.5/2 (variance 0.1875), instead of collapsing onto the mean.
+    a, b = outcomes_of_k4([1] * 4, 100, [True] * 4), outcomes_of_k4([0] * 4, 100, [False] * 4)
+    floor = t_quantile(0.95, 3) * math.sqrt(8 * 0.1875) / 4
+    for objective in ("pass_at_k", "vote_at_k"):
+        diff = paired_difference(a, b, metric=objective, side="lower")
+        assert diff.mean_diff == 1.0 and diff.bound == pytest.approx(1.0 - floor)
+        assert not paired_difference(a[:2], b[:2], metric=objective, side="lower").significant  # two cannot show it
+
+
+def test_outcomes_without_votes_give_no_vote_decision() -> None:
+    new = outcomes_of_k4([4] * N_OBJ, 100)
+    old = [QuestionOutcome(o.question_id, o.correct, o.samples, o.mean_tokens) for o in new]  # stored before votes
+    worse = outcomes_of_k4([0] * N_OBJ, 200)
+    assert confidently_worse(worse, old, 0.95)  # Mean@k needs no vote
+    assert not confidently_worse(worse, old, 0.95, objective="vote_at_k")  # no evidence: keep going
+    assert confidently_worse(worse, new, 0.95, objective="vote_at_k")
+    with pytest.raises(ValueError, match="stored without its vote"):
+        cheapest_tied({"old": old, "new": worse}, objective="vote_at_k")

@@ -81,6 +81,8 @@ def test_the_main_command_runs_the_default_study_and_continues_it(tmp_path):
         (["--budget", "0"], "positive whole number"),
         (["--budget", "-4k"], "cannot read budget"),
         (["--budget", "4k", "--space", "cubes"], "--space: input should be 'global', 'modules', 'blocks', 'layers' or 'profile'"),
+        (["--budget", "4k", "--space", "profile", "--knots", "1"], "--knots: a profile needs at least 2 knots"),
+        (["--budget", "4k", "--space", "profile", "--knots", "7"], "7 knots for a model of 6 layers; use knots between 2 and 6"),
         (["--budget", "4k", "--sampler", "cmaes"], "--sampler: input should be 'gp', 'tpe', 'nsga2' or 'random'"),
         (["--budget", "4k", "--backend", "tgi"], "unknown backend 'tgi'; use hf or vllm"),
         (["--budget", "4k", "--sources", "disk"], "--sources: input should be 'auto', 'device' or 'host'"),
@@ -117,6 +119,50 @@ def test_changing_what_a_stored_study_is_is_refused_and_the_study_untouched(tmp_
     done = mi_search("--study", "small", "--storage", url, "--budget", "2k", cwd=tmp_path, check=False)
     assert done.returncode == 2 and "created with budget=4000" in done.stderr
     assert [(t.number, t.state, t.values) for t in trials_of(url, "small")] == before
+
+
+def test_search_help_shows_knots_with_the_models_default():
+    from mi_search.search.space import SearchSpace
+
+    result = runner.invoke(app, ["search", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.stdout.splitlines() if "--knots" in line)
+    assert "knots per module" in line and f"(default: {SearchSpace.model_fields['knots'].default})" in line
+    space = next(line for line in result.stdout.splitlines() if "--space" in line)
+    assert "profile (default: global)" in space
+
+
+def test_bad_input_leaves_a_stored_study_untouched(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/s.db"
+    mi_search("--study", write_study(tmp_path, trials=1, space={"kind": "profile", "knots": 3}), "--storage", url, cwd=tmp_path)
+    report = tmp_path / "runs" / "small" / "pareto.json"
+
+    def state():
+        study = optuna.load_study(study_name="small", storage=open_storage(url))
+        return [(t.number, t.state, t.values, t.params) for t in study.get_trials()], study.user_attrs, report.read_bytes()
+
+    before = state()
+    monkeypatch.chdir(tmp_path)
+    flags = [
+        (["--space", "cubes"], "--space: input should be 'global', 'modules', 'blocks', 'layers' or 'profile'"),
+        (["--knots", "1"], "--knots: a profile needs at least 2 knots (the first layer and the last), got 1"),
+        (["--knots", "7"], "created with space.knots=3, this run asks for 7; drop that setting"),
+        (["--knots", "4"], "created with space.knots=3, this run asks for 4; drop that setting"),
+    ]
+    for args, fragment in flags:
+        assert_user_error(runner.invoke(app, ["--study", "small", *args, "--storage", url]), fragment)
+        assert state() == before, args
+    files = [  # the stored study's name, written in a study file
+        ({"level": 1.5}, "`halving.level`: level must be a confidence in (0, 1)"),
+        ({"level": 0}, "`halving.level`: level must be a confidence in (0, 1)"),
+        ({"rungs": [0.5, 0.25, 1.0]}, "`halving.rungs`: rungs must increase"),
+        ({"rungs": [0.5, 0.5, 1.0]}, "`halving.rungs`: rungs must increase"),
+    ]
+    for i, (halving, fragment) in enumerate(files):
+        (tmp_path / str(i)).mkdir()
+        study = write_study(tmp_path / str(i), space={"kind": "profile", "knots": 3}, halving=halving)
+        assert_user_error(runner.invoke(app, ["--study", str(study), "--storage", url]), fragment)
+        assert state() == before, halving
 
 
 def tracked_as_running(store: Path, trial: int) -> bool:

@@ -41,7 +41,7 @@ def test_pieces_load_relative_to_the_study_file(tmp_path):
     [
         ({"budget": "4k", "trails": 3}, "unknown key `trails`; remove it or fix its spelling; known keys there: name,"),
         ({"budget": "4k", "space": {"kind": "layer"}}, "`space.kind`: input should be"),
-        ({"budget": "4k", "space": {"kind": "profile", "knots": 1}}, "`space.knots`: input should be greater than or equal to 2"),
+        ({"budget": "4k", "space": {"kind": "profile", "knots": 1}}, "`space.knots`: a profile needs at least 2 knots (the first layer and the last), got 1; use 2 up to"),
         ({"budget": "4k", "halving": {"level": 1.0}}, "level must be a confidence in (0, 1)"),
         ({"budget": "4k", "halving": {"level": 0}}, "level must be a confidence in (0, 1)"),
         ({"budget": "4k", "halving": {"rungs": [0.25, 0.25, 1.0]}}, "rungs must increase"),
@@ -88,6 +88,21 @@ def test_resume_refuses_changes_that_redefine_the_study(change, key):
     stored = build_config({"budget": "4k"}, source="flags")
     with pytest.raises(UserError, match=f"created with {key}="):
         resume_config(stored, change, source="flags")
+
+
+def test_the_knots_flag_lands_in_the_space_and_in_the_studys_identity():
+    from mi_search.search.config import flatten
+    from mi_search.search.request import StudyRequest, settings_from_flags
+
+    request = StudyRequest(flags={"budget": "4k", "space": "profile", "knots": 3})
+    config = build_config(request.settings(), source=request.source, names=request.names)
+    assert config.space.knots == 3 and request.names["space.knots"] == "--knots"
+    assert flatten(config.identity())["space.knots"] == 3
+    with pytest.raises(UserError, match="created with space.knots=3, this run asks for 5; drop that setting"):
+        resume_config(config, settings_from_flags({"knots": 5}), source="the command line")
+    with pytest.raises(UserError, match="^the command line: --knots: a profile needs at least 2 knots"):
+        bad = StudyRequest(flags={"budget": "4k", "space": "profile", "knots": 0})
+        build_config(bad.settings(), source=bad.source, names=bad.names)
 
 
 def test_stored_configuration_round_trips_through_json():

@@ -160,3 +160,91 @@ def test_one_question_never_flags_overthinking_nor_moves_the_stage_3_start():
     assert [label.overthinking for label in paired] == [False, False, True]
     unpaired = label_stages([StagePoint(p.lam, p.think_ratio, p.accuracy, p.mean_tokens) for p in points])
     assert unpaired[1].overthinking  # what the point estimates alone would have said
+
+
+# --- halving and the stage rule pair on the study's accuracy objective ---------------------------------
+
+K = 4
+
+
+class SampledBackend(ScriptedBackend):
+    """λ → (question → which of its k samples are right, tokens per answer); wrong samples share one answer."""
+
+    def generate(self, prompts, n, params, *, seeds=None):
+        right, tokens = self.script[self.lam]
+        out = []
+        for prompt in prompts:
+            i = int(prompt.split()[1])
+            out.append([Completion(f"\\boxed{{{i if ok else i + 1}}}", tokens, "stop") for ok in right(i)])
+        return out
+
+
+def sampled_run(tmp_path, script, objective: str):
+    settings = {
+        "budget": 500,
+        "k": K,
+        "objectives": {"accuracy": objective},
+        "seed_lambdas": [0.0, 0.5],
+        "trials": 2,
+        "halving": {"rungs": [0.25, 1.0]},
+    }
+    config = build_config(settings, source="test")
+    study = open_study(open_storage(f"sqlite:///{tmp_path}/{objective}.db"), config, None)
+    questions = QuestionSet(*gradable(QUESTIONS, math_gold))
+    runner = TrialRunner(SampledBackend(script), questions, config, DecodingParams(temperature=1.0), Silent())
+    study.optimize(runner, n_trials=2)
+    return study, {t.params["lam"]: t for t in trials.completed(study)}
+
+
+def first(c: int):
+    """c of the k samples right, the first ones: a tie of two goes to the right answer."""
+    return lambda i: [j < c for j in range(K)]
+
+
+def last(c: int):
+    """c of the k samples right, the last ones: a tie of two goes to the wrong answer."""
+    return lambda i: [j >= K - c for j in range(K)]
+
+
+SAME_PASS = {0.0: (first(2), 100), 0.5: (first(1), 180)}  # Mean@k 0.5 → 0.25; Pass@k 1 → 1
+SAME_MEAN = {0.0: (first(1), 100), 0.5: (lambda i: first(2 if i % 2 == 0 else 0)(i), 180)}  # Pass@k 1 → 0.5
+SAME_COUNTS = {0.0: (first(2), 100), 0.5: (last(2), 180)}  # Mean@k and Pass@k equal; Vote@k 1 → 0
+
+
+@pytest.mark.parametrize(
+    ("script", "objective", "stopped"),
+    [
+        (SAME_PASS, "accuracy", True),
+        (SAME_PASS, "pass_at_k", False),
+        (SAME_MEAN, "accuracy", False),
+        (SAME_MEAN, "pass_at_k", True),
+        (SAME_COUNTS, "accuracy", False),
+        (SAME_COUNTS, "vote_at_k", True),
+    ],
+)
+def test_halving_stops_on_the_studys_own_objective(tmp_path, script, objective, stopped):
+    study, by_lam = sampled_run(tmp_path, script, objective)
+    challenger = by_lam[0.5]
+    assert trials.is_full(challenger) is not stopped, challenger.user_attrs.get("stopped")
+    if stopped:
+        stop = challenger.user_attrs["stopped"]
+        assert stop["reason"] == "dominated" and stop["accuracy_margin"] > 0 and stop["tokens_margin"] > 0
+    assert challenger.values[0] == challenger.user_attrs["scores"][objective]  # the objective Optuna sees
+    # read back, the records know their objective: their intervals are over it
+    record = read_result(study, 500).record(challenger.number)
+    assert record.objective == objective and record.intervals()[0].mean == pytest.approx(record.accuracy)
+
+
+def test_the_stage_rule_pairs_on_the_studys_objective():
+    from mi_search.evaluation.stages import StagePoint
+    from mi_search.search.paired import QuestionOutcome
+    from mi_search.search.results import PairedComparison
+
+    def outcomes(correct: int, tokens: float):
+        return tuple(QuestionOutcome(f"q{i:02d}", correct, K, tokens + i % 5, 1.0, True) for i in range(N))
+
+    best = StagePoint(0.8, 1.0, 1.0, 100, outcomes(2, 100))  # Mean@k 0.5, Pass@k 1
+    point = StagePoint(0.9, 1.0, 1.0, 200, outcomes(1, 200))  # Mean@k 0.25, Pass@k 1: more tokens
+    assert not PairedComparison(0.95).tied(point, best) and PairedComparison(0.95).beaten(point, best)
+    on_pass = PairedComparison(0.95, "pass_at_k")
+    assert on_pass.tied(point, best) and not on_pass.beaten(point, best)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from enum import Enum
 from typing import Annotated, Any
 
 import typer
@@ -26,9 +27,15 @@ OptionGroup = dict[str, Any]  # option name → its Annotated type (default None
 def described(model: type[BaseModel], name: str, text: str | None = None) -> str:
     """Help for an option that fills `model.name`: its description (or `text`) and the model's default."""
     field = model.model_fields[name]
-    default = field.default
+    default = field.default.value if isinstance(field.default, Enum) else field.default
     shown = "" if default is None or isinstance(default, BaseModel) else f" (default: {default})"
     return f"{text or field.description or name}{shown}"
+
+
+def one_of(choices: type[Enum]) -> str:
+    """`a, b or c`: an option's choices, read from the enum it fills so that none is left out."""
+    values = [member.value for member in choices]
+    return f"{', '.join(values[:-1])} or {values[-1]}" if len(values) > 1 else values[0]
 
 
 def _option(model: type[BaseModel], name: str, panel: str, *decls: str, text: str | None = None, **extra: Any) -> Any:

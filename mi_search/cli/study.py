@@ -20,12 +20,13 @@ from mi_search.cli.options import (
     StorageOpt,
     TrackingOpt,
     described,
+    one_of,
     takes,
 )
 from mi_search.process import configure_process
-from mi_search.search.config import StudyConfig
+from mi_search.search.config import SamplerName, StudyConfig
 from mi_search.search.locations import DEFAULT_STORAGE, DEFAULT_TRACKING_URI
-from mi_search.search.space import SearchSpace
+from mi_search.search.space import SearchSpace, SpaceKind
 from mi_search.tasks.config import TaskConfig
 
 STUDY_OPTIONS = {
@@ -38,10 +39,17 @@ STUDY_OPTIONS = {
         typer.Option(min=0, help=described(StudyConfig, "trials", "Trials to run now"), rich_help_panel="Study"),
     ],
     "space": Annotated[
-        str | None, typer.Option(help=described(SearchSpace, "kind", "global, modules or blocks"), rich_help_panel="Study")
+        str | None, typer.Option(help=described(SearchSpace, "kind", one_of(SpaceKind)), rich_help_panel="Study")
+    ],
+    "knots": Annotated[
+        int | None,
+        typer.Option(
+            help=described(SearchSpace, "knots", "Profile space: knots per module, 2 up to the layer count"),
+            rich_help_panel="Study",
+        ),
     ],
     "sampler": Annotated[
-        str | None, typer.Option(help=described(StudyConfig, "sampler", "gp, tpe or nsga2"), rich_help_panel="Study")
+        str | None, typer.Option(help=described(StudyConfig, "sampler", one_of(SamplerName)), rich_help_panel="Study")
     ],
     "seed": Annotated[int | None, typer.Option(help=described(StudyConfig, "seed", "Sampler seed"), rich_help_panel="Study")],
     "k": Annotated[

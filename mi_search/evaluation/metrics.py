@@ -72,6 +72,14 @@ def _vote_winner(answers: Sequence[str | None]) -> int | None:
     return min(first_index.values(), key=lambda i: (-counts[answers[i]], i))
 
 
+def vote_correct(answers: Sequence[str | None], correct: Sequence[bool]) -> bool:
+    """One question's Vote@k: whether the majority answer of its samples is right (its first sample's grade)."""
+    if len(answers) != len(correct):
+        raise ValueError(f"{len(answers)} answers but {len(correct)} correctness flags; give one of each per sample")
+    winner = _vote_winner(answers)
+    return winner is not None and bool(correct[winner])
+
+
 def vote_at_k(answers: Sequence[Sequence[str | None]], correct: Sequence[Sequence[bool]]) -> float:
     """Vote@k: per question, majority vote over extracted answers; scored by the winner's first sample."""
     _check_questions(answers, "Vote@k")
@@ -79,12 +87,10 @@ def vote_at_k(answers: Sequence[Sequence[str | None]], correct: Sequence[Sequenc
         raise ValueError(f"Vote@k got answers for {len(answers)} questions but correctness for {len(correct)}")
     score = 0
     for index, (row_answers, row_correct) in enumerate(zip(answers, correct)):
-        if len(row_answers) != len(row_correct):
-            raise ValueError(
-                f"question {index} has {len(row_answers)} answers but {len(row_correct)} correctness flags"
-            )
-        winner = _vote_winner(row_answers)
-        score += winner is not None and bool(row_correct[winner])
+        try:
+            score += vote_correct(row_answers, row_correct)
+        except ValueError as exc:
+            raise ValueError(f"question {index} has {exc}") from None
     return score / len(answers)
 
 

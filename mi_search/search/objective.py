@@ -7,7 +7,8 @@ j-th response from one seed (`evaluation.seeds`). Every trial stores its per-que
 Paired successive halving: after each rung but the last the trial stops only when, on the questions
 scored so far, it is over the budget with one-sided confidence `halving.level`, or some front point
 beats it in both accuracy and tokens on those same questions, paired, at that level
-(`paired.confidently_worse`). A partial score is never compared with a full-subset mean. A stopped
+(`paired.confidently_worse`). Accuracy is the study's objective (`objectives.accuracy`), paired per
+question as the study scores it. A partial score is never compared with a full-subset mean. A stopped
 trial is still a COMPLETE Optuna trial with its partial estimates and the reason it stopped, so the
 sampler learns from it, but only fully scored trials can join the front.
 """
@@ -146,14 +147,14 @@ class TrialRunner:
 
     def stop_reason(self, study: optuna.Study, outcomes: list[QuestionOutcome]) -> dict[str, Any] | None:
         """Why a partly scored trial should stop (over budget, or the front point that beats it), or None."""
-        level = self.config.halving.level
+        level, objective = self.config.halving.level, self.config.objectives.accuracy
         over = over_budget_margin(outcomes, self.config.budget, level)
         if over > 0:
             return {"rung": len(outcomes), "reason": "over_budget", "tokens_margin": over, "level": level}
         for incumbent in trials.front_trials(study):
             theirs = trials.outcomes_of(incumbent)
-            if confidently_worse(outcomes, theirs, level):
-                accuracy = paired_difference(outcomes, theirs, metric="accuracy", side="upper", level=level)
+            if confidently_worse(outcomes, theirs, level, objective=objective):
+                accuracy = paired_difference(outcomes, theirs, metric=objective, side="upper", level=level)
                 tokens = paired_difference(outcomes, theirs, metric="tokens", side="lower", level=level)
                 return {
                     "rung": len(outcomes),

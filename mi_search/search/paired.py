@@ -13,11 +13,16 @@ Conventions used throughout:
 - The bound is a paired t bound on the per-question differences (or a paired bootstrap percentile,
   seeded, when asked for). With fewer than two shared questions nothing can be claimed: the bound
   is infinite and no difference is significant. For accuracy the standard error is never taken
-  below the binomial noise of the per-question estimates themselves (c/k from k samples, smoothed
-  so 0 % and 100 % count), with either method: with few questions, or differences that happen to
-  be all equal (zero spread), the sample spread understates it and the bound would collapse onto
-  the mean. Tokens have no such floor: sampled lengths vary, so zero spread in token differences
-  means, in practice, identical trials, whose mean difference is 0 and never significant.
+  below the binomial noise of the per-question estimates themselves (c/k from k samples; a
+  question's Pass@k or Vote@k is one 0/1 draw; smoothed so 0 % and 100 % count), with either
+  method: with few questions, or differences that happen to be all equal (zero spread), the sample
+  spread understates it and the bound would collapse onto the mean. Tokens have no such floor:
+  sampled lengths vary, so zero spread in token differences means, in practice, identical trials,
+  whose mean difference is 0 and never significant.
+- Accuracy is the study's accuracy objective, paired per question as the study scores it
+  (`QuestionOutcome.value`): Mean@k (`accuracy`) is c/k, Pass@k the unbiased estimate from the
+  question's samples, Vote@k whether its majority answer is right. Every decision takes it as
+  `objective` (default Mean@k), so halving, the choice and the stage rule judge what the study maximizes.
 - No shared question at all is an error for a statistic (`paired_difference`) and for the choice
   rule (`not_significantly_below`, `cheapest_tied`), which must compare on the same held-out
   questions; the early-stopping predicates answer False instead ("no evidence, keep going").
@@ -33,12 +38,13 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
-from mi_search.evaluation.metrics import THINK_CLOSE
+from mi_search.evaluation.metrics import THINK_CLOSE, pass_at_k, vote_correct
+from mi_search.evaluation.scores import AccuracyObjective
 
 if TYPE_CHECKING:
     from mi_search.evaluation.evaluate import Sample
 
-Metric = Literal["accuracy", "tokens"]
+Metric = AccuracyObjective | Literal["tokens"]  # an accuracy objective's per-question value, or mean tokens
 Side = Literal["lower", "upper"]
 Method = Literal["t", "bootstrap"]
 K = TypeVar("K", bound=Hashable)
@@ -46,13 +52,15 @@ K = TypeVar("K", bound=Hashable)
 
 @dataclass(frozen=True)
 class QuestionOutcome:
-    """One trial's result on one question: `correct` of `samples` right, their mean tokens and think share."""
+    """One trial's result on one question: `correct` of `samples` right, their mean tokens and think share,
+    and whether the majority vote over its answers is right (None: stored before votes were kept)."""
 
     question_id: str
     correct: int
     samples: int
     mean_tokens: float
     think_fraction: float = 0.0
+    vote_correct: bool | None = None
 
     def __post_init__(self) -> None:
         if self.samples < 1:
@@ -71,7 +79,35 @@ class QuestionOutcome:
         return self.correct / self.samples
 
     def value(self, metric: Metric) -> float:
-        return self.accuracy if metric == "accuracy" else self.mean_tokens
+        """This question's share of `metric`; averaged over questions it is the study's score.
+
+        Every question is scored from exactly k samples (a greedy sample is repeated k times), so
+        Pass@k here is `pass_at_k(n=k, c, k)`, as `Scores.pass_at_k` averages it.
+        """
+        if metric == "tokens":
+            return self.mean_tokens
+        if metric == "accuracy":
+            return self.accuracy
+        if metric == "pass_at_k":
+            return pass_at_k(self.samples, self.correct, self.samples)
+        if metric == "vote_at_k":
+            if self.vote_correct is None:
+                raise ValueError(f"question {self.question_id} was stored without its vote; Vote@k cannot be paired")
+            return float(self.vote_correct)
+        raise ValueError(f"unknown metric {metric!r}; use accuracy, pass_at_k, vote_at_k or tokens")
+
+    def draws(self, metric: AccuracyObjective) -> tuple[float, int]:
+        """(successes, draws) behind this question's accuracy value: c of k for Mean@k, one 0/1 draw otherwise."""
+        if metric == "accuracy":
+            return self.correct, self.samples
+        return self.value(metric), 1
+
+
+def carries(outcomes: Sequence[QuestionOutcome], metric: Metric) -> bool:
+    """Whether `outcomes` are stored and hold what `metric` needs (Vote@k: every question's vote)."""
+    if not outcomes:
+        return False
+    return metric != "vote_at_k" or all(o.vote_correct is not None for o in outcomes)
 
 
 def outcomes_from_samples(samples: Sequence[Sequence[Sample]]) -> list[QuestionOutcome]:
@@ -87,6 +123,7 @@ def outcomes_from_samples(samples: Sequence[Sequence[Sample]]) -> list[QuestionO
                 samples=len(row),
                 mean_tokens=statistics.fmean(s.num_tokens for s in row),
                 think_fraction=sum(THINK_CLOSE in s.response for s in row) / len(row),
+                vote_correct=vote_correct([s.extracted for s in row], [s.correct for s in row]),
             )
         )
     return outcomes
@@ -197,13 +234,14 @@ class PairedDifference:
     significant: bool
 
 
-def _binomial_floor_se(pairs: Sequence[tuple[QuestionOutcome, QuestionOutcome]]) -> float:
+def _binomial_floor_se(pairs: Sequence[tuple[QuestionOutcome, QuestionOutcome]], metric: AccuracyObjective) -> float:
     """The standard error the per-question accuracy estimates alone carry (smoothed so 0 % and 100 % count)."""
     total = 0.0
     for x, y in pairs:
         for o in (x, y):
-            p = (o.correct + 0.5) / (o.samples + 1.0)
-            total += p * (1.0 - p) / o.samples
+            successes, draws = o.draws(metric)
+            p = (successes + 0.5) / (draws + 1.0)
+            total += p * (1.0 - p) / draws
     return math.sqrt(total) / len(pairs)
 
 
@@ -244,11 +282,11 @@ def paired_difference(
         bound = -math.inf if side == "lower" else math.inf
     elif method == "bootstrap":
         bound = _bootstrap_bound(diffs, side, level, resamples, seed)
-        if metric == "accuracy":  # never tighter than the per-question estimates' own noise allows
-            floored = _t_bound(np.full_like(diffs, mean), side, level, _binomial_floor_se(pairs))
+        if metric != "tokens":  # never tighter than the per-question estimates' own noise allows
+            floored = _t_bound(np.full_like(diffs, mean), side, level, _binomial_floor_se(pairs, metric))
             bound = min(bound, floored) if side == "lower" else max(bound, floored)
     else:
-        floor = _binomial_floor_se(pairs) if metric == "accuracy" else 0.0
+        floor = _binomial_floor_se(pairs, metric) if metric != "tokens" else 0.0
         bound = _t_bound(diffs, side, level, floor)
     significant = bound > 0 if side == "lower" else bound < 0
     return PairedDifference(metric, len(diffs), mean, bound, side, level, bool(significant))
@@ -263,21 +301,23 @@ def confidently_worse(
     level: float = 0.95,
     *,
     method: Method = "t",
+    objective: AccuracyObjective = "accuracy",
 ) -> bool:
     """Whether `incumbent` (a front point) confidently dominates `challenger` on the questions both scored.
 
     The rule, both parts paired on the shared questions at one-sided `level`:
-    1. accuracy: the upper bound of (challenger − incumbent) is below 0, and
+    1. accuracy (`objective`): the upper bound of (challenger − incumbent) is below 0, and
     2. tokens: the lower bound of (challenger − incumbent) is above 0.
     A challenger at least as good in either objective on the same questions can therefore never be
     stopped, nor one that is cheaper than the incumbent but not confidently so (it may be a new
     cheap end of the front). Near-ties in tokens are kept running: that costs tokens, never a front point.
-    No shared question, or only one, gives False.
+    No shared question, or only one, gives False, and so do outcomes without what `objective` needs.
     """
-    if len(pair_outcomes(challenger, incumbent)) < 2:
+    comparable = carries(challenger, objective) and carries(incumbent, objective)
+    if not comparable or len(pair_outcomes(challenger, incumbent)) < 2:
         _check_level(level)
         return False
-    accuracy = paired_difference(challenger, incumbent, metric="accuracy", side="upper", level=level, method=method)
+    accuracy = paired_difference(challenger, incumbent, metric=objective, side="upper", level=level, method=method)
     if not accuracy.significant:
         return False
     tokens = paired_difference(challenger, incumbent, metric="tokens", side="lower", level=level, method=method)
@@ -288,9 +328,11 @@ def confidently_dominated(
     challenger: Sequence[QuestionOutcome],
     front: Sequence[Sequence[QuestionOutcome]],
     level: float = 0.95,
+    *,
+    objective: AccuracyObjective = "accuracy",
 ) -> bool:
     """Whether any front point confidently dominates `challenger` (no correction for several front points)."""
-    return any(confidently_worse(challenger, incumbent, level) for incumbent in front)
+    return any(confidently_worse(challenger, incumbent, level, objective=objective) for incumbent in front)
 
 
 @dataclass(frozen=True)
@@ -344,9 +386,11 @@ def mean_interval(values: Sequence[float], level: float = 0.95) -> Interval:
     return Interval(mean, low, high, len(values), level)
 
 
-def accuracy_interval(outcomes: Sequence[QuestionOutcome], level: float = 0.95) -> Interval:
-    """Mean@k with a t interval over per-question accuracies, clipped to [0, 1]."""
-    interval = mean_interval([o.accuracy for o in outcomes], level)
+def accuracy_interval(
+    outcomes: Sequence[QuestionOutcome], level: float = 0.95, *, objective: AccuracyObjective = "accuracy"
+) -> Interval:
+    """The accuracy `objective` (Mean@k by default) with a t interval over per-question values, clipped to [0, 1]."""
+    interval = mean_interval([o.value(objective) for o in outcomes], level)
     return Interval(interval.mean, max(0.0, interval.low), min(1.0, interval.high), interval.n, level)
 
 
@@ -357,14 +401,18 @@ def tokens_interval(outcomes: Sequence[QuestionOutcome], level: float = 0.95) ->
 
 
 def not_significantly_below(
-    candidate: Sequence[QuestionOutcome], best: Sequence[QuestionOutcome], level: float = 0.95
+    candidate: Sequence[QuestionOutcome],
+    best: Sequence[QuestionOutcome],
+    level: float = 0.95,
+    *,
+    objective: AccuracyObjective = "accuracy",
 ) -> bool:
-    """Whether `candidate`'s held-out accuracy is not confidently below `best`'s, paired on shared questions.
+    """Whether `candidate`'s held-out `objective` is not confidently below `best`'s, paired on shared questions.
 
     True unless the upper bound of (candidate − best) accuracy is below 0; a single shared question
     cannot show a difference (True). No shared question is a ValueError: the choice must compare.
     """
-    return not paired_difference(candidate, best, metric="accuracy", side="upper", level=level).significant
+    return not paired_difference(candidate, best, metric=objective, side="upper", level=level).significant
 
 
 def _mean(outcomes: Sequence[QuestionOutcome], metric: Metric) -> float:
@@ -373,19 +421,31 @@ def _mean(outcomes: Sequence[QuestionOutcome], metric: Metric) -> float:
     return statistics.fmean(o.value(metric) for o in outcomes)
 
 
-def cheapest_tied(candidates: Mapping[K, Sequence[QuestionOutcome]], level: float = 0.95) -> K:
-    """The cheapest candidate whose held-out accuracy is not significantly below the best one's.
+def best_candidate(
+    candidates: Mapping[K, Sequence[QuestionOutcome]], *, objective: AccuracyObjective = "accuracy"
+) -> K:
+    """The candidate with the highest held-out accuracy (`objective`), the first given on ties."""
+    keys = list(candidates)
+    return max(keys, key=lambda key: (_mean(candidates[key], objective), -keys.index(key)))
+
+
+def cheapest_tied(
+    candidates: Mapping[K, Sequence[QuestionOutcome]], level: float = 0.95, *, objective: AccuracyObjective = "accuracy"
+) -> K:
+    """The cheapest candidate whose held-out accuracy (`objective`) is not significantly below the best one's.
 
     `candidates` are the feasible front points' held-out outcomes (the caller decides feasibility).
-    Best = highest held-out Mean@k (first on ties); cheapest = fewest held-out mean tokens among
-    those tied with it (higher accuracy, then first given, on ties).
+    Best = `best_candidate` (highest held-out `objective`, first on ties); cheapest = fewest held-out
+    mean tokens among those tied with it (higher accuracy, then first given, on ties).
     """
     if not candidates:
         raise ValueError("no candidates to choose from; pass at least one feasible front point")
     keys = list(candidates)
-    best = max(keys, key=lambda key: (_mean(candidates[key], "accuracy"), -keys.index(key)))
-    tied = [key for key in keys if not_significantly_below(candidates[key], candidates[best], level)]
+    best = best_candidate(candidates, objective=objective)
+    tied = [
+        key for key in keys if not_significantly_below(candidates[key], candidates[best], level, objective=objective)
+    ]
     return min(
         tied,
-        key=lambda key: (_mean(candidates[key], "tokens"), -_mean(candidates[key], "accuracy"), keys.index(key)),
+        key=lambda key: (_mean(candidates[key], "tokens"), -_mean(candidates[key], objective), keys.index(key)),
     )

@@ -32,6 +32,8 @@ def _interval(interval: Interval | None) -> dict[str, float] | None:
 def point_record(record: TrialRecord, result: StudyResult) -> dict[str, Any]:
     holdout = record.holdout or {}
     search, held = record.intervals(result.level), record.intervals(result.level, holdout=True)
+    mean_at_k = record.intervals(result.level, objective="accuracy")
+    held_mean_at_k = record.intervals(result.level, holdout=True, objective="accuracy")
     return {
         "trial": record.number,
         "params": record.params,
@@ -47,12 +49,14 @@ def point_record(record: TrialRecord, result: StudyResult) -> dict[str, Any]:
         "holdout_objective": holdout.get("objective"),
         "holdout_mean_tokens": holdout.get("mean_tokens"),
         "holdout_think_ratio": holdout.get("think_ratio"),
-        "intervals": {  # two-sided t intervals over questions at `level`
+        "intervals": {  # two-sided t intervals over questions at `level`; objective: the study's accuracy objective
             "level": result.level,
-            "accuracy": _interval(search[0] if search else None),
-            "mean_tokens": _interval(search[1] if search else None),
-            "holdout_accuracy": _interval(held[0] if held else None),
-            "holdout_mean_tokens": _interval(held[1] if held else None),
+            "objective": _interval(search[0] if search else None),
+            "accuracy": _interval(mean_at_k[0] if mean_at_k else None),
+            "mean_tokens": _interval(mean_at_k[1] if mean_at_k else None),
+            "holdout_objective": _interval(held[0] if held else None),
+            "holdout_accuracy": _interval(held_mean_at_k[0] if held_mean_at_k else None),
+            "holdout_mean_tokens": _interval(held_mean_at_k[1] if held_mean_at_k else None),
         },
         "chosen": record.number == result.chosen,
         "mlflow_run_id": record.run_id,

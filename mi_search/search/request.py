@@ -21,6 +21,7 @@ FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "seed": ("seed",),
     "k": ("k",),
     "space": ("space", "kind"),
+    "knots": ("space", "knots"),
     "task": ("task", "name"),
     "data_file": ("task", "data_files"),
     "search_size": ("task", "search_size"),

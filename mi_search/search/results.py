@@ -1,8 +1,10 @@
 """Read a study back: every trial with its scores and stage, the feasible front, its hypervolume, the chosen point.
 
 Judgements that could turn on one question's noise are paired over per-question outcomes, at the
-study's `halving.level`: the stage-3 start, the overthinking flag (`PairedComparison`) and the choice
-(`choose`). Trials stored without outcomes fall back to comparing point estimates.
+study's `halving.level` and on its accuracy objective (`objectives.accuracy`: Mean@k, Pass@k or
+Vote@k, per question): the stage-3 start, the overthinking flag (`PairedComparison`) and the choice
+(`choose`). Trials stored without outcomes (or, for Vote@k, without votes) fall back to comparing
+point estimates.
 """
 
 from __future__ import annotations
@@ -12,9 +14,17 @@ from typing import Any
 
 import optuna
 
+from mi_search.evaluation.scores import AccuracyObjective
 from mi_search.evaluation.stages import StagePoint, Tolerance, label_stages, stage3_start, stage_beside
 from mi_search.search.config import ChoiceRule
-from mi_search.search.paired import cheapest_tied, confidently_worse, not_significantly_below, paired_difference
+from mi_search.search.paired import (
+    best_candidate,
+    carries,
+    cheapest_tied,
+    confidently_worse,
+    not_significantly_below,
+    paired_difference,
+)
 from mi_search.search.pareto import hypervolume, pareto_front
 from mi_search.search.trials import TrialRecord, completed, read_record
 
@@ -27,7 +37,7 @@ class Choice:
     rule: ChoiceRule
     best: int  # the feasible re-scored front point with the best held-out accuracy
     level: float
-    accuracy_diff: float | None = None  # chosen − best held-out accuracy, mean over the shared questions
+    accuracy_diff: float | None = None  # chosen − best held-out accuracy objective, mean over the shared questions
     accuracy_bound: float | None = None  # its one-sided upper bound at `level`: ≥ 0 means "not significantly below"
     tokens_saved: float | None = None  # best's held-out mean tokens − chosen's
 
@@ -61,17 +71,20 @@ class StudyResult:
 def read_result(
     study: optuna.Study, budget: int, *, rule: ChoiceRule | None = None, level: float | None = None
 ) -> StudyResult:
-    """The study as it stands; `rule` and `level` default to the study's stored `choose` and `halving.level`."""
-    if rule is None or level is None:
-        from mi_search.search.study import CONFIG_ATTR, stored_config
+    """The study as it stands; `rule` and `level` default to the study's stored `choose` and `halving.level`.
 
-        config = stored_config(study) if CONFIG_ATTR in study.user_attrs else None
-        rule = rule or (config.choose if config else ChoiceRule.CHEAPEST_TIED)
-        level = level or (config.halving.level if config else 0.95)
-    records = label(completed_records(study), level)
+    Paired judgements use the study's stored accuracy objective (Mean@k for a study without one).
+    """
+    from mi_search.search.study import CONFIG_ATTR, stored_config
+
+    config = stored_config(study) if CONFIG_ATTR in study.user_attrs else None
+    rule = rule or (config.choose if config else ChoiceRule.CHEAPEST_TIED)
+    level = level or (config.halving.level if config else 0.95)
+    objective = config.objectives.accuracy if config else "accuracy"
+    records = label(completed_records(study, objective), level, objective)
     full = [r for r in records if r.full]
     front = [full[i].number for i in pareto_front([r.point for r in full])]
-    choice = choose(records, front, budget, rule, level)
+    choice = choose(records, front, budget, rule, level, objective)
     return StudyResult(
         name=study.study_name,
         budget=budget,
@@ -84,25 +97,29 @@ def read_result(
     )
 
 
-def completed_records(study: optuna.Study) -> list[TrialRecord]:
+def completed_records(study: optuna.Study, objective: AccuracyObjective = "accuracy") -> list[TrialRecord]:
     attrs = study.user_attrs
-    return [read_record(trial, attrs) for trial in completed(study)]
+    return [read_record(trial, attrs, objective) for trial in completed(study)]
 
 
 class PairedComparison:
-    """The stage rule's judgements paired over per-question outcomes; point estimates where outcomes are missing."""
+    """The stage rule's judgements paired over per-question `objective` values; point estimates where
+    outcomes (or what the objective needs of them) are missing."""
 
-    def __init__(self, level: float) -> None:
-        self.level, self.fallback = level, Tolerance()
+    def __init__(self, level: float, objective: AccuracyObjective = "accuracy") -> None:
+        self.level, self.objective, self.fallback = level, objective, Tolerance()
+
+    def _paired(self, point: StagePoint, best: StagePoint) -> bool:
+        return carries(point.outcomes or (), self.objective) and carries(best.outcomes or (), self.objective)
 
     def tied(self, point: StagePoint, best: StagePoint) -> bool:
-        if point.outcomes and best.outcomes:
-            return not_significantly_below(point.outcomes, best.outcomes, self.level)
+        if self._paired(point, best):
+            return not_significantly_below(point.outcomes, best.outcomes, self.level, objective=self.objective)
         return self.fallback.tied(point, best)
 
     def beaten(self, point: StagePoint, best: StagePoint) -> bool:
-        if point.outcomes and best.outcomes:
-            return confidently_worse(point.outcomes, best.outcomes, self.level)
+        if self._paired(point, best):
+            return confidently_worse(point.outcomes, best.outcomes, self.level, objective=self.objective)
         return self.fallback.beaten(point, best)
 
 
@@ -112,9 +129,11 @@ def _stage_point(record: TrialRecord) -> StagePoint:
     )
 
 
-def label(records: list[TrialRecord], level: float = 0.95) -> list[TrialRecord]:
+def label(
+    records: list[TrialRecord], level: float = 0.95, objective: AccuracyObjective = "accuracy"
+) -> list[TrialRecord]:
     """Stages labelled over the fully scored, distinct trials; partial estimates and repeats are placed beside them."""
-    compare = PairedComparison(level)
+    compare = PairedComparison(level, objective)
     reference = [r for r in records if r.full and r.repeat_of is None]
     points = [_stage_point(r) for r in reference]
     labels = {r.number: lab for r, lab in zip(reference, label_stages(points, compare))}
@@ -135,25 +154,26 @@ def choose(
     budget: int,
     rule: ChoiceRule = ChoiceRule.CHEAPEST_TIED,
     level: float = 0.95,
+    objective: AccuracyObjective = "accuracy",
 ) -> Choice | None:
     """Among re-scored front points within the budget on held-out questions: `best`, or the cheapest tied with it.
 
-    cheapest-tied: the fewest held-out tokens among the points whose held-out accuracy is not
-    significantly below the best one's, paired on the held-out questions (`paired.cheapest_tied`).
-    Points re-scored before per-question outcomes were kept can only be chosen by `best`.
+    cheapest-tied: the fewest held-out tokens among the points whose held-out accuracy (the study's
+    `objective`, per question) is not significantly below the best one's, paired on the held-out
+    questions (`paired.cheapest_tied`). Points re-scored before per-question outcomes (for Vote@k,
+    votes) were kept can only be chosen by `best`.
     """
     by_number = {r.number: r for r in records}
     candidates = [by_number[n] for n in front if by_number[n].holdout and by_number[n].within(budget)]
     if not candidates:
         return None
     best = max(candidates, key=lambda r: (r.holdout["objective"], -r.holdout["mean_tokens"]))
-    paired = [r for r in candidates if r.holdout_outcomes]
+    paired = {r.number: r.holdout_outcomes for r in candidates if carries(r.holdout_outcomes, objective)}
     if rule is ChoiceRule.BEST or len(paired) < len(candidates):
         return Choice(best.number, rule, best.number, level)
-    # cheapest_tied's best: the highest held-out Mean@k, the first (fewest tokens) on ties
-    top = max(paired, key=lambda r: (r.holdout["accuracy"], -paired.index(r)))
-    chosen = by_number[cheapest_tied({r.number: r.holdout_outcomes for r in paired}, level)]
-    diff = paired_difference(chosen.holdout_outcomes, top.holdout_outcomes, metric="accuracy", side="upper", level=level)
+    top = by_number[best_candidate(paired, objective=objective)]  # cheapest_tied's best, first (fewest tokens) on ties
+    chosen = by_number[cheapest_tied(paired, level, objective=objective)]
+    diff = paired_difference(chosen.holdout_outcomes, top.holdout_outcomes, metric=objective, side="upper", level=level)
     return Choice(
         chosen.number,
         rule,

@@ -21,7 +21,7 @@ import re
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mi_search.merge.architectures import Module
 from mi_search.evaluation.decoding import DecodingParams
@@ -71,9 +71,19 @@ class SearchSpace(BaseModel):
     kind: SpaceKind = SpaceKind.GLOBAL
     modules: tuple[Module, ...] = (Module.ATTENTION, Module.MLP)
     blocks: int = Field(3, ge=1)
-    knots: int = Field(4, ge=2, description="profile: knots per module, at most the layer count")
+    knots: int = Field(4, description="profile: knots per module, 2 up to the layer count")
     layers: int | None = Field(None, ge=1, description="layers/profile: decoder layers; filled in from the pair")
     decoding: DecodingSpace = DecodingSpace()
+
+    @field_validator("knots")
+    @classmethod
+    def _two_knots_at_least(cls, knots: int) -> int:
+        if knots < 2:
+            raise ValueError(
+                f"a profile needs at least 2 knots (the first layer and the last), got {knots}; "
+                "use 2 up to the model's layer count"
+            )
+        return knots
 
     def bound(self, layers: int) -> SearchSpace:
         """This space for a model of `layers` decoder layers; a profile with more knots than layers is refused."""

@@ -3,9 +3,10 @@
 A trial stores its scores, how many search questions they cover, whether that is all of them, the
 tokens it generated, its mean λ, the budget constraint (mean tokens − budget), the trial it repeats
 (if any) and its MLflow run. Feasibility is read from the stored constraint, never recomputed.
-It also stores its per-question outcomes (correct of k, mean tokens, Think share, by question id),
-so that any two trials can be compared on the questions both scored, and, when halving stopped it,
-why (rung, reason, the front point and the margins).
+It also stores its per-question outcomes (correct of k, mean tokens, Think share, whether the
+majority vote is right, by question id), so that any two trials can be compared on the questions
+both scored, and, when halving stopped it, why (rung, reason, the front point and the margins).
+Outcomes stored before votes were kept read back with no vote (`QuestionOutcome.vote_correct` None).
 Held-out scores and per-question outcomes of front points are study user attributes, written once.
 """
 
@@ -17,9 +18,9 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from mi_search.evaluation.scores import Scores
+from mi_search.evaluation.scores import AccuracyObjective, Scores
 from mi_search.search.owner import ProcessId
-from mi_search.search.paired import Interval, QuestionOutcome, accuracy_interval, tokens_interval
+from mi_search.search.paired import Interval, QuestionOutcome, accuracy_interval, carries, tokens_interval
 from mi_search.search.pareto import Point, pareto_front
 
 BUDGET_CONSTRAINT = "tokens_over_budget"
@@ -59,6 +60,7 @@ class TrialRecord:
     outcomes: tuple[QuestionOutcome, ...] = ()  # per search question scored, in the study's question order
     holdout_outcomes: tuple[QuestionOutcome, ...] = ()
     stop: dict[str, Any] | None = None  # why successive halving stopped it early, when it did
+    objective: AccuracyObjective = "accuracy"  # which accuracy `accuracy` is: the study's objective
 
     @property
     def point(self) -> Point:
@@ -69,12 +71,16 @@ class TrialRecord:
         """Mean tokens as best known: held-out once re-scored there, else on the search questions."""
         return self.holdout["mean_tokens"] if self.holdout else self.mean_tokens
 
-    def intervals(self, level: float = 0.95, *, holdout: bool = False) -> tuple[Interval, Interval] | None:
-        """Mean@k and mean tokens with two-sided t intervals over the questions (search or held-out), if stored."""
+    def intervals(
+        self, level: float = 0.95, *, holdout: bool = False, objective: AccuracyObjective | None = None
+    ) -> tuple[Interval, Interval] | None:
+        """The accuracy `objective` (default: the study's) and mean tokens with two-sided t intervals over
+        the questions (search or held-out), if the outcomes stored carry it."""
         outcomes = self.holdout_outcomes if holdout else self.outcomes
-        if not outcomes:
+        objective = objective or self.objective
+        if not carries(outcomes, objective):
             return None
-        return accuracy_interval(outcomes, level), tokens_interval(outcomes, level)
+        return accuracy_interval(outcomes, level, objective=objective), tokens_interval(outcomes, level)
 
     def within(self, budget: int) -> bool:
         """Within `budget` on the held-out questions once re-scored there, else on the search questions."""
@@ -105,20 +111,25 @@ def store_repeat(trial: optuna.Trial, twin: FrozenTrial) -> None:
 
 
 def _pack(outcomes: list[QuestionOutcome]) -> dict[str, list]:
-    """Outcomes as columns: a compact JSON attribute even for hundreds of questions."""
-    return {
+    """Outcomes as columns: a compact JSON attribute even for hundreds of questions (votes as 0/1)."""
+    packed = {
         "ids": [o.question_id for o in outcomes],
         "correct": [o.correct for o in outcomes],
         "samples": [o.samples for o in outcomes],
         "tokens": [round(o.mean_tokens, 3) for o in outcomes],
         "think": [round(o.think_fraction, 6) for o in outcomes],
     }
+    if all(o.vote_correct is not None for o in outcomes):
+        packed["vote"] = [int(o.vote_correct) for o in outcomes]
+    return packed
 
 
 def _unpack(packed: dict[str, list] | None) -> tuple[QuestionOutcome, ...]:
+    """Outcomes from their columns; a record from before votes were kept has no `vote` column."""
     if not packed:
         return ()
-    columns = zip(packed["ids"], packed["correct"], packed["samples"], packed["tokens"], packed["think"])
+    votes = [bool(v) for v in packed["vote"]] if "vote" in packed else [None] * len(packed["ids"])
+    columns = zip(packed["ids"], packed["correct"], packed["samples"], packed["tokens"], packed["think"], votes)
     return tuple(QuestionOutcome(*row) for row in columns)
 
 
@@ -183,8 +194,11 @@ def front_trials(study: optuna.Study) -> list[FrozenTrial]:
     return [scored[i] for i in pareto_front([Point(t.values[0], t.values[1]) for t in scored])]
 
 
-def read_record(trial: FrozenTrial, study_attrs: dict[str, Any]) -> TrialRecord:
-    """A COMPLETE trial's record, with its held-out scores when it has been re-scored."""
+def read_record(
+    trial: FrozenTrial, study_attrs: dict[str, Any], objective: AccuracyObjective = "accuracy"
+) -> TrialRecord:
+    """A COMPLETE trial's record, with its held-out scores when it has been re-scored; `objective`
+    names the study's accuracy objective (what `accuracy` holds and the paired tests pair on)."""
     attrs = trial.user_attrs
     return TrialRecord(
         number=trial.number,
@@ -203,6 +217,7 @@ def read_record(trial: FrozenTrial, study_attrs: dict[str, Any]) -> TrialRecord:
         outcomes=_unpack(attrs.get(_OUTCOMES)),
         holdout_outcomes=_unpack(study_attrs.get(_HOLDOUT_OUTCOMES.format(number=trial.number))),
         stop=attrs.get(_STOP),
+        objective=objective,
     )
 
 
