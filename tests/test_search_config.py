@@ -46,7 +46,7 @@ def test_pieces_load_relative_to_the_study_file(tmp_path):
         ({"budget": "4k", "halving": {"level": 0}}, "level must be a confidence in (0, 1)"),
         ({"budget": "4k", "halving": {"rungs": [0.25, 0.25, 1.0]}}, "rungs must increase"),
         ({"budget": "4k", "choose": "cheapest"}, "`choose`: input should be 'cheapest-tied' or 'best'"),
-        ({"budget": "4k", "sampler": "cmaes"}, "`sampler`: input should be 'gp', 'tpe', 'nsga2' or 'random'"),
+        ({"budget": "4k", "sampler": "cmaes"}, "`sampler`: input should be 'gp', 'tpe', 'botorch', 'nsga2' or 'random'"),
         ({"budget": "4k", "trials": "many"}, "`trials`: input should be a valid integer"),
         ({"budget": "4k", "space": {"kinds": "global"}}, "unknown key `space.kinds`; remove it or fix its spelling; known keys there: kind,"),
         ({"budget": "4k", "backend": {"kind": "vllm", "device": "cuda"}}, "`backend.device` does not apply to backend vllm; remove it; known keys there: dtype, kind, sources"),

@@ -83,9 +83,9 @@ STUDY_NAME = re.compile(rf"[^\W_][\w.+@-]{{0,{MAX_NAME - 1}}}")
 class SamplerName(str, Enum):
     GP = "gp"
     TPE = "tpe"
+    BOTORCH = "botorch"  # optuna-integration's BoTorchSampler with qLogNEHVI: the `botorch` extra
     NSGA2 = "nsga2"
     RANDOM = "random"  # a baseline for benchmarks
-    BOTORCH = "botorch"  # optuna-integration's BoTorchSampler with qLogNEHVI: the `botorch` extra
 
 
 class StudyConfig(_Strict):
