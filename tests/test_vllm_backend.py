@@ -118,13 +118,14 @@ def test_a_sample_depends_on_its_prompt_seed_not_on_its_batch(engine):
     assert engine.generate(PROMPTS[2:3], 2, params, seeds=[14]) != alone
 
 
-def test_a_layers_study_runs_on_vllm(tmp_path, engine):
+@pytest.mark.parametrize(("kind", "numbers"), [("layers", 12), ("profile", 8)])  # the toy: 6 layers; 4 knots
+def test_a_per_layer_study_runs_on_vllm(tmp_path, engine, kind, numbers):
     from mi_search.search.request import StudyRequest
     from mi_search.service.runtime import Runtime
     from mi_search.service.study import run_study
 
-    overrides = {"budget": "4k", "space": {"kind": "layers"}, "trials": 3, "task": {"search_size": 8, "holdout_size": 4}}
+    overrides = {"budget": "4k", "space": {"kind": kind}, "trials": 3, "task": {"search_size": 8, "holdout_size": 4}}
     runtime = Runtime(storage=f"sqlite:///{tmp_path}/s.db", tracking_uri=None, out=tmp_path / "out")
     report = run_study(StudyRequest(overrides=overrides), runtime, backend=engine)
-    assert len(report.result.records) == 3 and all(len(r.params) == 12 for r in report.result.records)
+    assert len(report.result.records) == 3 and all(len(r.params) == numbers for r in report.result.records)
     assert report.result.chosen is not None
