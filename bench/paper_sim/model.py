@@ -13,6 +13,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from mi_search.evaluation.metrics import vote_correct
 from mi_search.evaluation.seeds import question_seed
 from mi_search.merge.plan import MergePlan
 from mi_search.merge.spec import LambdaSpec
@@ -166,8 +167,19 @@ class PaperModel:
             tokens = np.minimum(d.tokens, max_new_tokens) if max_new_tokens is not None else d.tokens
             correct = d.correct & ~truncated
             thinks = d.thinks & ~truncated
+            answers = [  # what the grader would extract: the gold, a wrong number, or nothing when cut off
+                None if cut else (question.answer if right else str(int(wrong)))
+                for cut, right, wrong in zip(truncated, d.correct, d.wrong_answers)
+            ]
             result.append(
-                QuestionOutcome(question.id, int(correct.sum()), k, float(tokens.mean()), float(thinks.mean()))
+                QuestionOutcome(
+                    question.id,
+                    int(correct.sum()),
+                    k,
+                    float(tokens.mean()),
+                    float(thinks.mean()),
+                    vote_correct(answers, [bool(c) for c in correct]),
+                )
             )
         return result
 
