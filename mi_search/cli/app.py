@@ -4,16 +4,55 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from mi_search.diskspace import disk_full
 from mi_search.errors import UserError
 
+try:  # typer 0.2x carries its own copy of click
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click.exceptions import NoArgsIsHelpError, UsageError
+
+
+def one_line(message: str) -> str:
+    """A message as one line: a newline or other control character in a value the user typed shows escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message).strip())
+
+
+@contextmanager
+def _usage_in_one_line() -> Iterator[None]:
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise  # `mi-search` alone prints the help
+    except UsageError as exc:
+        where = f"{exc.ctx.command_path} --help" if exc.ctx is not None else "mi-search --help"
+        text = " ".join(exc.format_message().split())
+        typer.echo(f"error: {one_line(text)} (see {where})", err=True)
+        raise typer.Exit(2) from None
+
+
+class OneLineUsage(TyperGroup):
+    """Click's usage errors (an unknown option, a value of the wrong type or out of range) end as one line, exit 2."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        with _usage_in_one_line():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_in_one_line():  # a subcommand parses its options in here
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
+    cls=OneLineUsage,
     name="mi-search",
     help="Search the interpolation between an Instruct and a Thinking model for the best accuracy per token. "
     "Add --debug anywhere to see the traceback of an unexpected error.",
@@ -35,7 +74,7 @@ def reports_user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except UserError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {one_line(str(exc))}", err=True)
             raise typer.Exit(2) from None
         except (typer.Exit, KeyboardInterrupt, SystemExit):
             raise
@@ -44,10 +83,10 @@ def reports_user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             full = disk_full(exc)
             if full is not None:
-                typer.echo(f"error: {full}", err=True)
+                typer.echo(f"error: {one_line(full)}", err=True)
                 raise typer.Exit(2) from None
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            typer.echo(f"error: unexpected {type(exc).__name__}: {first} (rerun with --debug for the traceback)", err=True)
+            typer.echo(f"error: unexpected {type(exc).__name__}: {one_line(first)} (rerun with --debug for the traceback)", err=True)
             raise typer.Exit(1) from None
 
     return wrapper
