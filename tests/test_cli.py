@@ -185,3 +185,16 @@ def test_help_reads_well():
     assert result.exit_code == 0
     for command in ("merge", "sweep", "label", "toy"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--trials", "many"], "Invalid value for '--trials'"),
+        (["search", "--no-such-flag"], "No such option"),
+        (["nosuch"], "No such command"),
+        (["label", "a\nb.csv"], "a\\nb.csv"),
+    ],
+)
+def test_usage_errors_and_control_characters_end_as_one_line(argv, fragment):
+    assert_user_error(run(*argv), fragment)
