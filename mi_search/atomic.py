@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,8 +27,7 @@ def atomic_directory(target: Path, *, overwrite: bool = False) -> Iterator[Path]
     With `overwrite`, an existing `target` is replaced as a whole (its old files do not linger).
     """
     target = Path(target)
-    if target.exists() and not overwrite:
-        raise UserError(f"{target} already exists; choose another --out or remove it first")
+    check_out_folder(target, overwrite=overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(target)
     staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -38,6 +38,39 @@ def atomic_directory(target: Path, *, overwrite: bool = False) -> Iterator[Path]
         _swap_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def check_out_folder(target: Path, *, overwrite: bool | None = False, flag: str = "--out") -> None:
+    """Refuse now, before any work, a folder `atomic_directory` would refuse, or fail to make, after it.
+
+    `overwrite` None: the command has no --overwrite to offer.
+    """
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise UserError(f"{flag} {target} is a file; pass a folder path (a file is never replaced by a folder)")
+    if target.exists() and not overwrite:
+        offer = " or pass --overwrite" if overwrite is not None else " or remove it first"
+        raise UserError(f"{target} already exists; choose another {flag}{offer}")
+    nearest = next(p for p in (*target.absolute().parents, Path("/")) if p.exists())
+    if not nearest.is_dir():
+        raise UserError(f"{flag} {target} lies under {nearest}, which is a file; pass a folder path")
+    check_writable(target, flag)
+
+
+def check_writable(target: Path, flag: str = "--out") -> None:
+    """Refuse, before any work, a `target` whose folder cannot take a new entry.
+
+    Tried, not guessed: root passes `os.access` on a read-only mount, and /proc looks writable.
+    """
+    target = Path(target)
+    parent = next((p for p in target.absolute().parents if p.exists()), Path("/"))
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=f".{target.name}.check.", dir=parent))
+    except OSError as exc:
+        raise UserError(
+            f"cannot write {flag} {target}: {parent} does not take new files ({exc.strerror}); "
+            f"pass {flag} a writable folder"
+        ) from None
 
 
 def atomic_write_text(target: Path, text: str) -> None:

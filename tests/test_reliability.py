@@ -3,6 +3,7 @@ SIGTERM and SIGINT end a study cleanly, and a process killed between `ask` and i
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -171,3 +172,76 @@ def test_workers_draw_their_own_sampler_seeds_from_the_study_seed():
     first = [optuna.create_study(sampler=make_sampler(config, w)).ask().suggest_float("lam", 0, 1) for w in ("a:1", "a:2", None)]
     again = optuna.create_study(sampler=make_sampler(config, None)).ask().suggest_float("lam", 0, 1)
     assert len(set(first)) == 3 and again == first[2]
+
+
+def test_a_kill_while_the_report_is_written_leaves_a_whole_report_and_the_next_run_sweeps_up(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = write_study(tmp_path, trials=3, task={"search_size": 8, "holdout_size": 8})
+    mi_search("--study", study, "--storage", url, cwd=tmp_path)
+    runs, report = tmp_path / "runs", tmp_path / "runs" / "small"
+    whole = {"pareto.json", "trials.csv", "pareto.png", "stage_map.png"}
+    assert {p.name for p in report.iterdir()} == whole
+    command = [sys.executable, "-m", "mi_search", "--study", "small", "--storage", url, "--trials", "1"]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    staged = None
+    try:
+        deadline = time.monotonic() + 240
+        while staged is None and process.poll() is None and time.monotonic() < deadline:
+            staged = next((p for p in runs.iterdir() if p.name.startswith(".small.") and p.name.endswith(".tmp")), None)
+            time.sleep(0.002)
+        assert staged is not None, "the run never staged its report"
+        time.sleep(0.05)  # inside the plots
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    assert {p.name for p in report.iterdir()} == whole  # the old report or the new one, never a mix
+    json.loads((report / "pareto.json").read_text())
+    assert any(p.name.startswith(".small.") for p in runs.iterdir())  # the killed run's staging folder
+    mi_search("--study", "small", "--storage", url, "--trials", "0", cwd=tmp_path)
+    assert sorted(p.name for p in runs.iterdir()) == ["small"]
+    assert {p.name for p in report.iterdir()} == whole
+
+
+@pytest.mark.parametrize("moment", ["exporting", "logging the model"])
+def test_a_killed_promotion_is_cleaned_up_by_the_next_one(tmp_path, moment):
+    from mlflow.entities import LoggedModelStatus
+
+    from mi_search.tracking.registry import PENDING, STATE_TAG
+
+    url, tracking = f"sqlite:///{tmp_path}/s.db", f"sqlite:///{tmp_path}/mlflow.db"
+    study = write_study(tmp_path, trials=3, task={"search_size": 8, "holdout_size": 8})
+    mi_search("--study", study, "--storage", url, "--tracking-uri", tracking, cwd=tmp_path)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}  # where promotions stage their copy of the merge
+    command = [sys.executable, "-m", "mi_search", "promote", "--study", "small", "--name", "m", "--storage", url]
+    command += ["--tracking-uri", tracking]
+    client = MlflowClient(tracking, registry_uri=tracking)
+    experiment = client.get_experiment_by_name("small").experiment_id
+
+    def reached() -> bool:
+        if moment == "exporting":
+            return any(temp.glob("mi-search-promote-*"))
+        models = client.search_logged_models(experiment_ids=[experiment])
+        return any(m.status == LoggedModelStatus.PENDING for m in models)
+
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not reached():
+            assert process.poll() is None and time.monotonic() < deadline, f"the promotion never reached {moment}"
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    promote_runs = "tags.`mi_search.role` = 'promote'"
+    assert [r.info.status for r in client.search_runs([experiment], promote_runs)] == ["RUNNING"]  # what the kill left
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    statuses = sorted(r.info.status for r in client.search_runs([experiment], promote_runs))
+    assert statuses == ["FINISHED", "KILLED"]
+    assert not [m for m in client.search_logged_models(experiment_ids=[experiment]) if m.status == LoggedModelStatus.PENDING]
+    assert not list(temp.glob("mi-search-promote-*"))
+    versions = client.search_model_versions("name = 'm'")
+    assert [v.tags.get(STATE_TAG) for v in versions] == [v.tags.get(STATE_TAG) for v in versions if v.tags.get(STATE_TAG) != PENDING]
+    assert client.get_model_version_by_alias("m", "champion").tags["mi_search.study"] == "small"

@@ -55,6 +55,7 @@ def _metadata_only(directory: Path, *, template: bool = True, **config) -> Path:
     (directory / "config.json").write_text(json.dumps({**settings, "vocab_size": 151936, **config}))
     tokenizer = {"chat_template": "{{ messages[0]['content'] }}"} if template else {}
     (directory / "tokenizer_config.json").write_text(json.dumps(tokenizer))
+    (directory / "tokenizer.json").write_text(json.dumps({"version": "1.0", "model": {"type": "BPE"}}))
     return directory
 
 

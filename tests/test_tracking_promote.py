@@ -77,7 +77,7 @@ def test_the_promoted_model_loads_from_the_registry_and_generates_like_the_expor
     assert str(client.get_model_version_by_alias("toy-merge", "champion").version) == "2"
 
 
-@pytest.mark.parametrize("name", ["a.b", "a/b", "a:b", " "])
+@pytest.mark.parametrize("name", ["a.b", "a/b", "a:b", " ", "a\nb", "a\tb"])
 def test_a_bad_model_name_registers_nothing(finished, name):
     _, _, study, config, uri = finished
     with pytest.raises(UserError, match="choose a name like"):

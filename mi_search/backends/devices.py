@@ -19,6 +19,11 @@ def pick_device(device: str) -> torch.device:
         raise UserError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
     if chosen.type == "cuda" and not torch.cuda.is_available():
         raise UserError("CUDA is not available on this machine; use --device cpu")
+    count = torch.cuda.device_count() if chosen.type == "cuda" else 0
+    if chosen.type == "cuda" and chosen.index is not None and chosen.index >= count:
+        raise UserError(f"no device {device}: this machine has {count} CUDA devices; use cuda:0 up to cuda:{count - 1}")
+    if chosen.type not in ("cpu", "cuda"):
+        raise UserError(f"device {device!r} is not supported; use auto, cpu, cuda or cuda:N")
     return chosen
 
 

@@ -13,6 +13,7 @@ import torch
 
 from mi_search.backends.devices import pick_device, pick_dtype, probe_machine
 from mi_search.backends.settings import BackendSettings, HFSettings, VLLMSettings
+from mi_search.errors import UserError
 from mi_search.merge.checkpoints import parameter_count, read_config, resolve_checkpoint
 from mi_search.merge.memory import Machine, MemoryPlan, Request, model_shape, plan_memory
 
@@ -63,6 +64,8 @@ def plan_pair(instruct_dir: Path, settings: BackendSettings, machine: Machine | 
     """Where the pair's tensors go on this machine (probed) or on `machine`; a UserError naming the fix if they do not fit."""
     machine = machine or probe_machine(engine_device(settings))
     config = read_config(instruct_dir)
+    if isinstance(settings, VLLMSettings):
+        check_tensor_parallel(config, settings.tensor_parallel_size)
     shape = model_shape(config, parameter_count(instruct_dir))
     request = backend_request(settings, machine.device, config, machine.device_memory)
     return plan_memory(shape, request, machine)
@@ -71,3 +74,14 @@ def plan_pair(instruct_dir: Path, settings: BackendSettings, machine: Machine | 
 def plan_reference(instruct: str | Path, settings: BackendSettings, machine: Machine | None = None) -> MemoryPlan:
     """`plan_pair` for a directory or hub id: a hub id fetches configs and indexes only, never weights."""
     return plan_pair(resolve_checkpoint(instruct, weights=False), settings, machine)
+
+
+def check_tensor_parallel(config: dict, tensor_parallel_size: int) -> None:
+    """vLLM splits attention heads across its tensor-parallel ranks: the rank count must divide them."""
+    heads = int(config.get("num_attention_heads") or 0)
+    if tensor_parallel_size > 1 and heads and heads % tensor_parallel_size:
+        fits = [n for n in range(1, min(heads, 8) + 1) if heads % n == 0]
+        raise UserError(
+            f"tensor_parallel_size {tensor_parallel_size} does not divide the model's {heads} attention heads; "
+            f"use one of {', '.join(map(str, fits))}"
+        )

@@ -75,8 +75,6 @@ def merge(
     lambda_spec.check_range(allow_extrapolation=allow_extrapolation)
     settings = settings_from_flags(flags).get("pair", {})
     pair = validate(PairConfig, settings, source="the command line", names=flag_names(under="pair."))
-    if out.exists() and not overwrite:
-        raise UserError(f"{out} already exists; choose another --out or pass --overwrite")
     with console.status(f"merging {lambda_spec.describe()} and writing {out}"):
         export_pair(pair, lambda_spec, out, overwrite=overwrite)
     console.print(f"wrote {out} ({lambda_spec.describe()})")
@@ -95,17 +93,22 @@ def sweep(
     from mi_search.service.sweep import run_sweep_config, sweep_config
 
     config = sweep_config(flags)
-    with Progress(
+    progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    ) as progress:
-        bar = progress.add_task(f"sweep × {config.k} samples", total=len(config.lambdas))
+    )
+    bar = progress.add_task(f"sweep × {config.k} samples", total=len(config.lambdas))
 
-        def on_point(lam: float, scores: Any) -> None:
-            progress.update(
-                bar, advance=1, description=f"λ={lam:.2f} acc={scores.accuracy:.3f} tokens={scores.mean_tokens:.1f}"
-            )
+    def on_point(lam: float, scores: Any) -> None:
+        point = f"λ={lam:.2f} acc={scores.accuracy:.3f} tokens={scores.mean_tokens:.1f}"
+        progress.update(bar, advance=1, description=point)
 
-        result = run_sweep_config(config, out, overwrite=overwrite, step=console.status, on_point=on_point)
+    try:  # the bar shows once scoring starts: input refused while loading ends as its one line alone
+        result = run_sweep_config(
+            config, out, overwrite=overwrite, step=console.status, on_point=on_point, on_scoring=progress.start
+        )
+    finally:
+        if progress.live.is_started:
+            progress.stop()
     if result.skipped:
         console.print(f"[yellow]skipped {result.skipped} questions whose gold answer cannot be graded[/yellow]")
     table = Table(title=f"{result.name}: {result.questions} questions × {config.k} samples")
@@ -129,7 +132,7 @@ def label(
     force: Annotated[bool, typer.Option(help="Replace an existing --out file.")] = False,
 ) -> None:
     """Add `stage` and `overthinking` columns to a sweep made with any tool (a study's trials.csv too)."""
-    from mi_search.atomic import atomic_write_text
+    from mi_search.atomic import atomic_write_text, check_writable
     from mi_search.evaluation.label_csv import label_csv
     from mi_search.yaml_config import read_text
 
@@ -140,6 +143,7 @@ def label(
             raise UserError(f"--out {out} already exists; pass --force to replace it or choose another path")
         if not out.parent.is_dir():
             raise UserError(f"{out.parent} does not exist; create it or choose another --out")
+        check_writable(out)
     labelled = label_csv(read_text(file, "CSV file", "CSV"))
     if out is None:
         typer.echo(labelled, nl=False)
@@ -169,8 +173,6 @@ def toy_build(
     """Train the toy pair from scratch on the CPU (about 15 minutes on 2 cores)."""
     from mi_search.toy.build import BuildRecipe, build_pair
 
-    if out.exists():
-        raise UserError(f"{out} already exists; choose another --out")
     overrides = {"seed": seed, "base_steps": base_steps, "specialist_steps": specialist_steps, "threads": threads}
     recipe = BuildRecipe(**{name: value for name, value in overrides.items() if value is not None})
     instruct_dir, thinking_dir = build_pair(out, recipe)

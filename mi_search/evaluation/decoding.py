@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 FinishReason = Literal["stop", "length"]
+# Samples per question: the paper's largest is 64; past this a value is a typo that would generate for days.
+SampleCount = Annotated[int, Field(ge=1, le=1024, description="samples per question, 1 to 1024")]
 
 
 class DecodingParams(BaseModel):

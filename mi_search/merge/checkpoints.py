@@ -10,6 +10,7 @@ from safetensors import SafetensorError, safe_open
 
 from mi_search.merge.architectures import ArchitectureTable, table_for
 from mi_search.errors import UserError
+from mi_search.yaml_config import read_text
 from mi_search.merge.plan import MergePlan
 
 # Config fields that must agree for two checkpoints to be interpolated weight by weight.
@@ -57,9 +58,16 @@ def resolve_checkpoint(reference: str | Path, *, weights: bool = True) -> Path:
 def read_config(directory: Path) -> dict:
     path = directory / "config.json"
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"cannot read {path} ({exc.__class__.__name__}); point to an HF model directory") from None
+        config = json.loads(read_text(path, "model config", "JSON"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path} is not JSON ({exc.msg}, line {exc.lineno}); point to an HF model directory") from None
+    except UserError:
+        if not path.is_file():
+            raise UserError(f"{directory} has no config.json; point to an HF model directory") from None
+        raise
+    if not isinstance(config, dict):
+        raise UserError(f"{path} holds a {type(config).__name__}, not a model config; point to an HF model directory")
+    return config
 
 
 def architecture_of(config: dict, directory: Path) -> str:
@@ -81,17 +89,23 @@ def safetensors_files(directory: Path) -> list[Path]:
 
 def tensor_shapes(directory: Path) -> dict[str, tuple[int, ...]]:
     """Names and shapes of every tensor in a (possibly sharded) safetensors checkpoint, read from headers only."""
-    shapes: dict[str, tuple[int, ...]] = {}
+    return {name: shape for name, (shape, _) in tensor_entries(directory).items()}
+
+
+def tensor_entries(directory: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Every tensor's shape and safetensors dtype ("BF16", "I64", …), read from headers only."""
+    entries: dict[str, tuple[tuple[int, ...], str]] = {}
     for file in safetensors_files(directory):
         try:
             with safe_open(file, framework="pt") as handle:
                 for name in handle.keys():  # noqa: SIM118 - safe_open handles are not dicts
-                    shapes[name] = tuple(handle.get_slice(name).get_shape())
+                    entry = handle.get_slice(name)
+                    entries[name] = (tuple(entry.get_shape()), entry.get_dtype())
         except SafetensorError as exc:
             raise UserError(
                 f"{file} is not a readable safetensors file ({exc}); re-download or re-export that checkpoint"
             ) from None
-    return shapes
+    return entries
 
 
 def checkpoint_plan(directory: Path, table: ArchitectureTable) -> MergePlan:
@@ -129,18 +143,28 @@ def check_configs(instruct: Path, thinking: Path) -> str:
 
 
 def check_tensors(instruct: Path, thinking: Path) -> None:
-    """Refuse two checkpoints whose tensor names or shapes differ."""
-    shapes_i, shapes_t = tensor_shapes(instruct), tensor_shapes(thinking)
-    for name in sorted(shapes_i.keys() ^ shapes_t.keys()):
-        side, other = ("instruct", "thinking") if name in shapes_i else ("thinking", "instruct")
+    """Refuse two checkpoints whose tensor names or shapes differ, or where one side stores a weight as integers."""
+    entries_i, entries_t = tensor_entries(instruct), tensor_entries(thinking)
+    for name in sorted(entries_i.keys() ^ entries_t.keys()):
+        side, other = ("instruct", "thinking") if name in entries_i else ("thinking", "instruct")
         raise UserError(
             f"tensor {name} is in the {side} checkpoint but missing from the {other} one; the checkpoints must have the same tensors"
         )
-    for name in sorted(shapes_i):
-        if shapes_i[name] != shapes_t[name]:
+    for name in sorted(entries_i):
+        (shape_i, dtype_i), (shape_t, dtype_t) = entries_i[name], entries_t[name]
+        if shape_i != shape_t:
             raise UserError(
-                f"tensor {name} has shape {shapes_i[name]} in instruct but {shapes_t[name]} in thinking; the models must have the same shapes"
+                f"tensor {name} has shape {shape_i} in instruct but {shape_t} in thinking; the models must have the same shapes"
             )
+        if _is_float(dtype_i) != _is_float(dtype_t):  # a blend of floats with integers is not a weight
+            raise UserError(
+                f"tensor {name} is {dtype_i} in instruct but {dtype_t} in thinking; "
+                "the models must store it in the same kind of type"
+            )
+
+
+def _is_float(dtype: str) -> bool:
+    return dtype.startswith(("F", "BF"))
 
 
 def check_metadata(instruct: str | Path, thinking: str | Path) -> tuple[Path, Path, ArchitectureTable]:
@@ -161,11 +185,30 @@ def preflight_pair(instruct: str | Path, thinking: str | Path) -> None:
     """Check a pair for generation from its metadata alone: agreeing configs, and a chat template on each side."""
     instruct_dir, thinking_dir, _ = check_metadata(instruct, thinking)
     for side, directory in (("instruct", instruct_dir), ("thinking", thinking_dir)):
+        check_tokenizer_files(directory)
         if not has_chat_template(directory):
             raise UserError(
                 f"the {side} model {directory} has no chat template; prompts go through the model's chat template, "
                 "so give a chat model (chat_template.jinja, or chat_template in tokenizer_config.json)"
             )
+
+
+TOKENIZER_VOCABULARIES = ("tokenizer.json", "tokenizer.model", "vocab.json")
+
+
+def check_tokenizer_files(directory: Path) -> None:
+    """A tokenizer is there and its JSON files parse: found now, not when the model loads after the study is stored."""
+    found = any((directory / name).is_file() for name in TOKENIZER_VOCABULARIES) or any(directory.glob("*.tiktoken"))
+    if not found:
+        names = ", ".join(TOKENIZER_VOCABULARIES)
+        raise UserError(f"{directory} has no tokenizer ({names}); give a full HF model directory")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        path = directory / name
+        if path.is_file():
+            try:
+                json.loads(read_text(path, "tokenizer file", "JSON"))
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{path} is not JSON ({exc.msg}); re-download that checkpoint's tokenizer") from None
 
 
 # --- sizes from headers and indexes, for the memory plan: no weight is read -------------------------
@@ -178,10 +221,16 @@ def read_header(file: Path) -> dict[str, dict]:
     try:
         with file.open("rb") as handle:
             length = int.from_bytes(handle.read(8), "little")
+            if not 0 < length <= file.stat().st_size - 8:  # garbage bytes promise a header larger than the file
+                raise ValueError(f"a header of {length} bytes in a file of {file.stat().st_size}")
             header = json.loads(handle.read(length))
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a table of tensors")
+        header.pop("__metadata__", None)
+        if not all(isinstance(entry, dict) and isinstance(entry.get("shape"), list) for entry in header.values()):
+            raise ValueError("a tensor entry has no shape")
     except (OSError, ValueError) as exc:
-        raise UserError(f"{file} has no readable safetensors header ({type(exc).__name__}); re-download that checkpoint") from None
-    header.pop("__metadata__", None)
+        raise UserError(f"{file} has no readable safetensors header ({exc}); re-download that checkpoint") from None
     return header
 
 

@@ -20,7 +20,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from mi_search import __version__
-from mi_search.atomic import as_umask_allows, atomic_directory
+from mi_search.atomic import as_umask_allows, atomic_directory, check_out_folder
+from mi_search.errors import UserError
 from mi_search.merge.checkpoints import checkpoint_plan, resolve_pair, safetensors_files
 from mi_search.merge.pair import PairConfig
 from mi_search.merge.plan import MergePlan
@@ -43,7 +44,8 @@ _INDEX = "model.safetensors.index.json"
 
 
 def export_pair(pair: PairConfig, spec: LambdaSpec, out: Path, *, overwrite: bool = False) -> Path:
-    """Check the pair, then write the blend `spec` describes with the tokenizer whose template the pair uses."""
+    """Check `out` and the pair, then write the blend `spec` describes with the pair's chat-template tokenizer."""
+    check_out_folder(out, overwrite=overwrite)  # before a weight is read
     instruct_dir, thinking_dir, table = resolve_pair(*pair.references())
     plan = checkpoint_plan(instruct_dir, table)
     template_dir = pair.template_dir(instruct_dir, thinking_dir)
@@ -96,5 +98,11 @@ def _blend_shard(handle, thinking: dict[str, object], lambdas: dict[str, float])
     for name in handle.keys():  # noqa: SIM118 - safe_open handles are not dicts
         first = handle.get_tensor(name)
         second = thinking[name].get_tensor(name)
-        yield name, torch.lerp(first.float(), second.float(), lambdas[name]).to(first.dtype)
+        blended = torch.lerp(first.float(), second.float(), lambdas[name])
+        if not bool(torch.isfinite(blended).all()):  # nothing is written: the blend is staged until every shard is done
+            side = "instruct" if not bool(torch.isfinite(first).all()) else "thinking"
+            raise UserError(
+                f"tensor {name} of the {side} checkpoint holds NaN or infinite values; re-download or re-export it"
+            )
+        yield name, blended.to(first.dtype)
 

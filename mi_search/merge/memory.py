@@ -253,6 +253,6 @@ def parse_size(text: str) -> int:
         value = float(number)
     except ValueError:
         value = -1.0
-    if unit not in units or value <= 0:
+    if unit not in units or not math.isfinite(value) or value <= 0:
         raise UserError(f"cannot read the memory size {text!r}; write it like 80GB, 141GB or 24GiB")
     return int(value * units[unit])

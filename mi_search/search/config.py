@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mi_search.backends.settings import BackendSettings, HFSettings, read_shorthand
 from mi_search.errors import UserError
-from mi_search.evaluation.decoding import DecodingOverrides
+from mi_search.evaluation.decoding import DecodingOverrides, SampleCount
 from mi_search.evaluation.scores import AccuracyObjective
 from mi_search.merge.pair import PairConfig
 from mi_search.tasks.config import TaskConfig
@@ -94,10 +94,10 @@ class StudyConfig(_Strict):
     task: TaskConfig = TaskConfig()
     space: SearchSpace = SearchSpace()
     decoding: DecodingOverrides = DecodingOverrides()
-    k: int = Field(1, ge=1, description="samples per question")
+    k: SampleCount = 1
     objectives: ObjectivesConfig = ObjectivesConfig()
     sampler: SamplerName = Field(SamplerName.GP, description="gp, tpe, botorch, nsga2 or random; default: by the space's dimension")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="the samplers' seed and every sample's, 0 to 2**32 - 1")
     trials: int = Field(16, ge=0, description="trials per invocation, as Optuna's n_trials; default grows with the dimension")
     seed_lambdas: tuple[Annotated[float, Field(ge=0.0, le=1.0)], ...] = Field(
         (0.0, 0.5, 1.0),

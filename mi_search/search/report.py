@@ -6,11 +6,10 @@ import csv
 import io
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
-from mi_search.atomic import atomic_directory
+from mi_search.atomic import atomic_directory, check_writable
 from mi_search.errors import UserError
 from mi_search.evaluation.scores import SCORE_NAMES
 from mi_search.search.paired import Interval
@@ -173,6 +172,4 @@ def check_report_folder(out: Path) -> None:
             f"--out {out} holds files that are not a study report ({', '.join(other[:3])}); "
             "the report replaces the folder whole: pass an empty or new folder"
         )
-    parent = next((p for p in out.absolute().parents if p.exists()), Path("/"))  # the swap renames in here
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write the study folder {out}: {parent} is not writable; pass --out a writable folder")
+    check_writable(out)  # the swap renames in the folder above

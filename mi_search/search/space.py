@@ -60,9 +60,34 @@ class DecodingSpace(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    temperature: tuple[float, float] | None = None
-    top_p: tuple[float, float] | None = None
+    temperature: tuple[float, float] | None = Field(None, description="[low, high], 0 <= low <= high")
+    top_p: tuple[float, float] | None = Field(None, description="[low, high], 0 < low <= high <= 1")
     max_new_tokens: tuple[int, ...] | None = Field(None, description="choices, e.g. [4096, 8192, 16384]")
+
+    @field_validator("temperature")
+    @classmethod
+    def _temperature_range(cls, span: tuple[float, float] | None) -> tuple[float, float] | None:
+        if span is not None and not 0.0 <= span[0] <= span[1] < float("inf"):
+            raise ValueError(f"a temperature range is [low, high], 0 <= low <= high, got {list(span)}; e.g. [0.6, 1.0]")
+        return span
+
+    @field_validator("top_p")
+    @classmethod
+    def _top_p_range(cls, span: tuple[float, float] | None) -> tuple[float, float] | None:
+        if span is not None and not 0.0 < span[0] <= span[1] <= 1.0:
+            raise ValueError(f"a top_p range is [low, high], 0 < low <= high <= 1, got {list(span)}; e.g. [0.8, 1.0]")
+        return span
+
+    @field_validator("max_new_tokens")
+    @classmethod
+    def _token_choices(cls, choices: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if choices is None:
+            return None
+        if not choices or min(choices) < 1 or len(set(choices)) != len(choices):
+            raise ValueError(
+                f"max_new_tokens takes distinct positive choices, got {list(choices)}; e.g. [4096, 8192] or leave it out"
+            )
+        return choices
 
 
 class SearchSpace(BaseModel):
@@ -74,6 +99,14 @@ class SearchSpace(BaseModel):
     knots: int = Field(4, description="profile: knots per module, 2 up to the layer count")
     layers: int | None = Field(None, ge=1, description="layers/profile: decoder layers; filled in from the pair")
     decoding: DecodingSpace = DecodingSpace()
+
+    @field_validator("modules")
+    @classmethod
+    def _distinct_modules(cls, modules: tuple[Module, ...]) -> tuple[Module, ...]:
+        if not modules or len(set(modules)) != len(modules):
+            names = [m.value for m in modules]
+            raise ValueError(f"modules takes distinct module kinds, at least one, got {names}; e.g. [attention, mlp]")
+        return modules
 
     @field_validator("knots")
     @classmethod

@@ -33,10 +33,18 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
     """
     if url.startswith(JOURNAL_PREFIX):
         path = url.removeprefix(JOURNAL_PREFIX)
+        if not path or Path(path).is_dir():
+            raise UserError(f"--storage {url} names no journal file; give a file path, e.g. journal:mi-search.log")
         return JournalStorage(SafeJournalFile(path))
     sqlite = url.startswith("sqlite")
-    if "experiments" in sqlite_tables(url) and "studies" not in sqlite_tables(url):
+    tables = sqlite_tables(url)
+    if "experiments" in tables and "studies" not in tables:
         raise UserError(f"--storage {url} is an MLflow tracking database; give the Optuna storage, e.g. sqlite:///mi-search.db")
+    if tables and not OPTUNA_TABLES <= tables:
+        raise UserError(
+            f"--storage {url} holds another database (tables {', '.join(sorted(tables)[:3])}); "
+            "give an Optuna storage or a new file, e.g. sqlite:///mi-search.db"
+        )
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them knowingly
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -92,8 +100,19 @@ def check_tracking_uri(uri: str) -> None:
         raise UserError(
             f"--tracking-uri {uri} is not a tracking store MLflow can use; give sqlite:///mlflow.db or http://HOST:PORT"
         )
-    if "studies" in sqlite_tables(uri) and "experiments" not in sqlite_tables(uri):
+    tables = sqlite_tables(uri)
+    if "studies" in tables and "experiments" not in tables:
         raise UserError(f"--tracking-uri {uri} is an Optuna study storage; give the MLflow store, e.g. sqlite:///mlflow.db")
+    if tables and not MLFLOW_TABLES <= tables:
+        raise UserError(
+            f"--tracking-uri {uri} holds another database (tables {', '.join(sorted(tables)[:3])}); "
+            "give an MLflow store or a new file, e.g. sqlite:///mlflow.db"
+        )
+
+
+# Tables every store of each kind has: a SQLite file with others, and without these, belongs to something else.
+OPTUNA_TABLES = frozenset({"studies", "trials", "version_info"})
+MLFLOW_TABLES = frozenset({"experiments", "runs", "alembic_version"})
 
 
 def sqlite_tables(url: str) -> set[str]:
@@ -101,6 +120,8 @@ def sqlite_tables(url: str) -> set[str]:
     if not url.startswith("sqlite:///"):
         return set()
     path = Path(url.removeprefix("sqlite:///").split("?")[0])
+    if path.is_dir():
+        raise UserError(f"{url} names the folder {path}; give a database file in it, e.g. sqlite:///{path}/NAME.db")
     if not path.is_file() or path.stat().st_size == 0:
         return set()
     try:

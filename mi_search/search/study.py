@@ -15,7 +15,7 @@ from optuna.storages import BaseStorage
 from optuna.study import StudyDirection
 
 from mi_search.errors import UserError
-from mi_search.merge.checkpoints import read_config, resolve_checkpoint
+from mi_search.merge.checkpoints import checkpoint_plan, read_config, resolve_checkpoint, resolve_pair
 from mi_search.search import trials
 from mi_search.search.config import SamplerName, StudyConfig, build_config, merge_settings, resume_config
 from mi_search.search.space import PER_LAYER
@@ -63,6 +63,12 @@ def pair_layers(config: StudyConfig) -> int:
     """The pair's decoder layer count, from its config alone (no weights are fetched)."""
     directory = resolve_checkpoint(config.pair.references()[0], weights=False)
     return int(read_config(directory)["num_hidden_layers"])
+
+
+def check_space(config: StudyConfig) -> None:
+    """The space maps onto the pair's tensors (blocks within the depth, modules the model has); headers only."""
+    instruct_dir, _, table = resolve_pair(*config.pair.references())
+    checkpoint_plan(instruct_dir, table).lambdas(config.space.spec_for(config.space.uniform(0.5)))
 
 
 def open_study(storage: BaseStorage, config: StudyConfig, existing: optuna.Study | None) -> optuna.Study:

@@ -23,10 +23,18 @@ from mi_search.search.objective import Observers, TrialRunner
 from mi_search.search.report import check_report_folder, write_report
 from mi_search.search.request import StudyRequest, settings_from_flags
 from mi_search.search.results import StudyResult, read_result
-from mi_search.search.storage import check_tracking_uri, open_storage
+from mi_search.search.storage import open_storage
 from mi_search.search import trials
 from mi_search.search.owner import this_process, worker_id
-from mi_search.search.study import join_study, make_sampler, open_study, reap_orphans, resolve_config
+from mi_search.search.study import (
+    check_space,
+    join_study,
+    make_sampler,
+    open_study,
+    pair_layers,
+    reap_orphans,
+    resolve_config,
+)
 from mi_search.service.runtime import Quiet, Runtime, StudyObserver
 from mi_search.tracking.promote import Promotion, check_promotion, promote
 from mi_search.tracking.store import connect
@@ -62,9 +70,13 @@ def run_study(
     config, existing = resolve_config(storage, settings, source=request.source, names=request.names, fresh=fresh)
     with observer.step("checking the task and the model pair"):
         inputs = prepare_inputs(config)
+        if backend is None and config.space.layers is not None:  # a space stored for another depth
+            config.space.bound(pair_layers(config))
     if existing is None:  # a new study is stored only around weights that load
         with observer.step("checking the weights"):
             check_weights(*config.pair.references())
+            if backend is None:
+                check_space(config)
     study = open_study(storage, config, existing)
     reap_orphans(study)
     backend, tracker = _open(study, config, inputs, runtime, client, observer, backend)
@@ -113,7 +125,6 @@ def _connect(runtime: Runtime) -> MlflowClient | None:
     """The tracking store, checked first: a URI MLflow cannot use or a file that is a study storage is refused untouched."""
     if not runtime.tracking_uri:
         return None
-    check_tracking_uri(runtime.tracking_uri)
     return connect(runtime.tracking_uri)
 
 

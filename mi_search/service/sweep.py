@@ -7,6 +7,7 @@ bad value gets the same message from a flag, a file or a study.
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -15,12 +16,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mi_search.atomic import atomic_directory
+from mi_search.atomic import atomic_directory, check_out_folder
 from mi_search.backends.base import Backend
 from mi_search.backends.load import load_backend
 from mi_search.backends.settings import BackendSettings, HFSettings, read_shorthand
 from mi_search.errors import UserError
-from mi_search.evaluation.decoding import DecodingOverrides, DecodingParams
+from mi_search.evaluation.decoding import DecodingOverrides, DecodingParams, SampleCount
 from mi_search.evaluation.evaluate import Evaluation, evaluate, gradable, write_samples
 from mi_search.evaluation.grading import Gold
 from mi_search.evaluation.scores import SCORE_NAMES, Scores
@@ -58,7 +59,7 @@ def parse_lambdas(text: str) -> list[float]:
     try:
         if ":" in text:
             start, stop, step = (float(x) for x in text.split(":"))
-            if step <= 0 or stop < start:
+            if not all(math.isfinite(x) for x in (start, stop, step)) or step <= 0 or stop < start:
                 raise ValueError
             count = round((stop - start) / step) + 1
             if count > MAX_POINTS:
@@ -85,7 +86,7 @@ class SweepConfig(BaseModel):
     pair: PairConfig = PairConfig()
     task: TaskConfig = TaskConfig(pool=None)
     decoding: DecodingOverrides = DecodingOverrides()
-    k: int = Field(1, ge=1, description="samples per question")
+    k: SampleCount = 1
     backend: Annotated[BackendSettings, Field(description="hf or vllm, with their settings")] = HFSettings()
 
     @field_validator("lambdas", mode="before")
@@ -130,10 +131,13 @@ def run_sweep_config(
     overwrite: bool = False,
     step: Callable[[str], AbstractContextManager[object]] = lambda message: nullcontext(),
     on_point: Callable[[float, Scores], None] | None = None,
+    on_scoring: Callable[[], None] | None = None,
 ) -> SweepResult:
-    """Check the task and the pair, load the pair once, score every λ, write `out` all or nothing."""
-    if out.exists() and not overwrite:
-        raise UserError(f"{out} already exists; choose another --out or pass --overwrite")
+    """Check the task and the pair, load the pair once, score every λ, write `out` all or nothing.
+
+    `on_scoring` is called once the pair is loaded, as the first λ starts: a display shows its bar from then.
+    """
+    check_out_folder(out, overwrite=overwrite)
     setup = load_task(config.task)
     with step("checking the model pair"):  # from configs and tokenizer files, before any weight moves
         preflight_pair(*config.pair.references())
@@ -141,6 +145,8 @@ def run_sweep_config(
         backend = load_backend(config.pair, config.backend)
     params = config.decoding.apply(setup.decoding)
     questions, golds = gradable(setup.questions, setup.grader)
+    if on_scoring is not None:
+        on_scoring()
     rows, evaluations = run_sweep(backend, questions, golds, list(config.lambdas), k=config.k, params=params, on_point=on_point)
     write_sweep(out, rows, evaluations, overwrite=overwrite)
     return SweepResult(setup.name, len(questions), len(setup.questions) - len(questions), rows)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class TaskConfig(BaseModel):
@@ -21,3 +21,12 @@ class TaskConfig(BaseModel):
     holdout_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     search_size: int | None = Field(200, ge=1, description="questions each trial is scored on")
     holdout_size: int | None = Field(200, ge=1, description="questions each front point is re-scored on")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TaskConfig:
+        """`data` replaces a named task: naming both would silently score one of them."""
+        if self.data is not None and (self.name != "toy" or self.data_files is not None):
+            raise ValueError(
+                f"give a named task ({self.name}) or a data file ({self.data}), not both; drop --task or --data"
+            )
+        return self

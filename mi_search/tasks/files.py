@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mi_search.errors import UserError
 from mi_search.tasks.base import MATH_PROMPT_SUFFIX, Question
+from mi_search.yaml_config import read_text
 
 _FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
@@ -25,7 +29,10 @@ def load_rows(source: str, *, split: str = "test", config: str | None = None) ->
             builder = _FILE_BUILDERS.get(path.suffix.lower())
             if builder is None:
                 raise UserError(f"{path}: unsupported file type {path.suffix!r}; use .jsonl, .json, .csv or .parquet")
-            data = datasets.load_dataset(builder, data_files=str(path), split="train")
+            if builder != "parquet":
+                _check_text(path)
+            with _quiet_datasets():
+                data = datasets.load_dataset(builder, data_files=str(path), split="train")
         elif path.suffix.lower() in _FILE_BUILDERS:
             raise UserError(f"{source} does not exist; give the path of an existing data file")
         elif path.exists() or "/" not in source:
@@ -33,14 +40,46 @@ def load_rows(source: str, *, split: str = "test", config: str | None = None) ->
                 f"{source} is not a data file or dataset; give a .jsonl/.parquet file or a hub id like openai/gsm8k"
             )
         else:
-            data = datasets.load_dataset(source, config, split=split)
+            with _quiet_datasets():
+                data = datasets.load_dataset(source, config, split=split)
     except UserError:
         raise
     except (DatasetsError, OSError, ValueError, UnicodeDecodeError) as exc:  # unreadable, missing or malformed input
-        raise UserError(
-            f"cannot read {source}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; {hint}"
-        ) from None
+        cause = exc.__cause__ or exc  # datasets wraps the parser's error, which names the row
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        raise UserError(f"cannot read {source}: {type(cause).__name__}: {first}; {hint}") from None
     return list(data)
+
+
+def _check_text(path: Path) -> None:
+    """A JSON or CSV file must be UTF-8 text; a JSONL file, one JSON object per line. Says which line is not."""
+    kind = path.suffix.lower().lstrip(".").upper()
+    text = read_text(path, "data file", kind)
+    if kind != "JSONL":
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path} line {number} is not JSON ({exc.msg}); write one JSON object per line") from None
+        if not isinstance(record, dict):
+            kind = type(record).__name__
+            raise UserError(f"{path} line {number} holds a {kind}, not a JSON object; write one per line")
+
+
+@contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    """datasets logs a parse failure before raising it; the raised error alone is reported, as one line."""
+    import datasets
+
+    level = datasets.logging.get_verbosity()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
+    try:
+        yield
+    finally:
+        datasets.logging.set_verbosity(level)
 
 
 def require_columns(source: str, rows: list[dict], columns: tuple[str, ...], fix: str) -> None:

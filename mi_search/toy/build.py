@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from mi_search.atomic import atomic_directory
+from mi_search.atomic import atomic_directory, check_out_folder
 from mi_search.toy.tokenizer import build_tokenizer, save_tokenizer
 from mi_search.toy.train import STYLES, new_model, train
 
@@ -31,6 +31,7 @@ class BuildRecipe:
 
 def build_pair(out: Path, recipe: BuildRecipe = BuildRecipe()) -> tuple[Path, Path]:
     """Train base, then Instruct and Thinking from it; write `out/instruct` and `out/thinking` in bf16."""
+    check_out_folder(out, overwrite=None)  # before minutes of training
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     torch.set_num_threads(recipe.threads)
     tokenizer = build_tokenizer()

@@ -154,9 +154,9 @@ def _clean_leftovers(client: MlflowClient, experiment_id: str, parent: str, name
     killed = {run.info.run_id for run in stale}
     for run_id in killed:
         client.set_terminated(run_id, "KILLED")
-    if killed:
-        for model in client.search_logged_models(experiment_ids=[experiment_id], filter_string="status = 'PENDING'"):
-            if model.source_run_id in killed:
+    if killed:  # MLflow's filter on a logged model's status matches nothing (3.x), so filter here
+        for model in client.search_logged_models(experiment_ids=[experiment_id]):
+            if model.status == LoggedModelStatus.PENDING and model.source_run_id in killed:
                 client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
     for folder in Path(tempfile.gettempdir()).glob(f"{_TEMP_PREFIX}*"):
         pid = folder.name.removeprefix(_TEMP_PREFIX).split("-", 1)[0]

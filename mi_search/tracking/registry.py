@@ -43,11 +43,12 @@ class RegisteredVersion:
 
 def check_model_name(name: str) -> None:
     """Refuse a registered model name MLflow would reject or mangle, before anything is exported or logged."""
-    bad = [c for c in _FORBIDDEN_IN_NAMES if c in name]
+    bad = [c for c in name if c in _FORBIDDEN_IN_NAMES or not c.isprintable()]
     if not name.strip() or bad:
         found = f"contains {bad[0]!r}" if bad else "is empty"
         raise UserError(
-            f"registered model name {name!r} {found}: MLflow names may not contain '.', '/' or ':'; "
+            f"registered model name {name!r} {found}: MLflow names may not contain '.', '/', ':' "
+            "or control characters; "
             "choose a name like toy-merge"
         )
 

@@ -10,6 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from mi_search.errors import UserError
 from mi_search.search.locations import DEFAULT_TRACKING_URI
+from mi_search.search.storage import check_tracking_uri
 from mi_search.tracking.guard import bounded_requests
 
 ARTIFACTS_DIR = "mlartifacts"
@@ -18,7 +19,11 @@ EXPERIMENT_KIND_TAG, CUSTOM_MODEL_KIND = "mlflow.experimentKind", "custom_model_
 
 
 def connect(tracking_uri: str) -> MlflowClient:
-    """A client for `tracking_uri` (also the registry), or one line saying the store cannot be reached."""
+    """A client for `tracking_uri` (also the registry), or one line saying the store cannot be reached.
+
+    A URI MLflow cannot use, or a SQLite file of another kind, is refused before MLflow opens (and migrates) it.
+    """
+    check_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     with bounded_requests(10):  # one short try says enough
         try:
