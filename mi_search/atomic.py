@@ -51,19 +51,18 @@ def check_out_folder(target: Path, *, overwrite: bool | None = False, flag: str 
     if target.exists() and not overwrite:
         offer = " or pass --overwrite" if overwrite is not None else " or remove it first"
         raise UserError(f"{target} already exists; choose another {flag}{offer}")
-    nearest = next(p for p in (*target.absolute().parents, Path("/")) if p.exists())
-    if not nearest.is_dir():
-        raise UserError(f"{flag} {target} lies under {nearest}, which is a file; pass a folder path")
     check_writable(target, flag)
 
 
 def check_writable(target: Path, flag: str = "--out") -> None:
-    """Refuse, before any work, a `target` whose folder cannot take a new entry.
+    """Refuse, before any work, a `target` whose nearest existing folder above cannot take a new entry.
 
     Tried, not guessed: root passes `os.access` on a read-only mount, and /proc looks writable.
     """
     target = Path(target)
     parent = next((p for p in target.absolute().parents if p.exists()), Path("/"))
+    if not parent.is_dir():
+        raise UserError(f"{flag} {target} lies under {parent}, which is a file; pass a folder path")
     try:
         os.rmdir(tempfile.mkdtemp(prefix=f".{target.name}.check.", dir=parent))
     except OSError as exc:

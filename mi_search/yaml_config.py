@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import json
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +33,14 @@ def read_text(path: Path, what: str, kind: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UserError(f"{what} {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 {kind}") from None
+
+
+def read_json(path: Path, what: str, fix: str) -> Any:
+    """The parsed content of a JSON file; `what` names it in errors ("model config"), `fix` says what to do."""
+    try:
+        return json.loads(read_text(path, what, "JSON"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{what} {path} is not JSON ({exc.msg}, line {exc.lineno}); {fix}") from None
 
 
 def read_yaml(path: Path, what: str) -> Any:

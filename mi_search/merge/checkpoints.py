@@ -10,7 +10,7 @@ from safetensors import SafetensorError, safe_open
 
 from mi_search.merge.architectures import ArchitectureTable, table_for
 from mi_search.errors import UserError
-from mi_search.yaml_config import read_text
+from mi_search.yaml_config import read_json
 from mi_search.merge.plan import MergePlan
 
 # Config fields that must agree for two checkpoints to be interpolated weight by weight.
@@ -57,14 +57,7 @@ def resolve_checkpoint(reference: str | Path, *, weights: bool = True) -> Path:
 
 def read_config(directory: Path) -> dict:
     path = directory / "config.json"
-    try:
-        config = json.loads(read_text(path, "model config", "JSON"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path} is not JSON ({exc.msg}, line {exc.lineno}); point to an HF model directory") from None
-    except UserError:
-        if not path.is_file():
-            raise UserError(f"{directory} has no config.json; point to an HF model directory") from None
-        raise
+    config = read_json(path, "model config", "point to an HF model directory")
     if not isinstance(config, dict):
         raise UserError(f"{path} holds a {type(config).__name__}, not a model config; point to an HF model directory")
     return config
@@ -203,12 +196,8 @@ def check_tokenizer_files(directory: Path) -> None:
         names = ", ".join(TOKENIZER_VOCABULARIES)
         raise UserError(f"{directory} has no tokenizer ({names}); give a full HF model directory")
     for name in ("tokenizer.json", "tokenizer_config.json"):
-        path = directory / name
-        if path.is_file():
-            try:
-                json.loads(read_text(path, "tokenizer file", "JSON"))
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path} is not JSON ({exc.msg}); re-download that checkpoint's tokenizer") from None
+        if (directory / name).is_file():
+            read_json(directory / name, "tokenizer file", "re-download that checkpoint's tokenizer")
 
 
 # --- sizes from headers and indexes, for the memory plan: no weight is read -------------------------

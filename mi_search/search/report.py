@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from mi_search.atomic import atomic_directory, check_writable
+from mi_search.atomic import atomic_directory, check_out_folder
 from mi_search.errors import UserError
 from mi_search.evaluation.scores import SCORE_NAMES
 from mi_search.search.paired import Interval
@@ -165,11 +165,9 @@ def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[
 def check_report_folder(out: Path) -> None:
     """Refuse, before any trial runs, a study folder that cannot be written or replaced as a whole."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file; pass a folder for the study's report")
+    check_out_folder(out, overwrite=True)  # an earlier report is replaced; a file, or a folder that cannot be made, is not
     if out.is_dir() and (other := sorted(p.name for p in out.iterdir() if p.name not in (*REPORT_FILES, PROFILE_FILE))):
         raise UserError(
             f"--out {out} holds files that are not a study report ({', '.join(other[:3])}); "
             "the report replaces the folder whole: pass an empty or new folder"
         )
-    check_writable(out)  # the swap renames in the folder above

@@ -37,14 +37,7 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
             raise UserError(f"--storage {url} names no journal file; give a file path, e.g. journal:mi-search.log")
         return JournalStorage(SafeJournalFile(path))
     sqlite = url.startswith("sqlite")
-    tables = sqlite_tables(url)
-    if "experiments" in tables and "studies" not in tables:
-        raise UserError(f"--storage {url} is an MLflow tracking database; give the Optuna storage, e.g. sqlite:///mi-search.db")
-    if tables and not OPTUNA_TABLES <= tables:
-        raise UserError(
-            f"--storage {url} holds another database (tables {', '.join(sorted(tables)[:3])}); "
-            "give an Optuna storage or a new file, e.g. sqlite:///mi-search.db"
-        )
+    check_store_kind(url, "--storage", OPTUNA_STORAGE, "sqlite:///mi-search.db")
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them knowingly
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -100,19 +93,25 @@ def check_tracking_uri(uri: str) -> None:
         raise UserError(
             f"--tracking-uri {uri} is not a tracking store MLflow can use; give sqlite:///mlflow.db or http://HOST:PORT"
         )
-    tables = sqlite_tables(uri)
-    if "studies" in tables and "experiments" not in tables:
-        raise UserError(f"--tracking-uri {uri} is an Optuna study storage; give the MLflow store, e.g. sqlite:///mlflow.db")
-    if tables and not MLFLOW_TABLES <= tables:
-        raise UserError(
-            f"--tracking-uri {uri} holds another database (tables {', '.join(sorted(tables)[:3])}); "
-            "give an MLflow store or a new file, e.g. sqlite:///mlflow.db"
-        )
+    check_store_kind(uri, "--tracking-uri", MLFLOW_STORE, "sqlite:///mlflow.db")
 
 
-# Tables every store of each kind has: a SQLite file with others, and without these, belongs to something else.
-OPTUNA_TABLES = frozenset({"studies", "trials", "version_info"})
-MLFLOW_TABLES = frozenset({"experiments", "runs", "alembic_version"})
+# Tables every store of each kind has: a SQLite file without them belongs to something else.
+OPTUNA_STORAGE, MLFLOW_STORE = "Optuna study storage", "MLflow tracking database"
+STORE_TABLES = {
+    OPTUNA_STORAGE: frozenset({"studies", "trials", "version_info"}),
+    MLFLOW_STORE: frozenset({"experiments", "runs", "alembic_version"}),
+}
+
+
+def check_store_kind(url: str, flag: str, kind: str, example: str) -> None:
+    """Refuse, without writing to it, a SQLite file that holds another store than `kind` (the other one, or neither)."""
+    tables = sqlite_tables(url)
+    if not tables or STORE_TABLES[kind] <= tables:
+        return
+    other = next((name for name, marks in STORE_TABLES.items() if marks <= tables), None)
+    found = f"is an {other}" if other else f"holds another database (tables {', '.join(sorted(tables)[:3])})"
+    raise UserError(f"{flag} {url} {found}; give the {kind} or a new file, e.g. {example}")
 
 
 def sqlite_tables(url: str) -> set[str]:

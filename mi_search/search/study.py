@@ -66,9 +66,11 @@ def pair_layers(config: StudyConfig) -> int:
 
 
 def check_space(config: StudyConfig) -> None:
-    """The space maps onto the pair's tensors (blocks within the depth, modules the model has); headers only."""
+    """The space maps onto the pair's tensors (its depth, blocks within it, modules the model has); headers only."""
     instruct_dir, _, table = resolve_pair(*config.pair.references())
-    checkpoint_plan(instruct_dir, table).lambdas(config.space.spec_for(config.space.uniform(0.5)))
+    plan = checkpoint_plan(instruct_dir, table)
+    space = config.space.bound(plan.num_layers)
+    plan.lambdas(space.spec_for(space.uniform(0.5)))
 
 
 def open_study(storage: BaseStorage, config: StudyConfig, existing: optuna.Study | None) -> optuna.Study:

@@ -31,7 +31,6 @@ from mi_search.search.study import (
     join_study,
     make_sampler,
     open_study,
-    pair_layers,
     reap_orphans,
     resolve_config,
 )
@@ -70,13 +69,11 @@ def run_study(
     config, existing = resolve_config(storage, settings, source=request.source, names=request.names, fresh=fresh)
     with observer.step("checking the task and the model pair"):
         inputs = prepare_inputs(config)
-        if backend is None and config.space.layers is not None:  # a space stored for another depth
-            config.space.bound(pair_layers(config))
     if existing is None:  # a new study is stored only around weights that load
         with observer.step("checking the weights"):
             check_weights(*config.pair.references())
-            if backend is None:
-                check_space(config)
+    if backend is None:  # the space maps onto the pair's tensors, a corrected pair's included
+        check_space(config)
     study = open_study(storage, config, existing)
     reap_orphans(study)
     backend, tracker = _open(study, config, inputs, runtime, client, observer, backend)
