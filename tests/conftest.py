@@ -125,3 +125,10 @@ def release_vllm(engine) -> None:
 
     del engine.llm
     cleanup_dist_env_and_memory()
+
+
+@pytest.fixture
+def inside(tmp_path, monkeypatch) -> Path:
+    """A fresh working directory: the command's relative paths (studies, runs/, mlflow.db) land in it."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -165,7 +165,7 @@ def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[
 def check_report_folder(out: Path) -> None:
     """Refuse, before any trial runs, a study folder that cannot be written or replaced as a whole."""
     out = Path(out)
-    check_out_folder(out, overwrite=True)  # an earlier report is replaced; a file, or a folder that cannot be made, is not
+    check_out_folder(out, overwrite=True)  # an earlier report is replaced; a file or an unwritable place is not
     if out.is_dir() and (other := sorted(p.name for p in out.iterdir() if p.name not in (*REPORT_FILES, PROFILE_FILE))):
         raise UserError(
             f"--out {out} holds files that are not a study report ({', '.join(other[:3])}); "
