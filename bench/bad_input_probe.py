@@ -222,7 +222,7 @@ def torn_journal(folder: Path) -> bytes:
     """A journal with one study, then a record cut in the middle of a token and one that is not JSON."""
     import optuna
 
-    from mi_search.search.storage import open_storage
+    from mi_search.search.store.storage import open_storage
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     optuna.create_study(study_name="other", storage=open_storage(f"journal:{folder / 'x.log'}"))

@@ -48,8 +48,8 @@ from mi_search.evaluation.evaluate import evaluate
 from mi_search.merge.spec import LambdaSpec
 from mi_search.search.config import build_config
 from mi_search.search.inputs import prepare_inputs
-from mi_search.search.objective import study_order
-from mi_search.search.pareto import Point, hypervolume
+from mi_search.search.running.objective import study_order
+from mi_search.search.statistics.pareto import Point, hypervolume
 from mi_search.search.request import StudyRequest
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study

@@ -7,7 +7,7 @@ import shutil
 import optuna
 from typer.testing import CliRunner
 
-from mi_search.search.storage import open_storage
+from mi_search.search.store.storage import open_storage
 from mi_search.toy import toy_pair_dirs
 
 runner = CliRunner()

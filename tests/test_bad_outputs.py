@@ -13,7 +13,7 @@ import optuna
 import pytest
 
 from mi_search.cli import app
-from mi_search.search.storage import open_storage
+from mi_search.search.store.storage import open_storage
 
 from .refusals import runner, stored_studies, study_file
 from .test_cli import assert_user_error

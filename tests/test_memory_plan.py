@@ -16,7 +16,7 @@ from mi_search.cli import app
 from mi_search.errors import UserError
 from mi_search.merge.checkpoints import parameter_count, tensor_shapes
 from mi_search.merge.memory import GB, Machine, Request, config_parameters, model_shape, parse_size, plan_memory
-from mi_search.search.storage import open_storage
+from mi_search.search.store.storage import open_storage
 
 from .test_cli import assert_user_error
 from .test_studies import FakeHub

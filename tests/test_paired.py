@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mi_search.evaluation.evaluate import Sample
-from mi_search.search.paired import (
+from mi_search.search.statistics.paired import (
     QuestionOutcome,
     accuracy_interval,
     cheapest_tied,

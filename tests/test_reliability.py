@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from mi_search.search import trials as trial_attrs
+from mi_search.search.store import trials as trial_attrs
 from mi_search.search.study import ASK_WINDOW_S
 
 from .test_search_cli import mi_search, trials_of, write_study
@@ -107,7 +107,7 @@ def test_a_process_killed_between_ask_and_its_record_is_reaped(tmp_path):
     mi_search("--study", study, "--storage", url, "--trials", "0", cwd=tmp_path)
     # A real process asks for a trial and is killed before it can write anything: the ~20 ms window.
     asker = (
-        "import os, signal, optuna; from mi_search.search.storage import open_storage; "
+        "import os, signal, optuna; from mi_search.search.store.storage import open_storage; "
         f"optuna.load_study(study_name='small', storage=open_storage({url!r})).ask(); os.kill(os.getpid(), signal.SIGKILL)"
     )
     subprocess.run([sys.executable, "-c", asker], cwd=tmp_path, check=False)
@@ -135,7 +135,7 @@ def test_a_live_trial_on_this_host_is_not_reaped(tmp_path):
 
 def test_reaping_respects_the_owner_and_its_start_time(tmp_path):
     """A record names host, PID and start time: a reused PID is not the owner; another host is left alone."""
-    from mi_search.search.owner import ProcessId, this_process
+    from mi_search.search.store.owner import ProcessId, this_process
 
     me = this_process()
     assert me.alive()

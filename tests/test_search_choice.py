@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mi_search.search.config import ChoiceRule
-from mi_search.search.paired import QuestionOutcome
-from mi_search.search.results import choose
-from mi_search.search.trials import TrialRecord
+from mi_search.search.statistics.paired import QuestionOutcome
+from mi_search.search.report.results import choose
+from mi_search.search.store.trials import TrialRecord
 
 N = 100
 
@@ -100,7 +100,7 @@ def test_a_records_intervals_are_over_its_objective():
 def test_outcomes_stored_before_votes_were_kept_read_back_without_one():
     import optuna
 
-    from mi_search.search import trials
+    from mi_search.search.store import trials
 
     old = {"ids": ["a", "b"], "correct": [1, 4], "samples": [4, 4], "tokens": [10.0, 20.0], "think": [0.0, 1.0]}
     frozen = optuna.trial.create_trial(values=[0.5, 15.0], user_attrs={"outcomes": old})

@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 from mi_search.cli import app
-from mi_search.search.storage import open_storage
+from mi_search.search.store.storage import open_storage
 
 from .postgres_server import postgres_server
 from .test_cli import assert_user_error

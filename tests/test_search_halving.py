@@ -16,12 +16,12 @@ from mi_search.evaluation.decoding import Completion, DecodingParams
 from mi_search.evaluation.evaluate import gradable
 from mi_search.merge.architectures import table_for
 from mi_search.merge.plan import MergePlan
-from mi_search.search import trials
+from mi_search.search.store import trials
 from mi_search.search.config import build_config
 from mi_search.search.inputs import QuestionSet
-from mi_search.search.objective import TrialRunner, study_order
-from mi_search.search.results import read_result
-from mi_search.search.storage import open_storage
+from mi_search.search.running.objective import TrialRunner, study_order
+from mi_search.search.report.results import read_result
+from mi_search.search.store.storage import open_storage
 from mi_search.search.study import open_study
 from mi_search.tasks.base import Question
 from mi_search.tasks.math import math_gold
@@ -141,14 +141,14 @@ def test_a_level_outside_the_unit_interval_is_refused(level):
 
 
 def _outcomes(right: set[int], tokens: float, n: int = N) -> tuple:
-    from mi_search.search.paired import QuestionOutcome
+    from mi_search.search.statistics.paired import QuestionOutcome
 
     return tuple(QuestionOutcome(f"q{i:02d}", int(i in right), 1, tokens, 1.0) for i in range(n))
 
 
 def test_one_question_never_flags_overthinking_nor_moves_the_stage_3_start():
     from mi_search.evaluation.stages import StagePoint, label_stages
-    from mi_search.search.results import PairedComparison
+    from mi_search.search.report.results import PairedComparison
 
     best = set(range(0, N, 2)) | {1}
     points = [
@@ -237,8 +237,8 @@ def test_halving_stops_on_the_studys_own_objective(tmp_path, script, objective, 
 
 def test_the_stage_rule_pairs_on_the_studys_objective():
     from mi_search.evaluation.stages import StagePoint
-    from mi_search.search.paired import QuestionOutcome
-    from mi_search.search.results import PairedComparison
+    from mi_search.search.statistics.paired import QuestionOutcome
+    from mi_search.search.report.results import PairedComparison
 
     def outcomes(correct: int, tokens: float):
         return tuple(QuestionOutcome(f"q{i:02d}", correct, K, tokens + i % 5, 1.0, True) for i in range(N))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from mi_search.search.holdout import worth_rescoring
-from mi_search.search.results import StudyResult
-from mi_search.search.trials import TrialRecord
+from mi_search.search.running.holdout import worth_rescoring
+from mi_search.search.report.results import StudyResult
+from mi_search.search.store.trials import TrialRecord
 
 
 def record(number: int, accuracy: float, tokens: float, *, rescored: bool = False) -> TrialRecord:

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from mi_search.search.pareto import Point, dominates, hypervolume, pareto_front
+from mi_search.search.statistics.pareto import Point, dominates, hypervolume, pareto_front
 
 
 def test_front_drops_dominated_and_infeasible_points():

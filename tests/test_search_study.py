@@ -13,12 +13,12 @@ from mi_search.backends.load import load_backend
 from mi_search.backends.settings import HFSettings
 from mi_search.errors import UserError
 from mi_search.merge.pair import PairConfig
-from mi_search.search.holdout import rescore_front
-from mi_search.search.paired import not_significantly_below
+from mi_search.search.running.holdout import rescore_front
+from mi_search.search.statistics.paired import not_significantly_below
 from mi_search.search.inputs import prepare_inputs
 from mi_search.search.request import StudyRequest
-from mi_search.search.results import read_result
-from mi_search.search.storage import open_storage
+from mi_search.search.report.results import read_result
+from mi_search.search.store.storage import open_storage
 from mi_search.search.study import join_study, resolve_config
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study

@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 from mi_search.errors import UserError
-from mi_search.search.storage import open_storage
+from mi_search.search.store.storage import open_storage
 
 from .test_search_cli import write_study
 

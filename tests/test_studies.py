@@ -17,7 +17,7 @@ from mi_search.merge.checkpoints import preflight_pair
 from mi_search.cli import app
 from mi_search.errors import UserError
 from mi_search.search.config import build_config, read_study_file
-from mi_search.search.storage import open_storage
+from mi_search.search.store.storage import open_storage
 from mi_search.tasks.toy import toy_questions
 
 from .conftest import pair_of

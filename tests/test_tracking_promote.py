@@ -14,7 +14,7 @@ from mi_search.evaluation.decoding import DecodingParams
 from mi_search.merge.export import export_pair
 from mi_search.search.inputs import prepare_inputs
 from mi_search.search.request import StudyRequest
-from mi_search.search.storage import open_storage
+from mi_search.search.store.storage import open_storage
 from mi_search.search.study import join_study
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study

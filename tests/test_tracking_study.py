@@ -15,7 +15,7 @@ from mi_search.backends.load import load_backend
 from mi_search.backends.settings import HFSettings
 from mi_search.merge.pair import PairConfig
 from mi_search.search.request import StudyRequest
-from mi_search.search.storage import open_storage
+from mi_search.search.store.storage import open_storage
 from mi_search.search.study import join_study
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from mi_search.evaluation.decoding import DecodingParams
     from mi_search.evaluation.evaluate import Evaluation
     from mi_search.merge.spec import LambdaSpec
-    from mi_search.search.results import StudyResult
+    from mi_search.search.report.results import StudyResult
 
 
 class Numbered(Protocol):

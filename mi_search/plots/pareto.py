@@ -20,8 +20,8 @@ from mi_search.plots.style import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from mi_search.search.results import StudyResult
-    from mi_search.search.trials import TrialRecord
+    from mi_search.search.report.results import StudyResult
+    from mi_search.search.store.trials import TrialRecord
 
 
 def _draw_trials(axis: Axes, records: list[TrialRecord], *, full: bool) -> None:

@@ -16,10 +16,10 @@ from optuna.study import StudyDirection
 
 from mi_search.errors import UserError
 from mi_search.merge.checkpoints import checkpoint_plan, read_config, resolve_checkpoint, resolve_pair
-from mi_search.search import trials
+from mi_search.search.store import trials
 from mi_search.search.config import SamplerName, StudyConfig, build_config, merge_settings, resume_config
 from mi_search.search.space import PER_LAYER
-from mi_search.search.storage import MAX_RETRIES, study_exists
+from mi_search.search.store.storage import MAX_RETRIES, study_exists
 
 CONFIG_ATTR = "mi_search_config"
 # A live process records itself first thing in the objective, milliseconds after `study.ask()`; a

@@ -13,7 +13,7 @@ from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import Evaluation
 from mi_search.merge.spec import LambdaSpec
 from mi_search.search.locations import DEFAULT_STORAGE, DEFAULT_TRACKING_URI
-from mi_search.search.objective import TrialObserver
+from mi_search.search.running.objective import TrialObserver
 
 
 @dataclass(frozen=True)

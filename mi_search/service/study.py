@@ -16,16 +16,16 @@ from mi_search.backends.base import Backend
 from mi_search.backends.load import load_backend
 from mi_search.merge.checkpoints import check_weights
 from mi_search.search.config import StudyConfig, build_config, resume_config
-from mi_search.search.holdout import rescore_front
+from mi_search.search.running.holdout import rescore_front
 from mi_search.search.inputs import StudyInputs, prepare_inputs
 from mi_search.search.locations import study_folder
-from mi_search.search.objective import Observers, TrialRunner
-from mi_search.search.report import check_report_folder, write_report
+from mi_search.search.running.objective import Observers, TrialRunner
+from mi_search.search.report.folder import check_report_folder, write_report
 from mi_search.search.request import StudyRequest, settings_from_flags
-from mi_search.search.results import StudyResult, read_result
-from mi_search.search.storage import open_storage
-from mi_search.search import trials
-from mi_search.search.owner import this_process, worker_id
+from mi_search.search.report.results import StudyResult, read_result
+from mi_search.search.store.storage import open_storage
+from mi_search.search.store import trials
+from mi_search.search.store.owner import this_process, worker_id
 from mi_search.search.study import (
     check_space,
     join_study,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mi_search.plots.intervals import record_intervals
-from mi_search.search.results import StudyResult
+from mi_search.search.report.results import StudyResult
 
 
 def trial_rows(result: StudyResult, run_names: dict[int, str], summaries: dict[int, str]) -> list[dict[str, Any]]:

@@ -22,8 +22,8 @@ from mi_search.errors import UserError
 from mi_search.processes import pid_alive
 from mi_search.merge.export import export_pair
 from mi_search.search.config import StudyConfig
-from mi_search.search.results import StudyResult, read_result
-from mi_search.search.trials import TrialRecord
+from mi_search.search.report.results import StudyResult, read_result
+from mi_search.search.store.trials import TrialRecord
 from mi_search.tasks.registry import default_decoding
 from mi_search.tracking.registry import (
     RegisteredVersion,

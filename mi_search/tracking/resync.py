@@ -9,7 +9,7 @@ from mlflow.entities import Metric, Param, Run
 from mlflow.tracking import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
-from mi_search.search import trials
+from mi_search.search.store import trials
 from mi_search.tracking.keys import metric_key
 from mi_search.tracking.runs import PARENT_TAG, ROLE_TAG, STUDY_TAG, TRIAL_TAG, children, trial_run_name
 

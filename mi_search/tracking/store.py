@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from mi_search.errors import UserError
 from mi_search.search.locations import DEFAULT_TRACKING_URI
-from mi_search.search.storage import check_tracking_uri
+from mi_search.search.store.storage import check_tracking_uri
 from mi_search.tracking.guard import bounded_requests
 
 ARTIFACTS_DIR = "mlartifacts"

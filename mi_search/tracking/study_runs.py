@@ -23,10 +23,10 @@ from mi_search import __version__
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import Evaluation, write_samples
 from mi_search.merge.spec import LambdaSpec
-from mi_search.search import trials
+from mi_search.search.store import trials
 from mi_search.search.config import StudyConfig, flatten
-from mi_search.search.pareto import hypervolume
-from mi_search.search.results import StudyResult
+from mi_search.search.statistics.pareto import hypervolume
+from mi_search.search.report.results import StudyResult
 from mi_search.tracking.front_data import trial_rows
 from mi_search.tracking.front_html import write_front_html
 from mi_search.tracking.guard import Guard

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mi_search.diskspace import disk_full, no_space
 from mi_search.errors import UserError
-from mi_search.search.journal import SafeJournalFile
+from mi_search.search.store.journal import SafeJournalFile
 
 JOURNAL_PREFIX = "journal:"
 # A trial whose process died is noticed after this many missed heartbeats, then retried with its parameters.

@@ -19,9 +19,9 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from mi_search.evaluation.scores import AccuracyObjective, Scores
-from mi_search.search.owner import ProcessId
-from mi_search.search.paired import Interval, QuestionOutcome, accuracy_interval, carries, tokens_interval
-from mi_search.search.pareto import Point, pareto_front
+from mi_search.search.store.owner import ProcessId
+from mi_search.search.statistics.paired import Interval, QuestionOutcome, accuracy_interval, carries, tokens_interval
+from mi_search.search.statistics.pareto import Point, pareto_front
 
 BUDGET_CONSTRAINT = "tokens_over_budget"
 _SCORES, _QUESTIONS, _FULL, _GENERATED, _MEAN_LAMBDA, _REPEAT_OF, _RUN_ID = (

@@ -17,7 +17,7 @@ import optuna
 from mi_search.evaluation.scores import AccuracyObjective
 from mi_search.evaluation.stages import StagePoint, Tolerance, label_stages, stage3_start, stage_beside
 from mi_search.search.config import ChoiceRule
-from mi_search.search.paired import (
+from mi_search.search.statistics.paired import (
     best_candidate,
     carries,
     cheapest_tied,
@@ -25,8 +25,8 @@ from mi_search.search.paired import (
     not_significantly_below,
     paired_difference,
 )
-from mi_search.search.pareto import hypervolume, pareto_front
-from mi_search.search.trials import TrialRecord, completed, read_record
+from mi_search.search.statistics.pareto import hypervolume, pareto_front
+from mi_search.search.store.trials import TrialRecord, completed, read_record
 
 
 @dataclass(frozen=True)

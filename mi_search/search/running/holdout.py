@@ -9,12 +9,12 @@ import optuna
 from mi_search.backends.base import Backend
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import evaluate
-from mi_search.search import trials
+from mi_search.search.store import trials
 from mi_search.search.config import StudyConfig
 from mi_search.search.inputs import QuestionSet
-from mi_search.search.paired import outcomes_from_samples
-from mi_search.search.pareto import hypervolume
-from mi_search.search.results import StudyResult
+from mi_search.search.statistics.paired import outcomes_from_samples
+from mi_search.search.statistics.pareto import hypervolume
+from mi_search.search.report.results import StudyResult
 
 
 def rescore_front(

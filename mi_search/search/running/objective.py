@@ -26,10 +26,10 @@ from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import Evaluation, Sample, evaluate
 from mi_search.evaluation.scores import score_samples
 from mi_search.merge.spec import LambdaSpec
-from mi_search.search import trials
+from mi_search.search.store import trials
 from mi_search.search.config import StudyConfig
 from mi_search.search.inputs import QuestionSet
-from mi_search.search.paired import (
+from mi_search.search.statistics.paired import (
     QuestionOutcome,
     confidently_worse,
     outcomes_from_samples,

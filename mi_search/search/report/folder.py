@@ -12,10 +12,10 @@ from typing import Any
 from mi_search.atomic import atomic_directory, check_out_folder
 from mi_search.errors import UserError
 from mi_search.evaluation.scores import SCORE_NAMES
-from mi_search.search.paired import Interval
-from mi_search.search.results import StudyResult
+from mi_search.search.statistics.paired import Interval
+from mi_search.search.report.results import StudyResult
 from mi_search.search.space import vector_groups, vector_summary
-from mi_search.search.trials import TrialRecord
+from mi_search.search.store.trials import TrialRecord
 
 REPORT_FILES = ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")
 PROFILE_FILE = "lambda_profile.png"  # vector spaces only: the chosen point's λ against depth

@@ -1,0 +1,1 @@
+"""Reading a study back (results) and writing its folder (pareto.json, trials.csv, plots)."""

@@ -1,0 +1,1 @@
+"""Paired statistics over per-question outcomes and the Pareto front."""
