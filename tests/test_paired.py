@@ -9,20 +9,20 @@ import numpy as np
 import pytest
 
 from mi_search.evaluation.evaluate import Sample
-from mi_search.search.statistics.paired import (
-    QuestionOutcome,
+from mi_search.search.statistics.choice import cheapest_tied, not_significantly_below
+from mi_search.search.statistics.intervals import (
     accuracy_interval,
-    cheapest_tied,
-    confidently_dominated,
     confidently_over_budget,
-    confidently_worse,
     mean_interval,
-    not_significantly_below,
-    outcomes_from_samples,
+    tokens_interval,
+)
+from mi_search.search.statistics.outcomes import QuestionOutcome, outcomes_from_samples
+from mi_search.search.statistics.paired import (
+    confidently_dominated,
+    confidently_worse,
     pair_outcomes,
     paired_difference,
     t_quantile,
-    tokens_interval,
 )
 
 K = 64

@@ -13,7 +13,7 @@ from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import evaluate, gradable
 from mi_search.merge.plan import MergePlan
 from mi_search.tasks.math import math_gold
-from mi_search.search.statistics.paired import outcomes_from_samples
+from mi_search.search.statistics.outcomes import outcomes_from_samples
 from mi_search.search.space import SearchSpace
 from mi_search.merge.spec import BlockLambda, LambdaSpec
 

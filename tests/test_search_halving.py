@@ -141,7 +141,7 @@ def test_a_level_outside_the_unit_interval_is_refused(level):
 
 
 def _outcomes(right: set[int], tokens: float, n: int = N) -> tuple:
-    from mi_search.search.statistics.paired import QuestionOutcome
+    from mi_search.search.statistics.outcomes import QuestionOutcome
 
     return tuple(QuestionOutcome(f"q{i:02d}", int(i in right), 1, tokens, 1.0) for i in range(n))
 
@@ -237,7 +237,7 @@ def test_halving_stops_on_the_studys_own_objective(tmp_path, script, objective, 
 
 def test_the_stage_rule_pairs_on_the_studys_objective():
     from mi_search.evaluation.stages import StagePoint
-    from mi_search.search.statistics.paired import QuestionOutcome
+    from mi_search.search.statistics.outcomes import QuestionOutcome
     from mi_search.search.report.results import PairedComparison
 
     def outcomes(correct: int, tokens: float):

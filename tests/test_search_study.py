@@ -14,7 +14,7 @@ from mi_search.backends.settings import HFSettings
 from mi_search.errors import UserError
 from mi_search.merge.pair import PairConfig
 from mi_search.search.running.holdout import rescore_front
-from mi_search.search.statistics.paired import not_significantly_below
+from mi_search.search.statistics.choice import not_significantly_below
 from mi_search.search.inputs import prepare_inputs
 from mi_search.search.request import StudyRequest
 from mi_search.search.report.results import read_result

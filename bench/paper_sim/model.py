@@ -17,7 +17,7 @@ from mi_search.evaluation.metrics import vote_correct
 from mi_search.evaluation.seeds import question_seed
 from mi_search.merge.plan import MergePlan
 from mi_search.merge.spec import LambdaSpec
-from mi_search.search.statistics.paired import QuestionOutcome
+from mi_search.search.statistics.outcomes import QuestionOutcome
 from mi_search.tasks.base import MATH_PROMPT_SUFFIX, Question
 
 from .curve import PAPER_TABLE, Pchip, TableRow

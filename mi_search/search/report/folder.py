@@ -12,7 +12,7 @@ from typing import Any
 from mi_search.atomic import atomic_directory, check_out_folder
 from mi_search.errors import UserError
 from mi_search.evaluation.scores import SCORE_NAMES
-from mi_search.search.statistics.paired import Interval
+from mi_search.search.statistics.intervals import Interval
 from mi_search.search.report.results import StudyResult
 from mi_search.search.space import vector_groups, vector_summary
 from mi_search.search.store.trials import TrialRecord

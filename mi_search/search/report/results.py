@@ -17,14 +17,9 @@ import optuna
 from mi_search.evaluation.scores import AccuracyObjective
 from mi_search.evaluation.stages import StagePoint, Tolerance, label_stages, stage3_start, stage_beside
 from mi_search.search.config import ChoiceRule
-from mi_search.search.statistics.paired import (
-    best_candidate,
-    carries,
-    cheapest_tied,
-    confidently_worse,
-    not_significantly_below,
-    paired_difference,
-)
+from mi_search.search.statistics.choice import best_candidate, cheapest_tied, not_significantly_below
+from mi_search.search.statistics.outcomes import carries
+from mi_search.search.statistics.paired import confidently_worse, paired_difference
 from mi_search.search.statistics.pareto import hypervolume, pareto_front
 from mi_search.search.store.trials import TrialRecord, completed, read_record
 

@@ -12,7 +12,7 @@ from mi_search.evaluation.evaluate import evaluate
 from mi_search.search.store import trials
 from mi_search.search.config import StudyConfig
 from mi_search.search.inputs import QuestionSet
-from mi_search.search.statistics.paired import outcomes_from_samples
+from mi_search.search.statistics.outcomes import outcomes_from_samples
 from mi_search.search.statistics.pareto import hypervolume
 from mi_search.search.report.results import StudyResult
 

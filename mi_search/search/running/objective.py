@@ -29,13 +29,9 @@ from mi_search.merge.spec import LambdaSpec
 from mi_search.search.store import trials
 from mi_search.search.config import StudyConfig
 from mi_search.search.inputs import QuestionSet
-from mi_search.search.statistics.paired import (
-    QuestionOutcome,
-    confidently_worse,
-    outcomes_from_samples,
-    over_budget_margin,
-    paired_difference,
-)
+from mi_search.search.statistics.intervals import over_budget_margin
+from mi_search.search.statistics.outcomes import QuestionOutcome, outcomes_from_samples
+from mi_search.search.statistics.paired import confidently_worse, paired_difference
 
 
 def study_order(questions: QuestionSet, seed: int) -> QuestionSet:

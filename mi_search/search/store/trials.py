@@ -20,7 +20,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from mi_search.evaluation.scores import AccuracyObjective, Scores
 from mi_search.search.store.owner import ProcessId
-from mi_search.search.statistics.paired import Interval, QuestionOutcome, accuracy_interval, carries, tokens_interval
+from mi_search.search.statistics.intervals import Interval, accuracy_interval, tokens_interval
+from mi_search.search.statistics.outcomes import QuestionOutcome, carries
 from mi_search.search.statistics.pareto import Point, pareto_front
 
 BUDGET_CONSTRAINT = "tokens_over_budget"
