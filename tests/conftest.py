@@ -1,5 +1,6 @@
-"""Shared fixtures: tiny random Qwen3 and Qwen3-MoE pairs built on the fly, the bundled toy pair, and the
-`vllm` marker for tests that start a vLLM engine."""
+"""Shared fixtures and helpers: tiny random Qwen3 and Qwen3-MoE pairs built on the fly, the bundled toy pair,
+the CLI in-process and as a child process, quick study files, a fake Hub, and the `vllm` marker for tests that
+start a vLLM engine. Test modules import helpers from here (`from tests.conftest import …`), never from each other."""
 
 from __future__ import annotations
 
@@ -8,13 +9,24 @@ import os
 # As the CLI does at start-up: idle OpenMP threads that spin would starve the subprocesses tests start.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import fnmatch
+import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
+import optuna
 import pytest
 import torch
+import yaml
 from transformers import Qwen3Config, Qwen3ForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM
+from typer.testing import CliRunner
 
+from mi_search.cli import app
 from mi_search.merge.pair import PairConfig
+from mi_search.search.store.storage import open_storage
+from mi_search.toy import toy_pair_dirs
 from mi_search.toy.tokenizer import build_tokenizer, save_tokenizer
 
 
@@ -132,3 +144,98 @@ def inside(tmp_path, monkeypatch) -> Path:
     """A fresh working directory: the command's relative paths (studies, runs/, mlflow.db) land in it."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+# The command line, in-process and as users run it.
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_user_error(result, fragment: str) -> None:
+    """Bad input ends in one line `error: …` that names `fragment`, and exit code 2."""
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert fragment in lines[0]
+
+
+def mi_search(*args, cwd, check=True, timeout=300):
+    """The installed command in a child process, as users run it."""
+    command = [sys.executable, "-m", "mi_search", *map(str, args)]
+    done = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# Studies: quick study files, what a store holds, a private copy of the toy pair.
+
+
+def write_study(tmp_path, name="small", **changes):
+    """A quick toy study: few questions, few trials."""
+    settings = {
+        "name": name,
+        "task": {"search_size": 16, "holdout_size": 16},
+        "trials": 4,
+        "budget": "4000tokens",
+        **changes,
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
+def study_file(folder, name="s"):
+    """A quicker study: 4 search and 4 held-out questions."""
+    path = folder / f"{name}.yaml"
+    path.write_text(f"name: {name}\ntask: {{search_size: 4, holdout_size: 4}}\n")
+    return path
+
+
+def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=name, storage=open_storage(url)).get_trials()
+
+
+def stored_studies(url: str) -> list[str]:
+    return optuna.study.get_all_study_names(open_storage(url))
+
+
+def copy_pair(tmp_path, name="pair"):
+    """A copy of the toy pair that a test may spoil."""
+    instruct, thinking = toy_pair_dirs()
+    root = tmp_path / name
+    shutil.copytree(instruct, root / "instruct")
+    shutil.copytree(thinking, root / "thinking")
+    return root / "instruct", root / "thinking"
+
+
+class FakeHub:
+    """A fake of the Hugging Face Hub, which this machine cannot reach: serves local directories by repo id.
+
+    Like `snapshot_download`, it copies only the files `allow_patterns` match, and it records each request.
+    """
+
+    def __init__(self, cache: Path, repos: dict[str, Path]):
+        self.cache, self.repos, self.requests = cache, repos, []
+
+    def snapshot_download(self, repo_id: str, allow_patterns: list[str]) -> str:
+        self.requests.append((repo_id, tuple(allow_patterns)))
+        snapshot = self.cache / repo_id.replace("/", "--")
+        snapshot.mkdir(parents=True, exist_ok=True)
+        for file in self.repos[repo_id].iterdir():
+            if any(fnmatch.fnmatch(file.name, pattern) for pattern in allow_patterns):
+                shutil.copy2(file, snapshot / file.name)
+        return str(snapshot)
+
+    def weights_requested(self) -> bool:
+        return any("*.safetensors" in patterns for _, patterns in self.requests)

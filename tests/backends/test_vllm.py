@@ -16,8 +16,7 @@ from mi_search.merge.architectures import Module
 from mi_search.merge.pair import PairConfig
 from mi_search.merge.spec import BlockLambda, LambdaSpec
 from mi_search.tasks.toy import toy_questions
-from tests.conftest import pair_of, release_vllm, save_tiny_model
-from tests.test_search_cli import mi_search
+from tests.conftest import mi_search, pair_of, release_vllm, save_tiny_model
 
 pytestmark = pytest.mark.vllm
 

@@ -15,8 +15,7 @@ import pytest
 from mi_search.cli import app
 from mi_search.search.store.storage import open_storage
 
-from .refusals import runner, stored_studies, study_file
-from .test_cli import assert_user_error
+from tests.conftest import assert_user_error, runner, stored_studies, study_file
 
 # --- Where a study writes -----------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from mi_search.search.store import trials as trial_attrs
 from mi_search.search.study import ASK_WINDOW_S
 
-from .test_search_cli import mi_search, trials_of, write_study
+from tests.conftest import mi_search, trials_of, write_study
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 

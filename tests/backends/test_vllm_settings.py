@@ -10,7 +10,7 @@ from mi_search.backends.settings import VLLMSettings
 from mi_search.cli import app
 from mi_search.errors import UserError
 from mi_search.merge.memory import Machine, ModelShape, plan_memory
-from tests.test_cli import assert_user_error
+from tests.conftest import assert_user_error
 
 GIB = 1024**3
 FOUR_B = ModelShape(parameters=4 * GIB, kv_heads=8, kv_values_per_head=2 * 36 * 128)  # 8 GiB a model in bf16

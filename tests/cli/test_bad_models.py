@@ -13,8 +13,7 @@ from safetensors.torch import load_file, save_file
 from mi_search.cli import app
 from mi_search.search.store.storage import open_storage
 
-from .refusals import copy_pair, runner, stored_studies, study_file
-from .test_cli import assert_user_error
+from tests.conftest import assert_user_error, copy_pair, runner, stored_studies, study_file
 
 # --- Weights ------------------------------------------------------------------------------------------
 

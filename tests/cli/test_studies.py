@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import shutil
 from pathlib import Path
@@ -20,11 +19,9 @@ from mi_search.search.config import build_config, read_study_file
 from mi_search.search.store.storage import open_storage
 from mi_search.tasks.toy import toy_questions
 
-from .conftest import pair_of
-from .test_cli import assert_user_error
-from .test_search_cli import mi_search
+from tests.conftest import FakeHub, assert_user_error, mi_search, pair_of
 
-STUDIES = Path(__file__).parent.parent / "studies"
+STUDIES = Path(__file__).parents[2] / "studies"
 PAPER_GRID = (0.0, 0.2, 0.4, 0.45, 0.5, 0.55, 0.6, 0.8, 1.0)
 
 
@@ -69,28 +66,6 @@ def test_a_pair_is_checked_from_its_configs_before_any_weight(tmp_path):
     with pytest.raises(UserError, match="GPT2LMHeadModel"):
         gpt2 = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2"}
         preflight_pair(_metadata_only(tmp_path / "g1", **gpt2), _metadata_only(tmp_path / "g2", **gpt2))
-
-
-class FakeHub:
-    """A fake of the Hugging Face Hub, which this machine cannot reach: serves local directories by repo id.
-
-    Like `snapshot_download`, it copies only the files `allow_patterns` match, and it records each request.
-    """
-
-    def __init__(self, cache: Path, repos: dict[str, Path]):
-        self.cache, self.repos, self.requests = cache, repos, []
-
-    def snapshot_download(self, repo_id: str, allow_patterns: list[str]) -> str:
-        self.requests.append((repo_id, tuple(allow_patterns)))
-        snapshot = self.cache / repo_id.replace("/", "--")
-        snapshot.mkdir(parents=True, exist_ok=True)
-        for file in self.repos[repo_id].iterdir():
-            if any(fnmatch.fnmatch(file.name, pattern) for pattern in allow_patterns):
-                shutil.copy2(file, snapshot / file.name)
-        return str(snapshot)
-
-    def weights_requested(self) -> bool:
-        return any("*.safetensors" in patterns for _, patterns in self.requests)
 
 
 @pytest.fixture

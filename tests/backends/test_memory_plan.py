@@ -18,10 +18,9 @@ from mi_search.merge.checkpoints import parameter_count, tensor_shapes
 from mi_search.merge.memory import GB, Machine, Request, config_parameters, model_shape, parse_size, plan_memory
 from mi_search.search.store.storage import open_storage
 
-from .test_cli import assert_user_error
-from .test_studies import FakeHub
+from tests.conftest import FakeHub, assert_user_error
 
-STUDIES = Path(__file__).parent.parent / "studies"
+STUDIES = Path(__file__).parents[2] / "studies"
 runner = CliRunner()
 
 # config.json values as published for Qwen/Qwen3-4B-*-2507 and Qwen/Qwen3-30B-A3B-*-2507

@@ -21,7 +21,7 @@ from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
 from mi_search.tracking.runs import PARENT_RUN_ATTR, TRIAL_TAG
 
-from .test_tracking_server import free_port
+from tests.conftest import free_port
 
 SETTINGS = {"budget": "4k", "task": {"search_size": 16, "holdout_size": 16}, "name": "outage"}
 

@@ -19,7 +19,7 @@ from mi_search.merge.spec import BlockLambda, LambdaSpec
 
 from bench import paper_sim as sim
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

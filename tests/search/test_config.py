@@ -10,7 +10,7 @@ from mi_search.errors import UserError
 from mi_search.search.config import StudyConfig, build_config, read_study_file, resume_config
 from mi_search.search.space import SpaceKind
 
-STUDIES = sorted((Path(__file__).parent.parent / "studies").glob("*.yaml"))
+STUDIES = sorted((Path(__file__).parents[2] / "studies").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.name)

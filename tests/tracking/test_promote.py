@@ -20,7 +20,7 @@ from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
 from mi_search.tracking.promote import promote
 
-from .test_cli import assert_user_error, run
+from tests.conftest import assert_user_error, run
 
 SETTINGS = {"budget": "4k", "task": {"search_size": 16, "holdout_size": 16}, "name": "promoted"}
 

@@ -12,7 +12,7 @@ import pytest
 from mi_search.errors import UserError
 from mi_search.search.store.storage import open_storage
 
-from .test_search_cli import write_study
+from tests.conftest import write_study
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ import pytest
 
 from mi_search.cli import app
 
-from .refusals import runner, stored_studies
-from .test_cli import assert_user_error
+from tests.conftest import assert_user_error, runner, stored_studies
 
 # --- Files that are not text --------------------------------------------------------------------------
 

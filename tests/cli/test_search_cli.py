@@ -12,47 +12,15 @@ from pathlib import Path
 
 import optuna
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
-from typer.testing import CliRunner
 
 from mi_search.cli import app
 from mi_search.search.store.storage import open_storage
 
-from .postgres_server import postgres_server
-from .test_cli import assert_user_error
-
-runner = CliRunner()
-
-
-def write_study(tmp_path, name="small", **changes):
-    """A quick toy study: few questions, few trials."""
-    settings = {
-        "name": name,
-        "task": {"search_size": 16, "holdout_size": 16},
-        "trials": 4,
-        "budget": "4000tokens",
-        **changes,
-    }
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(settings))
-    return path
-
-
-def mi_search(*args, cwd, check=True, timeout=300):
-    """The installed command in a child process, as users run it."""
-    command = [sys.executable, "-m", "mi_search", *map(str, args)]
-    done = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    if check:
-        assert done.returncode == 0, done.stdout + done.stderr
-    return done
-
-
-def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
-    return optuna.load_study(study_name=name, storage=open_storage(url)).get_trials()
-
+from tests.conftest import assert_user_error, runner, trials_of, write_study
+from tests.postgres_server import postgres_server
 
 def test_the_main_command_runs_the_default_study_and_continues_it(tmp_path):
     first = mi_search("--budget", "4000tokens", "--trials", "4", "--search-size", "24", cwd=tmp_path)

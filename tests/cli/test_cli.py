@@ -10,23 +10,9 @@ import pytest
 import torch
 import yaml
 from transformers import AutoModelForCausalLM
-from typer.testing import CliRunner
 
 from mi_search.cli import app
-
-runner = CliRunner()
-
-
-def run(*args: str):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def assert_user_error(result, fragment: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert fragment in lines[0]
-
+from tests.conftest import assert_user_error, run
 
 def test_toy_path_prints_two_directories(toy_dirs):
     result = run("toy", "path")

@@ -27,9 +27,9 @@ from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
 from mi_search.tracking.views import runs_url
 
-from .test_tracking_server import free_port
+from tests.conftest import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 MISSING = not Path(CHROMIUM).exists() or importlib.util.find_spec("playwright") is None
 pytestmark = pytest.mark.skipif(
