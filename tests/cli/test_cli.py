@@ -11,8 +11,8 @@ import torch
 import yaml
 from transformers import AutoModelForCausalLM
 
-from mi_search.cli import app
 from tests.conftest import assert_user_error, run
+
 
 def test_toy_path_prints_two_directories(toy_dirs):
     result = run("toy", "path")
@@ -154,6 +154,7 @@ def test_label_bad_input(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv"]
 
 
+@pytest.mark.slow
 def test_console_script_exits_2_with_one_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "mi_search", "merge", "--lam", "0.5", "--lam-attn", "-1", "--out", str(tmp_path / "o")],

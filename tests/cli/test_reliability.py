@@ -55,6 +55,7 @@ def child_runs(tmp_path):
     return {r.data.tags.get("mi_search.trial", "parent"): r.info.status for r in runs}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
 def test_a_killed_trial_is_reaped_at_once_by_the_finishing_command(tmp_path, kind):
     url = f"sqlite:///{tmp_path}/s.db" if kind == "sqlite" else f"journal:{tmp_path}/s.log"
@@ -81,6 +82,7 @@ def test_a_killed_trial_is_reaped_at_once_by_the_finishing_command(tmp_path, kin
     assert not [t for t in after.values() if t.state in (TrialState.RUNNING, TrialState.WAITING)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
 def test_term_and_int_fail_the_trial_end_its_run_and_exit_without_a_traceback(tmp_path, signum, code, word):
     url = f"sqlite:///{tmp_path}/s.db"
@@ -101,6 +103,7 @@ def test_term_and_int_fail_the_trial_end_its_run_and_exit_without_a_traceback(tm
     assert child_runs(tmp_path)[str(running.number)] not in ("RUNNING", "SCHEDULED")
 
 
+@pytest.mark.slow
 def test_a_process_killed_between_ask_and_its_record_is_reaped(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
     study = write_study(tmp_path, trials=1)
@@ -120,6 +123,7 @@ def test_a_process_killed_between_ask_and_its_record_is_reaped(tmp_path):
     assert not [t for t in after.values() if t.state == TrialState.RUNNING]
 
 
+@pytest.mark.slow
 def test_a_live_trial_on_this_host_is_not_reaped(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
     process = start_long_study(tmp_path, url)
@@ -133,6 +137,7 @@ def test_a_live_trial_on_this_host_is_not_reaped(tmp_path):
         process.communicate()
 
 
+@pytest.mark.slow
 def test_reaping_respects_the_owner_and_its_start_time(tmp_path):
     """A record names host, PID and start time: a reused PID is not the owner; another host is left alone."""
     from mi_search.search.store.owner import ProcessId, this_process
@@ -174,6 +179,7 @@ def test_workers_draw_their_own_sampler_seeds_from_the_study_seed():
     assert len(set(first)) == 3 and again == first[2]
 
 
+@pytest.mark.slow
 def test_a_kill_while_the_report_is_written_leaves_a_whole_report_and_the_next_run_sweeps_up(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
     study = write_study(tmp_path, trials=3, task={"search_size": 8, "holdout_size": 8})
@@ -202,6 +208,7 @@ def test_a_kill_while_the_report_is_written_leaves_a_whole_report_and_the_next_r
     assert {p.name for p in report.iterdir()} == whole
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", ["exporting", "logging the model"])
 def test_a_killed_promotion_is_cleaned_up_by_the_next_one(tmp_path, moment):
     from mlflow.entities import LoggedModelStatus

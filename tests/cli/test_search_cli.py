@@ -19,9 +19,11 @@ from optuna.trial import TrialState
 from mi_search.cli import app
 from mi_search.search.store.storage import open_storage
 
-from tests.conftest import assert_user_error, runner, trials_of, write_study
+from tests.conftest import assert_user_error, mi_search, runner, trials_of, write_study
 from tests.postgres_server import postgres_server
 
+
+@pytest.mark.slow
 def test_the_main_command_runs_the_default_study_and_continues_it(tmp_path):
     first = mi_search("--budget", "4000tokens", "--trials", "4", "--search-size", "24", cwd=tmp_path)
     folder = tmp_path / "runs" / "toy-global-4000"
@@ -79,6 +81,7 @@ def test_a_bad_study_file_is_refused_before_anything_is_stored(tmp_path, monkeyp
     assert not (tmp_path / "mi-search.db").exists()
 
 
+@pytest.mark.slow
 def test_changing_what_a_stored_study_is_is_refused_and_the_study_untouched(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
     study = write_study(tmp_path, trials=1)
@@ -100,6 +103,7 @@ def test_search_help_shows_knots_with_the_models_default():
     assert "profile (default: global)" in space
 
 
+@pytest.mark.slow
 def test_bad_input_leaves_a_stored_study_untouched(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path}/s.db"
     mi_search("--study", write_study(tmp_path, trials=1, space={"kind": "profile", "knots": 3}), "--storage", url, cwd=tmp_path)
@@ -143,6 +147,7 @@ def tracked_as_running(store: Path, trial: int) -> bool:
     return any(r.info.status == "RUNNING" for r in runs)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_a_study_killed_mid_trial_loses_nothing_and_retries_that_trial(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
@@ -199,6 +204,7 @@ def shared_storage(request, tmp_path):
             yield url
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_study_without_losing_or_duplicating_trials(tmp_path, shared_storage):
     study = write_study(tmp_path, name="shared")
     mi_search("--study", study, "--storage", shared_storage, "--trials", "0", cwd=tmp_path)

@@ -114,6 +114,7 @@ def test_a_bad_task_file_is_refused_before_the_study_is_stored(tmp_path, monkeyp
     assert optuna.get_all_study_names(open_storage(f"sqlite:///{tmp_path}/mi-search.db")) == []
 
 
+@pytest.mark.slow
 def test_a_study_runs_on_a_benchmark_loaded_from_a_local_file(tmp_path):
     """The toy pair through the gsm8k task, its questions written in GSM8K's published schema."""
     rows = [{"question": q.prompt, "answer": f"{q.prompt} ... #### {q.answer}"} for q in toy_questions(64)]

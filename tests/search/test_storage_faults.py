@@ -52,6 +52,7 @@ def test_a_journal_write_on_a_full_disk_is_one_line_and_leaves_the_journal_reada
     assert optuna.load_study(study_name="s", storage=open_storage(url)).user_attrs == {"before": 1, "after": 2}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["journal", "sqlite"])
 def test_a_study_started_on_a_full_disk_is_one_line(small_disk, tmp_path, kind):
     url = f"journal:{small_disk}/s.log" if kind == "journal" else f"sqlite:///{small_disk}/s.db"

@@ -65,6 +65,7 @@ class KillsServer:
         return self.backend.generate(prompts, n, params, **options)
 
 
+@pytest.mark.slow
 def test_a_server_killed_mid_study_costs_one_warning_and_the_next_run_resyncs(tmp_path, monkeypatch, capfd):
     monkeypatch.setenv("MI_SEARCH_TRACKING_TIMEOUT", "3")
     port = free_port()

@@ -41,6 +41,7 @@ def ui_server(tmp_path):
         server.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_a_study_logs_to_the_server_that_mi_search_ui_started(tmp_path, ui_server):
     with urllib.request.urlopen(ui_server, timeout=10) as page:  # the UI itself
         assert page.status == 200 and b"<html" in page.read(2000).lower()

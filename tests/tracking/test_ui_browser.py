@@ -32,9 +32,12 @@ from tests.conftest import free_port
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 MISSING = not Path(CHROMIUM).exists() or importlib.util.find_spec("playwright") is None
-pytestmark = pytest.mark.skipif(
-    MISSING and os.environ.get("CI") != "true", reason="no Chromium or Playwright (apt-get install chromium)"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        MISSING and os.environ.get("CI") != "true", reason="no Chromium or Playwright (apt-get install chromium)"
+    ),
+]
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
