@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from mi_search.merge.methods.registry import DEFAULT_METHOD, get_method
+
 
 LOAD_SOURCES = "mi_search_load_sources"
 BLEND = "mi_search_blend"
@@ -41,16 +43,17 @@ class SourceBlender:
         self._mi_search_sources = {name: (tensor, second[name]) for name, tensor in first.items()}
         return sum(2 * t.numel() * t.element_size() for t in first.values())
 
-    def mi_search_blend(self, lambdas: dict[str, float]) -> None:
-        """Load lerp(instruct, thinking, λ) with each tensor's λ into the running model; the caller resets the prefix cache."""
+    def mi_search_blend(self, lambdas: dict[str, float], method: str = DEFAULT_METHOD) -> None:
+        """Load the blend of each tensor pair at its λ into the running model; the caller resets the prefix cache."""
         device = self.model_runner.device
+        blend = get_method(method).blend  # by name: only strings and floats cross the process boundary
 
         def blended() -> Iterator[tuple[str, torch.Tensor]]:
             for name, (instruct, thinking) in self._mi_search_sources.items():
                 # host-resident sources stream to the device one tensor pair at a time
                 a = instruct.to(device, non_blocking=True)
                 b = thinking.to(device, non_blocking=True)
-                yield name, torch.lerp(a, b, lambdas[name])
+                yield name, blend(a, b, lambdas[name])
 
         with torch.no_grad(), _muted(RELOAD_LOGGER):
             self.reload_weights(weights_iterator=blended(), is_checkpoint_format=True)

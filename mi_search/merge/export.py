@@ -1,10 +1,10 @@
 """Write a blend as an HF checkpoint, streamed from the two source checkpoints, atomically.
 
-The export never reads the working model: each output shard is the lerp of the matching source
-tensors, computed in fp32 and rounded once to the sources' dtype (what an in-place merge of a bf16
-model computes), so a backend that holds its weights elsewhere (vLLM's workers) exports the same
-bytes. Only the tensors the Instruct checkpoint holds are written: a head tied to the embeddings
-stays tied. Memory is bounded by one source shard.
+The export never reads the working model: each output shard is the blend of the matching source
+tensors by the same merge method and dtype policy as an in-place merge (`merge/methods/`), so a
+backend that holds its weights elsewhere (vLLM's workers) exports the same bytes. Only the tensors
+the Instruct checkpoint holds are written: a head tied to the embeddings stays tied. Memory is
+bounded by one source shard.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from mi_search import __version__
 from mi_search.atomic import as_umask_allows, atomic_directory, check_out_folder
 from mi_search.errors import UserError
 from mi_search.merge.checkpoints import checkpoint_plan, resolve_pair, safetensors_files
+from mi_search.merge.methods.base import MergeMethod
+from mi_search.merge.methods.registry import get_method
 from mi_search.merge.pair import PairConfig
 from mi_search.merge.plan import MergePlan
 from mi_search.merge.spec import LambdaSpec
@@ -62,15 +64,17 @@ def export_blend(
     template_dir: Path | None = None,
     provenance: dict | None = None,
     overwrite: bool = False,
+    method: MergeMethod | None = None,
 ) -> Path:
-    """Write lerp(instruct, thinking, λ) for every tensor as `out`, shard by shard as the Instruct checkpoint is."""
+    """Write the blend of every tensor pair at its λ as `out`, shard by shard as the Instruct checkpoint is."""
     lambdas = plan.lambdas(spec)
+    method = method or get_method()
     with atomic_directory(out, overwrite=overwrite) as staging:
         with ExitStack() as stack:
             thinking = _tensor_handles(thinking_dir, stack)
             for shard in safetensors_files(instruct_dir):
                 with safe_open(shard, framework="pt") as handle:
-                    blended = dict(_blend_shard(handle, thinking, lambdas))
+                    blended = dict(_blend_shard(handle, thinking, lambdas, method))
                 save_file(blended, staging / shard.name, metadata={"format": "pt"})
                 as_umask_allows(staging / shard.name)  # safetensors writes 0600; a serving user must read it
         if (instruct_dir / _INDEX).is_file():
@@ -94,15 +98,17 @@ def _tensor_handles(directory: Path, stack: ExitStack) -> dict[str, object]:
     return handles
 
 
-def _blend_shard(handle, thinking: dict[str, object], lambdas: dict[str, float]) -> Iterator[tuple[str, torch.Tensor]]:
+def _blend_shard(
+    handle, thinking: dict[str, object], lambdas: dict[str, float], method: MergeMethod
+) -> Iterator[tuple[str, torch.Tensor]]:
     for name in handle.keys():  # noqa: SIM118 - safe_open handles are not dicts
         first = handle.get_tensor(name)
         second = thinking[name].get_tensor(name)
-        blended = torch.lerp(first.float(), second.float(), lambdas[name])
+        blended = method.blend(first, second, lambdas[name])  # in the Instruct tensor's dtype
         if not bool(torch.isfinite(blended).all()):  # nothing is written: the blend is staged until every shard is done
             side = "instruct" if not bool(torch.isfinite(first).all()) else "thinking"
             raise UserError(
                 f"tensor {name} of the {side} checkpoint holds NaN or infinite values; re-download or re-export it"
             )
-        yield name, blended.to(first.dtype)
+        yield name, blended
 

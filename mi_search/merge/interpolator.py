@@ -1,8 +1,8 @@
 """The in-place interpolation engine: both sources stay resident, each merge rewrites the working model's weights.
 
-A merge reads two tensors and writes one per parameter, nothing else: `torch.lerp(..., out=param)`
-computes in fp32 for bf16/fp16 tensors (PyTorch's opmath) and rounds once, and it returns the
-instruct tensor exactly at λ=0 and the thinking tensor exactly at λ=1.
+A merge reads two tensors and writes one per parameter, nothing else: the merge method blends each
+pair straight into the parameter (`merge/methods/`: computed in fp32, rounded once; `linear` returns
+the instruct tensor exactly at λ=0 and the thinking tensor exactly at λ=1).
 
 Sources live on the model's device or in host memory. Host-resident sources are streamed to the
 device one tensor pair at a time (asynchronously from pinned memory), so the device holds the
@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 import torch
 
-from mi_search.merge.architectures import ArchitectureTable
 from mi_search.errors import UserError
+from mi_search.merge.architectures import ArchitectureTable
+from mi_search.merge.methods.base import MergeMethod
+from mi_search.merge.methods.registry import get_method
 from mi_search.merge.plan import MergePlan
 from mi_search.merge.spec import LambdaSpec
 
@@ -39,7 +41,10 @@ class Interpolator:
         thinking: dict[str, torch.Tensor],
         table: ArchitectureTable,
         num_layers: int,
+        *,
+        method: MergeMethod | None = None,
     ) -> None:
+        self.method = method or get_method()
         params = dict(model.named_parameters())
         for side, state in (("instruct", instruct), ("thinking", thinking)):
             for name in sorted(params.keys() ^ state.keys()):
@@ -55,13 +60,13 @@ class Interpolator:
 
     @torch.no_grad()
     def merge(self, spec: LambdaSpec) -> None:
-        """Rewrite every parameter of the working model as lerp(instruct, thinking, λ)."""
+        """Rewrite every parameter of the working model as the blend of its two sources at its λ."""
         lambdas = self.plan.lambdas(spec)
         for slot in self._slots:
             device = slot.target.device
             instruct = slot.instruct.to(device, non_blocking=True)  # no copy when the source lives there
             thinking = slot.thinking.to(device, non_blocking=True)
-            torch.lerp(instruct, thinking, lambdas[slot.name], out=slot.target)
+            self.method.blend(instruct, thinking, lambdas[slot.name], out=slot.target)
 
     def bytes_per_merge(self) -> int:
         """Bytes a merge must move through device memory: two sources read, one target written."""
