@@ -12,6 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from typing_extensions import Self
 
+from mi_search.trial_row import Span
+
 if TYPE_CHECKING:
     from mi_search.evaluation.decoding import DecodingParams
     from mi_search.evaluation.evaluate import Evaluation
@@ -84,19 +86,18 @@ def front_table(result: StudyResult) -> Table:
     for column in ("trial", "λ", "accuracy", "mean tokens", "Think #R", "stage", "held-out acc", "held-out tok"):
         table.add_column(column, justify="right", overflow="fold")
     for number in result.front:
-        r = result.record(number)
+        r = result.row(number)
         holdout = r.holdout or {}
-        chosen = number == result.chosen
         table.add_row(
-            f"{'★ ' if chosen else ''}{number}",
+            f"{'★ ' if r.chosen else ''}{number}",
             _params_cell(r.params),
-            _with_interval(r.accuracy, r.intervals(result.level), 0),
+            _with_interval(r.objective, r.interval("objective")),
             f"{r.mean_tokens:.1f}",
-            f"{r.scores['think_ratio']:.2f}",
+            f"{r.think_ratio:.2f}",
             f"{r.stage}{' overthinking' if r.overthinking else ''}",
-            _with_interval(holdout["objective"], r.intervals(result.level, holdout=True), 0) if holdout else "-",
+            _with_interval(holdout["objective"], r.interval("holdout_objective")) if holdout else "-",
             f"{holdout['mean_tokens']:.1f}" if holdout else "-",
-            style="bold green" if chosen else None,
+            style="bold green" if r.chosen else None,
         )
     caption = choice_line(result)
     if caption:
@@ -104,11 +105,11 @@ def front_table(result: StudyResult) -> Table:
     return table
 
 
-def _with_interval(value: float, intervals: tuple | None, which: int) -> str:
+def _with_interval(value: float, span: Span | None) -> str:
     """`0.745 ± 0.061` where per-question outcomes give an interval."""
-    if intervals is None or intervals[which].n < 2:
+    if span is None or span.n < 2:
         return f"{value:.3f}"
-    return f"{value:.3f} ± {intervals[which].half_width:.3f}"
+    return f"{value:.3f} ± {span.half_width:.3f}"
 
 
 def _params_cell(params: dict) -> str:

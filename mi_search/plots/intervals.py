@@ -1,33 +1,20 @@
-"""Confidence intervals as plain numbers, read defensively from a trial record: drawn when the record carries them."""
+"""Confidence intervals as matplotlib error bars: drawn where a trial row carries them, none elsewhere."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-Bounds = tuple[float, float]
-
-
-def record_intervals(record: Any, *, holdout: bool = False) -> tuple[Bounds, Bounds] | None:
-    """(accuracy low, high) and (tokens low, high) of a record, or None when it stores no per-question outcomes.
-
-    A record offers them as `intervals(holdout=...)` returning two objects with `low` and `high`.
-    """
-    method = getattr(record, "intervals", None)
-    if not callable(method):
-        return None
-    try:
-        found = method(holdout=holdout)
-    except (TypeError, ValueError, KeyError):
-        return None
-    if not found:
-        return None
-    accuracy, tokens = found
-    return (float(accuracy.low), float(accuracy.high)), (float(tokens.low), float(tokens.high))
+from mi_search.trial_row import Span
 
 
-def error_bars(centres: Sequence[float], bounds: Sequence[Bounds | None]) -> list[list[float]]:
-    """Matplotlib's asymmetric error form (below, above) for `centres`; no bar where a bound is missing."""
-    below = [c - b[0] if b else 0.0 for c, b in zip(centres, bounds)]
-    above = [b[1] - c if b else 0.0 for c, b in zip(centres, bounds)]
+def error_bars(centres: Sequence[float], spans: Sequence[Span | None]) -> list[list[float]]:
+    """Matplotlib's asymmetric error form (below, above) for `centres`; no bar where a span is missing or open-ended."""
+    closed = [s if s is not None and s.finite else None for s in spans]
+    below = [c - s.low if s else 0.0 for c, s in zip(centres, closed)]
+    above = [s.high - c if s else 0.0 for c, s in zip(centres, closed)]
     return [[max(0.0, v) for v in below], [max(0.0, v) for v in above]]
+
+
+def any_bar(spans: Sequence[Span | None]) -> bool:
+    """Whether any span gives a bar (a closed interval)."""
+    return any(s is not None and s.finite for s in spans)

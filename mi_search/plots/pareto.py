@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mi_search.plots.intervals import error_bars, record_intervals
+from mi_search.plots.intervals import any_bar, error_bars
 from mi_search.plots.style import (
     BUDGET_COLOUR,
     STAGE_EDGES,
@@ -16,27 +17,25 @@ from mi_search.plots.style import (
     paper_style,
     save,
 )
+from mi_search.trial_row import TrialRow
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from mi_search.search.report.results import StudyResult
-    from mi_search.search.store.trials import TrialRecord
 
-
-def _draw_trials(axis: Axes, records: list[TrialRecord], *, full: bool) -> None:
-    """Search points by stage, with error bars where the record carries intervals; partial estimates hollow."""
-    for stage in sorted({r.stage for r in records}, key=lambda s: s or 0):
-        members = [r for r in records if r.stage == stage]
+def _draw_trials(axis: Axes, rows: list[TrialRow], *, full: bool) -> None:
+    """Search points by stage, with error bars where the row carries intervals; partial estimates hollow."""
+    for stage in sorted({r.stage for r in rows}, key=lambda s: s or 0):
+        members = [r for r in rows if r.stage == stage]
         colour = STAGE_EDGES.get(stage, UNLABELLED)
-        xs, ys = [r.mean_tokens for r in members], [r.accuracy for r in members]
-        bounds = [record_intervals(r) for r in members]
-        if any(bounds):
+        xs, ys = [r.mean_tokens for r in members], [r.objective for r in members]
+        accuracy, tokens = [r.interval("objective") for r in members], [r.interval("mean_tokens") for r in members]
+        if any_bar(accuracy) or any_bar(tokens):
             axis.errorbar(
                 xs,
                 ys,
-                yerr=error_bars(ys, [b[0] if b else None for b in bounds]),
-                xerr=error_bars(xs, [b[1] if b else None for b in bounds]),
+                yerr=error_bars(ys, accuracy),
+                xerr=error_bars(xs, tokens),
                 fmt="none",
                 ecolor=colour,
                 alpha=0.5,
@@ -57,25 +56,23 @@ def _draw_trials(axis: Axes, records: list[TrialRecord], *, full: bool) -> None:
         )
 
 
-def _draw_holdout(axis: Axes, records: list[TrialRecord]) -> None:
+def _draw_holdout(axis: Axes, rows: Sequence[TrialRow]) -> None:
     """Held-out re-scores beside their search points, joined by a thin line so each pair reads as one trial."""
-    held = [r for r in records if r.holdout]
+    held = [r for r in rows if r.holdout]
     if not held:
         return
     for r in held:
         axis.plot(
             [r.mean_tokens, r.holdout["mean_tokens"]],
-            [r.accuracy, r.holdout["objective"]],
+            [r.objective, r.holdout["objective"]],
             color="#555555",
             lw=0.6,
             zorder=1,
         )
     xs, ys = [r.holdout["mean_tokens"] for r in held], [r.holdout["objective"] for r in held]
-    bounds = [record_intervals(r, holdout=True) for r in held]
-    if any(bounds):
-        axis.errorbar(
-            xs, ys, yerr=error_bars(ys, [b[0] if b else None for b in bounds]), fmt="none", ecolor="black", lw=0.8
-        )
+    spans = [r.interval("holdout_objective") for r in held]
+    if any_bar(spans):
+        axis.errorbar(xs, ys, yerr=error_bars(ys, spans), fmt="none", ecolor="black", lw=0.8)
     axis.scatter(xs, ys, marker="D", s=22, facecolors="white", edgecolors="black", zorder=3, label="held-out re-score")
 
 
@@ -106,42 +103,41 @@ def _draw_budget(axis: Axes, budget: int, most: float) -> None:
     )
 
 
-def plot_pareto(result: StudyResult, path: Path) -> None:
+def plot_pareto(rows: Sequence[TrialRow], path: Path, *, title: str, budget: int) -> None:
     """Accuracy against mean tokens for every trial; the legend sits outside the axes, so it hides nothing."""
     with paper_style():
         fig = new_figure(WIDE)
         axis = fig.subplots()
-        _draw_trials(axis, [r for r in result.records if r.full], full=True)
-        _draw_trials(axis, [r for r in result.records if not r.full], full=False)
-        _draw_holdout(axis, result.records)
-        front = [result.record(n) for n in result.front]
+        _draw_trials(axis, [r for r in rows if r.full], full=True)
+        _draw_trials(axis, [r for r in rows if not r.full], full=False)
+        _draw_holdout(axis, rows)
+        front = sorted((r for r in rows if r.on_front), key=lambda r: (r.mean_tokens, -r.objective))
         if front:
             axis.step(
                 [r.mean_tokens for r in front],
-                [r.accuracy for r in front],
+                [r.objective for r in front],
                 where="post",
                 color="black",
                 lw=1,
                 zorder=1,
                 label="Pareto front (feasible, fully scored)",
             )
-        if result.chosen is not None:
-            chosen = result.record(result.chosen)
+        for chosen in (r for r in rows if r.chosen):
             # A ring around the point: the point itself (and any neighbour) stays visible.
             axis.scatter(
                 [chosen.mean_tokens],
-                [chosen.accuracy],
+                [chosen.objective],
                 s=220,
                 facecolors="none",
                 edgecolors="black",
                 linewidths=1.5,
                 zorder=4,
-                label=f"chosen: trial {chosen.number}",
+                label=f"chosen: trial {chosen.trial}",
             )
-        most = max((r.mean_tokens for r in result.records), default=float(result.budget))
-        _draw_budget(axis, result.budget, most)
+        most = max((r.mean_tokens for r in rows), default=float(budget))
+        _draw_budget(axis, budget, most)
         axis.set_xlabel("mean response tokens")
         axis.set_ylabel("accuracy")
-        axis.set_title(f"{result.name}: {len(result.records)} trials, hypervolume {result.hypervolume:.3f}")
+        axis.set_title(title)
         axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         save(fig, path)

@@ -6,11 +6,18 @@ early as hollow markers at their partial estimates (their stage placed beside th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
 from mi_search.plots.style import STAGE_COLOURS, STAGE_NAMES, save
+from mi_search.trial_row import TrialRow
+
+
+def trial_points(rows: Sequence[TrialRow]) -> list[tuple]:
+    """A study's trials as `plot_stage_map` points: mean λ, accuracy objective, Think #R, mean tokens, stage, full."""
+    return [(r.mean_lambda, r.objective, r.think_ratio, r.mean_tokens, r.stage, r.full) for r in rows]
 
 
 def plot_stage_map(

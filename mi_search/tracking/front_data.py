@@ -2,42 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from mi_search.plots.intervals import record_intervals
-from mi_search.search.report.results import StudyResult
+from mi_search.trial_row import TrialRow
 
 
-def trial_rows(result: StudyResult, run_names: dict[int, str], summaries: dict[int, str]) -> list[dict[str, Any]]:
+def front_rows(rows: Sequence[TrialRow], run_names: dict[int, str], summaries: dict[int, str]) -> list[dict[str, Any]]:
     """Every completed trial with search and held-out scores (intervals where stored), stage and run name."""
-    rows = []
-    for record in result.records:
-        search = record_intervals(record)
-        holdout = record_intervals(record, holdout=True) if record.holdout else None
-        rows.append(
+    out = []
+    for row in rows:
+        search, tokens = row.interval("objective"), row.interval("mean_tokens")
+        holdout = row.interval("holdout_objective") if row.holdout else None
+        out.append(
             {
-                "trial": record.number,
-                "run": run_names.get(record.number, ""),
-                "lambda": summaries.get(record.number, f"mean λ={record.mean_lambda:.3g}"),
-                "accuracy": record.accuracy,
-                "accuracy_low": search[0][0] if search else None,
-                "accuracy_high": search[0][1] if search else None,
-                "mean_tokens": record.mean_tokens,
-                "tokens_low": search[1][0] if search else None,
-                "tokens_high": search[1][1] if search else None,
-                "holdout_accuracy": record.holdout["objective"] if record.holdout else None,
-                "holdout_accuracy_low": holdout[0][0] if holdout else None,
-                "holdout_accuracy_high": holdout[0][1] if holdout else None,
-                "holdout_tokens": record.holdout["mean_tokens"] if record.holdout else None,
-                "stage": record.stage,
-                "feasible": record.feasible,
-                "full": record.full,
-                "questions": record.questions,
-                "on_front": record.number in result.front,
-                "chosen": record.number == result.chosen,
+                "trial": row.trial,
+                "run": run_names.get(row.trial, ""),
+                "lambda": summaries.get(row.trial, f"mean λ={row.mean_lambda:.3g}"),
+                "accuracy": row.objective,
+                "accuracy_low": search.low if search else None,
+                "accuracy_high": search.high if search else None,
+                "mean_tokens": row.mean_tokens,
+                "tokens_low": tokens.low if tokens else None,
+                "tokens_high": tokens.high if tokens else None,
+                "holdout_accuracy": row.holdout["objective"] if row.holdout else None,
+                "holdout_accuracy_low": holdout.low if holdout else None,
+                "holdout_accuracy_high": holdout.high if holdout else None,
+                "holdout_tokens": row.holdout["mean_tokens"] if row.holdout else None,
+                "stage": row.stage,
+                "feasible": row.feasible,
+                "full": row.full,
+                "questions": row.questions,
+                "on_front": row.on_front,
+                "chosen": row.chosen,
             }
         )
-    return rows
+    return out
 
 
 def interval_text(value: float | None, low: float | None, high: float | None, digits: int) -> str:

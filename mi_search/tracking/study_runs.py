@@ -27,7 +27,7 @@ from mi_search.search.store import trials
 from mi_search.search.config import StudyConfig, flatten
 from mi_search.search.statistics.pareto import hypervolume
 from mi_search.search.report.results import StudyResult
-from mi_search.tracking.front_data import trial_rows
+from mi_search.tracking.front_data import front_rows
 from mi_search.tracking.front_html import write_front_html
 from mi_search.tracking.guard import Guard
 from mi_search.tracking.keys import metric_key
@@ -188,7 +188,7 @@ class StudyTracker:
         self._log_metrics(self.parent_run_id, summary, step=len(result.records))
         self._log_trial_points(result)
         names = {number: run.info.run_name for number, run in runs.items()}
-        rows = trial_rows(result, names, _summaries(study, self.config))
+        rows = front_rows(result.rows, names, _summaries(study, self.config))
         log_table(self.client, self.parent_run_id, rows, "tables/trials.json")
         log_table(self.client, self.parent_run_id, [r for r in rows if r["on_front"]], "tables/front.json")
         with tempfile.TemporaryDirectory() as folder:

@@ -5,60 +5,47 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mi_search.atomic import atomic_directory, check_out_folder
 from mi_search.errors import UserError
 from mi_search.evaluation.scores import SCORE_NAMES
-from mi_search.search.statistics.intervals import Interval
 from mi_search.search.report.results import StudyResult
 from mi_search.search.space import vector_groups, vector_summary
-from mi_search.search.store.trials import TrialRecord
+from mi_search.trial_row import INTERVAL_NAMES, Span, TrialRow
 
 REPORT_FILES = ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")
 PROFILE_FILE = "lambda_profile.png"  # vector spaces only: the chosen point's λ against depth
 
 
-def _interval(interval: Interval | None) -> dict[str, float] | None:
-    if interval is None:
-        return None
-    finite = math.isfinite(interval.low) and math.isfinite(interval.high)
-    return {"low": interval.low, "high": interval.high, "n": interval.n} if finite else None
+def _interval(span: Span | None) -> dict[str, float] | None:
+    return {"low": span.low, "high": span.high, "n": span.n} if span is not None and span.finite else None
 
 
-def point_record(record: TrialRecord, result: StudyResult) -> dict[str, Any]:
-    holdout = record.holdout or {}
-    search, held = record.intervals(result.level), record.intervals(result.level, holdout=True)
-    mean_at_k = record.intervals(result.level, objective="accuracy")
-    held_mean_at_k = record.intervals(result.level, holdout=True, objective="accuracy")
+def point_record(row: TrialRow) -> dict[str, Any]:
+    """One front point as pareto.json lists it."""
+    holdout = row.holdout or {}
     return {
-        "trial": record.number,
-        "params": record.params,
-        "lambda_summary": vector_summary(record.params) or None,  # per module: mean and early/middle/late
-        "mean_lambda": record.mean_lambda,
-        "objective": record.accuracy,
-        **{name: record.scores.get(name) for name in SCORE_NAMES},  # None where a task lacks one
-        "stage": record.stage,
-        "overthinking": record.overthinking,
-        "feasible": record.feasible,
-        "questions": record.questions,
+        "trial": row.trial,
+        "params": row.params,
+        "lambda_summary": vector_summary(row.params) or None,  # per module: mean and early/middle/late
+        "mean_lambda": row.mean_lambda,
+        "objective": row.objective,
+        **{name: row.scores.get(name) for name in SCORE_NAMES},  # None where a task lacks one
+        "stage": row.stage,
+        "overthinking": row.overthinking,
+        "feasible": row.feasible,
+        "questions": row.questions,
         "holdout_accuracy": holdout.get("accuracy"),
         "holdout_objective": holdout.get("objective"),
         "holdout_mean_tokens": holdout.get("mean_tokens"),
         "holdout_think_ratio": holdout.get("think_ratio"),
-        "intervals": {  # two-sided t intervals over questions at `level`; objective: the study's accuracy objective
-            "level": result.level,
-            "objective": _interval(search[0] if search else None),
-            "accuracy": _interval(mean_at_k[0] if mean_at_k else None),
-            "mean_tokens": _interval(mean_at_k[1] if mean_at_k else None),
-            "holdout_objective": _interval(held[0] if held else None),
-            "holdout_accuracy": _interval(held_mean_at_k[0] if held_mean_at_k else None),
-            "holdout_mean_tokens": _interval(held_mean_at_k[1] if held_mean_at_k else None),
-        },
-        "chosen": record.number == result.chosen,
-        "mlflow_run_id": record.run_id,
+        # two-sided t intervals over questions at `level`; objective: the study's accuracy objective
+        "intervals": {"level": row.level, **{name: _interval(row.interval(name)) for name in INTERVAL_NAMES}},
+        "chosen": row.chosen,
+        "mlflow_run_id": row.run_id,
     }
 
 
@@ -71,13 +58,13 @@ def pareto_document(result: StudyResult, extra: dict[str, Any]) -> dict[str, Any
         "chosen": result.chosen,
         "choice": result.choice.as_dict() if result.choice else None,
         **extra,
-        "points": [point_record(result.record(n), result) for n in result.front],
+        "points": [point_record(result.row(n)) for n in result.front],
     }
 
 
-def trials_table(result: StudyResult) -> str:
+def trials_table(rows: Sequence[TrialRow]) -> str:
     """Every finished trial, one CSV row each, its parameters as columns."""
-    param_names = sorted({name for r in result.records for name in r.params})
+    param_names = sorted({name for r in rows for name in r.params})
     columns = [
         "trial",
         *param_names,
@@ -97,39 +84,27 @@ def trials_table(result: StudyResult) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    for r in result.records:
+    for r in rows:
         holdout = r.holdout or {}
         writer.writerow(
             {
-                "trial": r.number,
+                "trial": r.trial,
                 **r.params,
                 "mean_lambda": r.mean_lambda,
                 **{name: r.scores.get(name) for name in SCORE_NAMES},
                 "questions": r.questions,
                 "full": r.full,
                 "feasible": r.feasible,
-                "on_front": r.number in result.front,
+                "on_front": r.on_front,
                 "stage": r.stage,
                 "overthinking": r.overthinking,
                 "generated_tokens": r.generated_tokens,
                 "holdout_accuracy": holdout.get("accuracy", ""),
                 "holdout_mean_tokens": holdout.get("mean_tokens", ""),
-                "stopped": _stop_cell(r.stop),
+                "stopped": r.stopped,
             }
         )
     return out.getvalue()
-
-
-def _stop_cell(stop: dict[str, Any] | None) -> str:
-    """Why halving stopped a trial, e.g. `rung 50: dominated by 3 (accuracy -0.041, tokens +12)`."""
-    if not stop:
-        return ""
-    if stop["reason"] == "over_budget":
-        return f"rung {stop['rung']}: over budget by >= {stop['tokens_margin']:.0f} tokens"
-    return (
-        f"rung {stop['rung']}: dominated by {stop['against']} "
-        f"(accuracy margin {stop['accuracy_margin']:.3f}, tokens margin {stop['tokens_margin']:.1f})"
-    )
 
 
 def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[Path]:
@@ -141,20 +116,21 @@ def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[
     """
     from mi_search.plots.lambda_profile import plot_lambda_profile
     from mi_search.plots.pareto import plot_pareto
-    from mi_search.plots.stage_map import plot_stage_map
+    from mi_search.plots.stage_map import plot_stage_map, trial_points
 
     with atomic_directory(out, overwrite=True) as staging:
         (staging / "pareto.json").write_text(json.dumps(pareto_document(result, extra), indent=2) + "\n")
-        (staging / "trials.csv").write_text(trials_table(result))
-        plot_pareto(result, staging / "pareto.png")
-        distinct = [r for r in result.records if r.repeat_of is None]  # stopped early: drawn hollow
+        (staging / "trials.csv").write_text(trials_table(result.rows))
+        title = f"{result.name}: {len(result.rows)} trials, hypervolume {result.hypervolume:.3f}"
+        plot_pareto(result.rows, staging / "pareto.png", title=title, budget=result.budget)
+        distinct = [r for r in result.rows if r.repeat_of is None]  # stopped early: drawn hollow
         plot_stage_map(
-            [(r.mean_lambda, r.accuracy, r.scores["think_ratio"], r.mean_tokens, r.stage, r.full) for r in distinct],
+            trial_points(distinct),
             staging / "stage_map.png",
             xlabel="mean λ over all weights (0 = Instruct, 1 = Thinking)",
         )
         files = [out / name for name in REPORT_FILES]
-        groups = vector_groups(result.record(result.chosen).params) if result.chosen is not None else {}
+        groups = vector_groups(result.row(result.chosen).params) if result.chosen is not None else {}
         if groups:  # a vector space's chosen point: its λ per module against depth
             title = f"chosen point (trial {result.chosen}): λ per module against depth"
             plot_lambda_profile(groups, staging / PROFILE_FILE, title=title)

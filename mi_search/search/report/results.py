@@ -10,6 +10,7 @@ point estimates.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import optuna
@@ -17,11 +18,13 @@ import optuna
 from mi_search.evaluation.scores import AccuracyObjective
 from mi_search.evaluation.stages import StagePoint, Tolerance, label_stages, stage3_start, stage_beside
 from mi_search.search.config import ChoiceRule
+from mi_search.search.report.rows import trial_rows
 from mi_search.search.statistics.choice import best_candidate, cheapest_tied, not_significantly_below
 from mi_search.search.statistics.outcomes import carries
 from mi_search.search.statistics.paired import confidently_worse, paired_difference
 from mi_search.search.statistics.pareto import hypervolume, pareto_front
 from mi_search.search.store.trials import TrialRecord, completed, read_record
+from mi_search.trial_row import TrialRow
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,14 @@ class StudyResult:
 
     def record(self, number: int) -> TrialRecord:
         return next(r for r in self.records if r.number == number)
+
+    @cached_property
+    def rows(self) -> tuple[TrialRow, ...]:
+        """Every record as a plain row, built once: what the study folder, the tables, the front page and plots read."""
+        return trial_rows(self.records, front=self.front, chosen=self.chosen, level=self.level)
+
+    def row(self, number: int) -> TrialRow:
+        return next(r for r in self.rows if r.trial == number)
 
 
 def read_result(
