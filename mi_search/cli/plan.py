@@ -8,7 +8,7 @@ import typer
 
 from mi_search.cli.app import app, console, reports_user_errors
 from mi_search.cli.options import BACKEND_OPTIONS, PAIR_OPTIONS, takes
-from mi_search.merge.memory import MemoryPlan, size_text
+from mi_search.backends.memory import MemoryPlan, size_text
 
 GpuMemoryOpt = Annotated[
     str | None,
@@ -34,7 +34,7 @@ def plan_command(
     from mi_search.backends.devices import host_memory as this_host
     from mi_search.backends.devices import probe_machine
     from mi_search.backends.placement import engine_device, plan_reference
-    from mi_search.merge.memory import Machine, parse_size
+    from mi_search.backends.memory import Machine, parse_size
     from mi_search.search.config import build_config
     from mi_search.search.request import StudyRequest
 

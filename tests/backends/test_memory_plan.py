@@ -15,7 +15,7 @@ from mi_search.backends.settings import HFSettings, VLLMSettings
 from mi_search.cli import app
 from mi_search.errors import UserError
 from mi_search.merge.checkpoints import parameter_count, tensor_shapes
-from mi_search.merge.memory import GB, Machine, Request, config_parameters, model_shape, parse_size, plan_memory
+from mi_search.backends.memory import GB, Machine, Request, config_parameters, model_shape, parse_size, plan_memory
 from mi_search.search.store.storage import open_storage
 
 from tests.conftest import FakeHub, assert_user_error

@@ -9,7 +9,7 @@ from mi_search.backends.placement import backend_request
 from mi_search.backends.settings import VLLMSettings
 from mi_search.cli import app
 from mi_search.errors import UserError
-from mi_search.merge.memory import Machine, ModelShape, plan_memory
+from mi_search.backends.memory import Machine, ModelShape, plan_memory
 from tests.conftest import assert_user_error
 
 GIB = 1024**3
