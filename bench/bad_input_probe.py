@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    PYTHONPATH=. python bench/bad_input_probe.py [--only TEXT,…] [--jobs 2] [--timeout 120] [--keep] [--list]
+    python -m bench.bad_input_probe [--only TEXT,…] [--jobs 2] [--timeout 120] [--keep] [--list]
 
 Every case runs `python -m mi_search ARGV` in a subprocess, in a fresh folder of its own under a
 temporary directory, with a CI-like environment (CI=true, no stdin, no terminal). Its `setup` first
@@ -683,7 +683,7 @@ def cases() -> list[Case]:
         ("top-p-over-one", ["--top-p", "2"], None),
         ("top-p-zero", ["--top-p", "0"], None),
         ("max-new-tokens-zero", ["--max-new-tokens", "0"], None),
-        ("seed-text", ["--seed", "x"], None),
+        ("decoding-seed-text", ["--decoding-seed", "x"], None),
         ("task-unknown", ["--task", "mmlu"], None),
         ("data-missing", ["--data", "missing.jsonl"], None),
         ("data-binary", ["--data", "d.jsonl"], write("d.jsonl", PNG)),

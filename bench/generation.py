@@ -1,6 +1,6 @@
 """The HF backend against transformers' `generate` on one mixed-length batch, side by side.
 
-Run: python bench/generation.py [--lam 0.6] [--questions 200]
+Run from the repository root: python -m bench.generation [--lam 0.6] [--questions 200]
 At λ=0.6 the toy blend answers some questions in ~40 tokens and others in ~160: `generate` keeps
 every finished row in the batch until the longest ends, our decoder drops rows as they finish.
 Both decode greedily, so they must produce the same tokens; the bench checks that too.
@@ -14,7 +14,7 @@ import time
 import torch
 
 from mi_search.backends.base import chat_prompt_ids
-from mi_search.backends.hf import load_hf
+from mi_search import open_pair
 from mi_search.backends.hf_generate import HFGenerator
 from mi_search.backends.settings import HFSettings
 from mi_search.evaluation.decoding import DecodingParams
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=384)
     args = parser.parse_args()
     prompts = [q.prompt for q in toy_questions(args.questions)]
-    pair = load_hf(PairConfig(), HFSettings(device="cpu", batch_size=len(prompts)))
+    pair = open_pair(PairConfig(), HFSettings(device="cpu", batch_size=len(prompts)))
     pair.merge(LambdaSpec(lam=args.lam))
     backend = pair.generator
     params = DecodingParams(max_new_tokens=args.max_new_tokens)

@@ -1,6 +1,6 @@
 """In-place merge against the memory-bandwidth floor and against the paper's write-and-reload workflow.
 
-Run: python bench/merge_speed.py [--device cpu|cuda] [--layers N] [--hidden H]
+Run from the repository root: python -m bench.merge_speed [--device cpu|cuda] [--layers N] [--hidden H]
 Builds a random Qwen3 pair of the given shapes (Qwen3-4B is --layers 36 --hidden 2560 --intermediate 9728),
 then times side by side in one run:
   (a) `Interpolator.merge` into the resident model,

@@ -1,6 +1,6 @@
 """A blend with host-resident sources against its floor: Qwen3-30B-A3B's layer shapes, a few layers.
 
-Run: python bench/moe_host_blend.py [--layers 4] [--device cuda] [--repeats 5]
+Run from the repository root: python -m bench.moe_host_blend [--layers 4] [--device cuda] [--repeats 5]
 Builds a random Qwen3-MoE with 30B-A3B's per-layer shapes (hidden 2048, 128 experts of 768, 32/4 heads
 of 128, vocab 151936) and times side by side in one run:
   (a) `Interpolator.merge` with both sources in pinned host memory (streamed one tensor pair at a time),

@@ -1,6 +1,6 @@
 """How much of the best front a study finds, and for how many tokens: the study against a dense grid and random search.
 
-Run: PYTHONPATH=. python bench/search_efficiency.py --problem toy|paper-aime25 [--space global|modules|blocks|layers|profile]
+Run from the repository root: python -m bench.search_efficiency --problem toy|paper-aime25 [--space global|modules|blocks|layers|profile]
         [--sampler gp|tpe|botorch|nsga2|random] [--seeds 0 1 2] [--trials N] [--budget TOKENS] [--k K]
 
 Each study runs through `mi_search.service.study.run_study(..., backend=...)`, the entry point the CLI
@@ -42,17 +42,12 @@ from pathlib import Path
 
 import optuna
 
-from mi_search.backends.base import Backend
-from mi_search.evaluation.decoding import DecodingParams
+from mi_search import Backend, DecodingParams, LambdaSpec, Runtime, StudyRequest, run_study
 from mi_search.evaluation.evaluate import evaluate
-from mi_search.merge.spec import LambdaSpec
 from mi_search.search.config import build_config
 from mi_search.search.inputs import prepare_inputs
 from mi_search.search.running.objective import study_order
 from mi_search.search.statistics.pareto import Point, hypervolume
-from mi_search.search.request import StudyRequest
-from mi_search.service.runtime import Runtime
-from mi_search.service.study import run_study
 
 TOY_GRID = [round(i * 0.05, 2) for i in range(21)]
 PAPER_GRID = [0.0, 0.2, 0.4, 0.45, 0.5, 0.55, 0.6, 0.8, 1.0]
@@ -84,12 +79,10 @@ class Problem:
 
 
 def toy_problem(budget: int, questions: int) -> Problem:
-    from mi_search.backends.load import load_backend
-    from mi_search.backends.settings import HFSettings
-    from mi_search.merge.pair import PairConfig
+    from mi_search import HFSettings, PairConfig, open_pair
 
     settings = {"budget": budget, "task": {"search_size": questions, "holdout_size": max(20, questions // 2)}}
-    return Problem("toy", load_backend(PairConfig(), HFSettings(device="cpu")), settings, TOY_GRID, budget)
+    return Problem("toy", open_pair(PairConfig(), HFSettings(device="cpu")), settings, TOY_GRID, budget)
 
 
 def paper_problem(budget: int, k: int, folder: Path) -> Problem:

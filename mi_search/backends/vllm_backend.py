@@ -20,11 +20,10 @@ from mi_search.evaluation.decoding import Completion, DecodingParams
 from mi_search.evaluation.seeds import default_question_seeds, sample_seed
 from mi_search.backends.settings import VLLMSettings
 from mi_search.backends.vllm_worker import BLEND, LOAD_SOURCES, QUALNAME
-from mi_search.merge.checkpoints import checkpoint_plan, read_config, resolve_pair
 from mi_search.errors import UserError
 from mi_search.backends.devices import pick_dtype, probe_machine
 from mi_search.backends.placement import model_len, plan_pair
-from mi_search.merge.pair import PairConfig
+from mi_search.backends.pair import ResolvedPair
 from mi_search.merge.plan import MergePlan
 from mi_search.merge.spec import LambdaSpec
 
@@ -90,11 +89,9 @@ def _completion(output: Any) -> Completion:
     return Completion(output.text, len(output.token_ids), output.finish_reason)
 
 
-def load_vllm(pair: PairConfig, settings: VLLMSettings = VLLMSettings()) -> VLLMBackend:
-    """Check the pair, start one engine on the Instruct checkpoint and load both sources into its workers."""
-    instruct_dir, thinking_dir, table = resolve_pair(*pair.references())
-    plan = checkpoint_plan(instruct_dir, table)
-    tokenizer_dir = pair.template_dir(instruct_dir, thinking_dir)
+def load_vllm(pair: ResolvedPair, settings: VLLMSettings = VLLMSettings()) -> VLLMBackend:
+    """Start one engine on the resolved pair's Instruct checkpoint and load both sources into its workers."""
+    instruct_dir, thinking_dir = pair.instruct_dir, pair.thinking_dir
     os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
     try:
         import vllm
@@ -106,18 +103,18 @@ def load_vllm(pair: PairConfig, settings: VLLMSettings = VLLMSettings()) -> VLLM
 
     if current_platform.is_cpu():
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # in-process: the engine starts in seconds
-    config = read_config(instruct_dir)
+    config = pair.model_config
     _check_runnable(config, vllm, current_platform, settings.tensor_parallel_size)
     device = torch.device("cpu" if current_platform.is_cpu() else "cuda")
     weights_dtype = pick_dtype(settings.dtype, device)
-    memory = plan_pair(instruct_dir, settings, probe_machine(device))  # refuses, naming the fix, if it cannot fit
+    memory = pair.memory or plan_pair(instruct_dir, settings, probe_machine(device))  # refuses, naming the fix
     max_len = model_len(settings, config)
     enforce_eager = current_platform.is_cpu() if settings.enforce_eager is None else settings.enforce_eager
     options: dict[str, Any] = {"block_size": settings.block_size} if settings.block_size else {}
     try:
         llm = vllm.LLM(
             model=str(instruct_dir),
-            tokenizer=str(tokenizer_dir),
+            tokenizer=str(pair.template_dir),
             dtype=str(weights_dtype).removeprefix("torch."),
             trust_remote_code=pair.trust_remote_code,
             worker_extension_cls=QUALNAME,
@@ -132,7 +129,7 @@ def load_vllm(pair: PairConfig, settings: VLLMSettings = VLLMSettings()) -> VLLM
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"vLLM cannot start {instruct_dir}: {reason}; fix the model or use --backend hf") from None
     llm.collective_rpc(LOAD_SOURCES, args=(str(instruct_dir), str(thinking_dir), memory.sources == "host"))
-    return VLLMBackend(llm, plan, instruct_dir, thinking_dir)
+    return VLLMBackend(llm, pair.plan, instruct_dir, thinking_dir)
 
 
 def _check_runnable(config: dict, vllm: Any, platform: Any, tensor_parallel_size: int) -> None:

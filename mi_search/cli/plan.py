@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from mi_search.cli.app import app, console, reports_user_errors
-from mi_search.cli.options import BACKEND_OPTIONS, PAIR_OPTIONS, takes
+from mi_search.cli.options import BACKEND_OPTIONS, PAIR_OPTIONS, Overrides, takes
 from mi_search.backends.memory import MemoryPlan, size_text
 
 GpuMemoryOpt = Annotated[
@@ -28,26 +28,15 @@ def plan_command(
     gpu_memory: GpuMemoryOpt = None,
     host_memory: HostMemoryOpt = None,
     *,
-    flags: dict[str, Any],
+    overrides: Overrides,
 ) -> None:
     """Print the memory plan of a study before anything loads; refuse one that cannot fit, naming the setting that fixes it."""
-    from mi_search.backends.devices import host_memory as this_host
-    from mi_search.backends.devices import probe_machine
-    from mi_search.backends.placement import engine_device, plan_reference
-    from mi_search.backends.memory import Machine, parse_size
-    from mi_search.search.config import build_config
     from mi_search.search.request import StudyRequest
+    from mi_search.service.plan import plan_study
 
-    request = StudyRequest(study, flags)
-    config = build_config(request.settings(), source=request.source, names=request.names)
-    host = parse_size(host_memory) if host_memory is not None else None
-    if gpu_memory is not None:
-        machine = Machine("cuda", parse_size(gpu_memory), None, host)
-    else:
-        probed = probe_machine(engine_device(config.backend))
-        machine = Machine(probed.device, probed.device_memory, probed.device_free, host or this_host())
+    request = StudyRequest(study, overrides.settings, overrides.names)
+    config, plan = plan_study(request, gpu_memory=gpu_memory, host_memory=host_memory)
     instruct, thinking = config.pair.references()
-    plan = plan_reference(instruct, config.backend, machine)
     console.print(
         f"memory plan for study {config.study_name}: {instruct} + {thinking}", highlight=False, soft_wrap=True
     )

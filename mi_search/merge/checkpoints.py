@@ -166,17 +166,8 @@ def check_metadata(instruct: str | Path, thinking: str | Path) -> tuple[Path, Pa
     return instruct_dir, thinking_dir, table_for(check_configs(instruct_dir, thinking_dir))
 
 
-def resolve_pair(instruct: str | Path, thinking: str | Path) -> tuple[Path, Path, ArchitectureTable]:
-    """Both checkpoints with their weights: checked from their configs before any weight is fetched, then by tensor."""
-    _, _, table = check_metadata(instruct, thinking)
-    instruct_dir, thinking_dir = resolve_checkpoint(instruct), resolve_checkpoint(thinking)
-    check_tensors(instruct_dir, thinking_dir)
-    return instruct_dir, thinking_dir, table
-
-
-def preflight_pair(instruct: str | Path, thinking: str | Path) -> None:
-    """Check a pair for generation from its metadata alone: agreeing configs, and a chat template on each side."""
-    instruct_dir, thinking_dir, _ = check_metadata(instruct, thinking)
+def preflight_metadata(instruct_dir: Path, thinking_dir: Path) -> None:
+    """Check a pair for generation from its metadata alone: tokenizer files that parse, a chat template on each side."""
     for side, directory in (("instruct", instruct_dir), ("thinking", thinking_dir)):
         check_tokenizer_files(directory)
         if not has_chat_template(directory):
@@ -184,6 +175,12 @@ def preflight_pair(instruct: str | Path, thinking: str | Path) -> None:
                 f"the {side} model {directory} has no chat template; prompts go through the model's chat template, "
                 "so give a chat model (chat_template.jinja, or chat_template in tokenizer_config.json)"
             )
+
+
+def hub_revision(directory: Path) -> str | None:
+    """The hub commit a checkpoint was fetched at (the HF cache's `…/snapshots/<commit>`); None for a local directory."""
+    parts = directory.resolve().parts
+    return parts[-1] if len(parts) > 1 and parts[-2] == "snapshots" else None
 
 
 TOKENIZER_VOCABULARIES = ("tokenizer.json", "tokenizer.model", "vocab.json")
@@ -241,7 +238,7 @@ def parameter_count(directory: Path) -> int | None:
     return int(total) // itemsize
 
 
-def check_weights(instruct: str | Path, thinking: str | Path) -> None:
+def check_values(instruct_dir: Path, thinking_dir: Path) -> None:
     """Every tensor of both checkpoints readable and finite, read one at a time from the safetensors files.
 
     A NaN or a cut-off shard found only once the models load would leave a study stored around a
@@ -249,7 +246,6 @@ def check_weights(instruct: str | Path, thinking: str | Path) -> None:
     """
     import torch
 
-    instruct_dir, thinking_dir, _ = resolve_pair(instruct, thinking)  # headers: names, shapes, whole files
     for directory in (instruct_dir, thinking_dir):
         for file in safetensors_files(directory):
             try:

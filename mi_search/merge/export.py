@@ -19,13 +19,12 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from mi_search import __version__
-from mi_search.atomic import as_umask_allows, atomic_directory, check_out_folder
+from mi_search.version import __version__
+from mi_search.atomic import as_umask_allows, atomic_directory
 from mi_search.errors import UserError
-from mi_search.merge.checkpoints import checkpoint_plan, resolve_pair, safetensors_files
+from mi_search.merge.checkpoints import safetensors_files
 from mi_search.merge.methods.base import MergeMethod
 from mi_search.merge.methods.registry import get_method
-from mi_search.merge.pair import PairConfig
 from mi_search.merge.plan import MergePlan
 from mi_search.merge.spec import LambdaSpec
 
@@ -43,15 +42,6 @@ TOKENIZER_FILES = (
     "generation_config.json",
 )
 _INDEX = "model.safetensors.index.json"
-
-
-def export_pair(pair: PairConfig, spec: LambdaSpec, out: Path, *, overwrite: bool = False) -> Path:
-    """Check `out` and the pair, then write the blend `spec` describes with the pair's chat-template tokenizer."""
-    check_out_folder(out, overwrite=overwrite)  # before a weight is read
-    instruct_dir, thinking_dir, table = resolve_pair(*pair.references())
-    plan = checkpoint_plan(instruct_dir, table)
-    template_dir = pair.template_dir(instruct_dir, thinking_dir)
-    return export_blend(instruct_dir, thinking_dir, plan, spec, out, template_dir=template_dir, overwrite=overwrite)
 
 
 def export_blend(

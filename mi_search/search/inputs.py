@@ -1,16 +1,14 @@
-"""What a study reads before any model is loaded: both question sets with their golds, and the decoding."""
+"""What a study reads of its task before any model is loaded: both question sets with their golds, and the decoding."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mi_search.backends.placement import plan_reference
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import gradable
 from mi_search.evaluation.grading import Gold
-from mi_search.merge.checkpoints import preflight_pair
 from mi_search.search.config import StudyConfig
-from mi_search.tasks.base import Question
+from mi_search.evaluation.samples import Question
 from mi_search.tasks.registry import load_task
 from mi_search.tasks.split import split_questions
 
@@ -29,12 +27,9 @@ class StudyInputs:
 
 
 def prepare_inputs(config: StudyConfig) -> StudyInputs:
-    """Load and split the task, check the pair from its configs and plan its memory: every input problem, before any weight moves."""
+    """Load and split the task: a missing column or an ungradable file is refused before the pair is looked at."""
     setup = load_task(config.task)
     search, holdout = split_questions(setup.questions, config.task)
-    instruct, thinking = config.pair.references()
-    preflight_pair(instruct, thinking)
-    plan_reference(instruct, config.backend)  # refuses a study that cannot fit, naming the setting that makes it fit
     return StudyInputs(
         search=QuestionSet(*gradable(search, setup.grader)),
         holdout=QuestionSet(*gradable(holdout, setup.grader)),

@@ -15,7 +15,7 @@ from optuna.storages import BaseStorage
 from optuna.study import StudyDirection
 
 from mi_search.errors import UserError
-from mi_search.merge.checkpoints import checkpoint_plan, read_config, resolve_checkpoint, resolve_pair
+from mi_search.merge.plan import MergePlan
 from mi_search.search.store import trials
 from mi_search.search.config import SamplerName, StudyConfig, build_config, merge_settings, resume_config
 from mi_search.search.space import PER_LAYER
@@ -52,23 +52,25 @@ def resolve_config(
     check_sampler_installed(config.sampler)
     if config.budget is None:
         raise UserError("no token budget given; pass --budget 4000tokens or set `budget:` in the study file")
-    if config.space.kind in PER_LAYER:  # the space's names depend on the pair's layer count: fixed, and stored
-        layers = config.space.layers or pair_layers(config)  # given: a backend stands in for the pair (benchmarks)
-        space = config.space.bound(layers).model_dump(mode="json")
-        config = build_config(merge_settings(settings, {"space": space}), source=source, names=names)
     return config, None
 
 
-def pair_layers(config: StudyConfig) -> int:
-    """The pair's decoder layer count, from its config alone (no weights are fetched)."""
-    directory = resolve_checkpoint(config.pair.references()[0], weights=False)
-    return int(read_config(directory)["num_hidden_layers"])
+def bind_layers(
+    config: StudyConfig, settings: dict[str, Any], layers: int, *, source: str, names: dict[str, str] | None = None
+) -> StudyConfig:
+    """A new study's per-layer space bound to the pair's depth, and stored so: its names depend on it.
+
+    A depth given in the settings stays (a benchmark's backend may stand for a pair of another depth);
+    the defaults that follow the space's dimension (trials, sampler) are derived again.
+    """
+    if config.space.kind not in PER_LAYER:
+        return config
+    space = config.space.bound(config.space.layers or layers).model_dump(mode="json")
+    return build_config(merge_settings(settings, {"space": space}), source=source, names=names)
 
 
-def check_space(config: StudyConfig) -> None:
+def check_space(config: StudyConfig, plan: MergePlan) -> None:
     """The space maps onto the pair's tensors (its depth, blocks within it, modules the model has); headers only."""
-    instruct_dir, _, table = resolve_pair(*config.pair.references())
-    plan = checkpoint_plan(instruct_dir, table)
     space = config.space.bound(plan.num_layers)
     plan.lambdas(space.spec_for(space.uniform(0.5)))
 

@@ -14,19 +14,20 @@ from mlflow.tracking import MlflowClient
 
 from mi_search.backends.base import Backend
 from mi_search.backends.load import load_backend
-from mi_search.merge.checkpoints import check_weights
+from mi_search.backends.pair import ResolvedPair
 from mi_search.search.config import StudyConfig, build_config, resume_config
 from mi_search.search.running.holdout import rescore_front
 from mi_search.search.inputs import StudyInputs, prepare_inputs
 from mi_search.search.locations import study_folder
 from mi_search.search.running.objective import Observers, TrialRunner
 from mi_search.search.report.folder import check_report_folder, write_report
-from mi_search.search.request import StudyRequest, settings_from_flags
+from mi_search.search.request import StudyRequest
 from mi_search.search.report.results import StudyResult, read_result
 from mi_search.search.store.storage import open_storage
 from mi_search.search.store import trials
 from mi_search.search.store.owner import this_process, worker_id
 from mi_search.search.study import (
+    bind_layers,
     check_space,
     join_study,
     make_sampler,
@@ -34,6 +35,7 @@ from mi_search.search.study import (
     reap_orphans,
     resolve_config,
 )
+from mi_search.service.pair import resolve_pair
 from mi_search.service.runtime import Quiet, Runtime, StudyObserver
 from mi_search.tracking.promote import Promotion, check_promotion, promote
 from mi_search.tracking.store import connect
@@ -67,16 +69,19 @@ def run_study(
         check_promotion(runtime.promote, runtime.alias)
     storage = open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat)
     config, existing = resolve_config(storage, settings, source=request.source, names=request.names, fresh=fresh)
-    with observer.step("checking the task and the model pair"):
+    with observer.step("checking the task"):
         inputs = prepare_inputs(config)
-    if existing is None:  # a new study is stored only around weights that load
-        with observer.step("checking the weights"):
-            check_weights(*config.pair.references())
-    if backend is None:  # the space maps onto the pair's tensors, a corrected pair's included
-        check_space(config)
+    pair = None
+    if backend is None:  # a given backend (a benchmark's simulated pair) stands for the pair
+        with observer.step("checking the model pair" if existing else "checking the model pair and its weights"):
+            pair = resolve_pair(config.pair, config.backend, read_values=existing is None)  # a new study: weights that load
+    if existing is None:
+        plan = backend.plan if pair is None else pair.plan
+        config = bind_layers(config, settings, plan.num_layers, source=request.source, names=request.names)
+    check_space(config, backend.plan if pair is None else pair.plan)  # a corrected pair's included
     study = open_study(storage, config, existing)
     reap_orphans(study)
-    backend, tracker = _open(study, config, inputs, runtime, client, observer, backend)
+    backend, tracker = _open(study, config, inputs, runtime, client, observer, backend, pair)
     _run_trials(study, config, inputs, backend, tracker, observer)
     with observer.step("re-scoring new front points on the held-out questions"):
         rescore_front(study, read_result(study, config.budget), backend, inputs.holdout, config, inputs.decoding)
@@ -87,22 +92,35 @@ def run_study(
     promotion = None
     if runtime.promote is not None:
         with observer.step(f"exporting the chosen point and registering it as {runtime.promote}"):
-            promotion = promote(study, config, name=runtime.promote, alias=runtime.alias, tracking_uri=runtime.tracking_uri)
+            exported = pair or resolve_pair(config.pair, None)
+            promotion = promote(
+                study, config, exported, name=runtime.promote, alias=runtime.alias, tracking_uri=runtime.tracking_uri
+            )
     return StudyReport(config, result, folder, files, promotion)
 
 
 def run_worker(
-    name: str, flags: dict, runtime: Runtime = Runtime(), observer: StudyObserver = Quiet()
+    name: str,
+    overrides: dict | None = None,
+    runtime: Runtime = Runtime(),
+    observer: StudyObserver = Quiet(),
+    *,
+    names: dict[str, str] | None = None,
 ) -> StudyConfig:
-    """Join the stored study `name` and run trials for it; flags may change how (backend, trials), not what."""
+    """Join the stored study `name` and run trials for it; `overrides` may change how (backend, trials), not what.
+
+    `names` says how the caller spelled each overridden key (a flag), so an error names what the user typed.
+    """
     client = _connect(runtime)
     storage = open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat)
     study, stored = join_study(storage, name)
-    config = resume_config(stored, settings_from_flags(flags), source="the command line")
+    config = resume_config(stored, overrides or {}, source="the command line", names=names)
     with observer.step("checking the task and the model pair"):
         inputs = prepare_inputs(config)
+        pair = resolve_pair(config.pair, config.backend)
+    check_space(config, pair.plan)
     reap_orphans(study)
-    backend, tracker = _open(study, config, inputs, runtime, client, observer, None)
+    backend, tracker = _open(study, config, inputs, runtime, client, observer, None, pair)
     _run_trials(study, config, inputs, backend, tracker, observer, worker=worker_id())
     return config
 
@@ -115,7 +133,10 @@ def promote_stored(
     _connect(runtime)
     study, config = join_study(open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat), study_name)
     reap_orphans(study)
-    return promote(study, config, name=name, alias=runtime.alias, tracking_uri=runtime.tracking_uri, trial=trial, force=force)
+    pair = resolve_pair(config.pair, None)  # exported from the checkpoints: no memory plan, no engine
+    return promote(
+        study, config, pair, name=name, alias=runtime.alias, tracking_uri=runtime.tracking_uri, trial=trial, force=force
+    )
 
 
 def _connect(runtime: Runtime) -> MlflowClient | None:
@@ -133,19 +154,20 @@ def _open(
     client: MlflowClient | None,
     observer: StudyObserver,
     backend: Backend | None,
+    pair: ResolvedPair | None,
 ) -> tuple[Backend, StudyTracker | None]:
-    """Load the pair once (unless given) and open the study's parent run."""
+    """Load the pair once (unless a backend is given) and open the study's parent run."""
     if backend is None:
+        assert pair is not None, "a study runs on a given backend or on its resolved pair"
         with observer.step(f"loading the model pair ({config.backend.kind})"):
-            backend = load_backend(config.pair, config.backend)
-    backend.plan.lambdas(config.space.spec_for(config.space.uniform(0.5)))  # a space the model cannot express
+            backend = load_backend(pair, config.backend)
     if client is None:
         return backend, None
     tags = study_tags(
         config,
         storage=runtime.storage,
-        instruct=backend.instruct_dir,
-        thinking=backend.thinking_dir,
+        pair=pair,
+        backend=backend,
         search_size=len(inputs.search.questions),
         holdout_size=len(inputs.holdout.questions),
     )

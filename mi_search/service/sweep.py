@@ -26,32 +26,16 @@ from mi_search.evaluation.evaluate import Evaluation, evaluate, gradable, write_
 from mi_search.evaluation.grading import Gold
 from mi_search.evaluation.scores import SCORE_NAMES, Scores
 from mi_search.evaluation.stages import StagePoint, label_stages
-from mi_search.merge.checkpoints import preflight_pair
 from mi_search.merge.pair import PairConfig
 from mi_search.merge.spec import LambdaSpec
-from mi_search.search.request import FLAG_KEYS, flag_names, settings_from_flags
-from mi_search.tasks.base import Question
+from mi_search.evaluation.samples import Question
 from mi_search.tasks.config import TaskConfig
 from mi_search.tasks.registry import load_task
+from mi_search.service.pair import resolve_pair
 from mi_search.yaml_config import validate
 
 CSV_COLUMNS = ["lambda", *SCORE_NAMES, "k", "stage", "overthinking"]
 MAX_POINTS = 10_000  # a grid past this is a typo (a step of 1e-9), not a sweep
-# A sweep's flags: a study's, plus the ones only a sweep has (its --seed seeds decoding, not a sampler).
-SWEEP_FLAG_KEYS: dict[str, tuple[str, ...]] = {
-    **FLAG_KEYS,
-    "lambdas": ("lambdas",),
-    "allow_extrapolation": ("allow_extrapolation",),
-    "data": ("task", "data"),
-    "question_column": ("task", "question_column"),
-    "answer_column": ("task", "answer_column"),
-    "split": ("task", "split"),
-    "limit": ("task", "pool"),
-    "temperature": ("decoding", "temperature"),
-    "top_p": ("decoding", "top_p"),
-    "max_new_tokens": ("decoding", "max_new_tokens"),
-    "seed": ("decoding", "seed"),
-}
 
 
 def parse_lambdas(text: str) -> list[float]:
@@ -100,9 +84,9 @@ class SweepConfig(BaseModel):
         return read_shorthand(value)
 
 
-def sweep_config(flags: dict[str, Any]) -> SweepConfig:
-    settings = settings_from_flags(flags, SWEEP_FLAG_KEYS)
-    config = validate(SweepConfig, settings, source="the command line", names=flag_names(SWEEP_FLAG_KEYS))
+def sweep_config(settings: dict[str, Any], *, names: dict[str, str] | None = None) -> SweepConfig:
+    """The sweep `settings` describe; `names` says how the user spelled each key (a flag), for errors."""
+    config = validate(SweepConfig, settings, source="the command line", names=names)
     for lam in config.lambdas:
         LambdaSpec(lam=lam).check_range(allow_extrapolation=config.allow_extrapolation)
     return config
@@ -140,9 +124,9 @@ def run_sweep_config(
     check_out_folder(out, overwrite=overwrite)
     setup = load_task(config.task)
     with step("checking the model pair"):  # from configs and tokenizer files, before any weight moves
-        preflight_pair(*config.pair.references())
+        pair = resolve_pair(config.pair, config.backend)
     with step(f"loading the model pair ({config.backend.kind})"):
-        backend = load_backend(config.pair, config.backend)
+        backend = load_backend(pair, config.backend)
     params = config.decoding.apply(setup.decoding)
     questions, golds = gradable(setup.questions, setup.grader)
     if on_scoring is not None:

@@ -20,7 +20,7 @@ from mlflow.tracking import MlflowClient
 
 from mi_search.errors import UserError
 from mi_search.processes import pid_alive
-from mi_search.merge.export import export_pair
+from mi_search.backends.pair import ResolvedPair
 from mi_search.search.config import StudyConfig
 from mi_search.search.report.results import StudyResult, read_result
 from mi_search.search.store.trials import TrialRecord
@@ -72,6 +72,7 @@ def check_promotion(name: str, alias: str) -> None:
 def promote(
     study: optuna.Study,
     config: StudyConfig,
+    pair: ResolvedPair,
     *,
     name: str,
     alias: str,
@@ -88,7 +89,7 @@ def promote(
     experiment_id = experiment_for(client, tracking_uri, study.study_name)
     parent, _ = open_parent(client, experiment_id, study, {})
     _clean_leftovers(client, experiment_id, parent, name)
-    tags, description = _version_text(study.study_name, config, record, spec, decoding)
+    tags, description = _version_text(study.study_name, pair, record, spec, decoding)
     summary = lambda_summary(spec, record.mean_lambda)
     run_id = client.create_run(
         experiment_id,
@@ -97,7 +98,7 @@ def promote(
     ).info.run_id
     try:
         with tempfile.TemporaryDirectory(prefix=f"{_TEMP_PREFIX}{os.getpid()}-") as folder:
-            checkpoint = export_pair(config.pair, spec, Path(folder) / "checkpoint")
+            checkpoint = pair.export(spec, Path(folder) / "checkpoint")
             model_id = log_checkpoint(checkpoint, run_id=run_id, decoding=decoding, tracking_uri=tracking_uri)
         version = register(
             client,
@@ -116,9 +117,9 @@ def promote(
     return Promotion(record.number, version, run_id)
 
 
-def _version_text(study_name: str, config: StudyConfig, record: TrialRecord, spec, decoding) -> tuple[dict, str]:
+def _version_text(study_name: str, pair: ResolvedPair, record: TrialRecord, spec, decoding) -> tuple[dict, str]:
     """The version's tags and description: the study, trial, λ vector, decoding, sources and scores."""
-    instruct, thinking = config.pair.references()
+    instruct, thinking = pair.instruct.reference, pair.thinking.reference
     scores = {**record.scores, **{f"holdout_{k}": v for k, v in (record.holdout or {}).items()}}
     tags = {
         "mi_search.study": study_name,
@@ -162,3 +163,4 @@ def _clean_leftovers(client: MlflowClient, experiment_id: str, parent: str, name
         pid = folder.name.removeprefix(_TEMP_PREFIX).split("-", 1)[0]
         if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
+

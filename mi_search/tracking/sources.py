@@ -8,12 +8,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mi_search.backends.pair import Checkpoint
+
 TOY_REFERENCE = "mi-search toy pair"
 
 
-def source_reference(role: str, reference: str, resolved: Path) -> dict[str, str]:
+def source_tags(role: str, checkpoint: Checkpoint) -> dict[str, str]:
     """Tags `mi_search.<role>` (what to load) and `mi_search.<role>_revision` (which commit, or `local`)."""
-    return {f"mi_search.{role}": portable_reference(reference), f"mi_search.{role}_revision": revision_of(resolved)}
+    return {
+        f"mi_search.{role}": portable_reference(checkpoint.reference),
+        f"mi_search.{role}_revision": checkpoint.revision or "local",
+    }
 
 
 def portable_reference(reference: str) -> str:
@@ -27,9 +32,3 @@ def portable_reference(reference: str) -> str:
     if resolved.is_relative_to(PAIR_DIR.resolve()):
         return f"{TOY_REFERENCE}: {resolved.name}"
     return Path(os.path.relpath(resolved, Path.cwd().resolve())).as_posix()
-
-
-def revision_of(checkpoint: Path) -> str:
-    """The hub commit of a checkpoint from the HF cache (`…/snapshots/<commit>`), else `local`."""
-    parts = checkpoint.resolve().parts
-    return parts[-1] if len(parts) > 1 and parts[-2] == "snapshots" else "local"

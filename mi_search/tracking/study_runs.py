@@ -19,7 +19,9 @@ import optuna
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
-from mi_search import __version__
+from mi_search.version import __version__
+from mi_search.backends.base import Backend
+from mi_search.backends.pair import Checkpoint, ResolvedPair
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import Evaluation, write_samples
 from mi_search.merge.spec import LambdaSpec
@@ -30,7 +32,7 @@ from mi_search.search.report.results import StudyResult
 from mi_search.tracking.front_data import front_rows
 from mi_search.tracking.front_html import write_front_html
 from mi_search.tracking.guard import Guard
-from mi_search.tracking.keys import metric_key
+from mi_search.tracking.keys import metric_key, score_metrics
 from mi_search.tracking.resync import resync
 from mi_search.tracking.runs import (
     PARENT_RUN_ATTR,
@@ -119,7 +121,7 @@ class StudyTracker:
         if not self.active or run_id is None:
             return
         values = {
-            **evaluation.scores.mlflow_metrics(),
+            **score_metrics(evaluation.scores),
             "feasible": float(trials.is_feasible(trial)),
             "questions": float(len(evaluation.samples)),
             "generated_tokens": float(evaluation.generated_tokens),
@@ -265,18 +267,30 @@ def _summaries(study: optuna.Study, config: StudyConfig) -> dict[int, str]:
 
 
 def study_tags(
-    config: StudyConfig, *, storage: str, instruct: Path, thinking: Path, search_size: int, holdout_size: int
+    config: StudyConfig,
+    *,
+    storage: str,
+    pair: ResolvedPair | None,
+    backend: Backend,
+    search_size: int,
+    holdout_size: int,
 ) -> dict[str, str]:
-    """What the parent run is tagged with: enough to tell studies apart and to find their sources."""
-    from mi_search.tracking.sources import source_reference
+    """What the parent run is tagged with: enough to tell studies apart and to find their sources.
 
-    instruct_ref, thinking_ref = config.pair.references()
+    `pair` is None when a given backend (a benchmark's simulated pair) stands for the pair: its directories are tagged.
+    """
+    from mi_search.tracking.sources import source_tags
+
+    if pair is not None:
+        instruct, thinking = pair.instruct, pair.thinking
+    else:
+        instruct, thinking = (Checkpoint(str(d), Path(d)) for d in (backend.instruct_dir, backend.thinking_dir))
     return {
         STUDY_TAG: config.study_name,
         "mi_search.storage": storage,
         "mi_search.budget": str(config.budget),
-        **source_reference("instruct", instruct_ref, Path(instruct)),
-        **source_reference("thinking", thinking_ref, Path(thinking)),
+        **source_tags("instruct", instruct),
+        **source_tags("thinking", thinking),
         "mi_search.task": config.task.data or config.task.name,
         "mi_search.search_questions": str(search_size),
         "mi_search.holdout_questions": str(holdout_size),

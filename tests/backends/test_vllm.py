@@ -7,9 +7,8 @@ import json
 
 import pytest
 
-from mi_search.backends.hf import load_hf
+from mi_search import open_pair
 from mi_search.backends.settings import HFSettings, VLLMSettings
-from mi_search.backends.vllm_backend import load_vllm
 from mi_search.errors import UserError
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.merge.architectures import Module
@@ -34,14 +33,14 @@ SPECS = {
 @pytest.fixture(scope="module")
 def engine():
     # blocks of 32 tokens: the toy's ~40-token prompts fill one, so the prefix cache really serves them
-    engine = load_vllm(PairConfig(), VLLMSettings(block_size=32))
+    engine = open_pair(PairConfig(), VLLMSettings(block_size=32))
     yield engine
     release_vllm(engine)
 
 
 @pytest.fixture(scope="module")
 def hf():
-    return load_hf(PairConfig(), HFSettings(device="cpu"))
+    return open_pair(PairConfig(), HFSettings(device="cpu"))
 
 
 @pytest.mark.parametrize("which", list(SPECS))
@@ -84,7 +83,7 @@ def test_a_head_size_vllm_cpu_cannot_run_is_one_line_before_loading(tmp_path):
     instruct = save_tiny_model(tmp_path / "i", seed=0, head_dim=16)
     thinking = save_tiny_model(tmp_path / "t", seed=1, head_dim=16)
     with pytest.raises(UserError, match="cannot run head size 16"):
-        load_vllm(pair_of(instruct, thinking))
+        open_pair(pair_of(instruct, thinking), VLLMSettings())
 
 
 def test_a_study_runs_end_to_end_on_vllm(tmp_path):

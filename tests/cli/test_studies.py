@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from mi_search.merge.checkpoints import preflight_pair
+from mi_search.merge.checkpoints import check_metadata, preflight_metadata
 from mi_search.cli import app
 from mi_search.errors import UserError
 from mi_search.search.config import build_config, read_study_file
@@ -56,6 +56,11 @@ def _metadata_only(directory: Path, *, template: bool = True, **config) -> Path:
     return directory
 
 
+def preflight_pair(instruct, thinking) -> None:
+    """The metadata half of the pair's preflight: what runs before any weight is fetched."""
+    preflight_metadata(*check_metadata(instruct, thinking)[:2])
+
+
 def test_a_pair_is_checked_from_its_configs_before_any_weight(tmp_path):
     instruct = _metadata_only(tmp_path / "instruct")
     preflight_pair(instruct, _metadata_only(tmp_path / "thinking"))  # no .safetensors needed
@@ -87,14 +92,14 @@ def fake_hub(tmp_path, monkeypatch, toy_dirs):
 
 
 def test_a_hub_pair_whose_configs_disagree_is_refused_before_its_weights_are_fetched(fake_hub):
-    from mi_search.backends.hf import load_hf
+    from mi_search import open_pair
     from mi_search.backends.settings import HFSettings
 
     with pytest.raises(UserError, match="configs differ in vocab_size"):
-        load_hf(pair_of("org/instruct", "org/other-vocab"), HFSettings(device="cpu"))
+        open_pair(pair_of("org/instruct", "org/other-vocab"), HFSettings(device="cpu"))
     assert fake_hub.requests and not fake_hub.weights_requested()
     # the same path fetches weights once checked
-    pair = load_hf(pair_of("org/instruct", "org/thinking"), HFSettings(device="cpu"))
+    pair = open_pair(pair_of("org/instruct", "org/thinking"), HFSettings(device="cpu"))
     assert fake_hub.weights_requested() and pair.instruct_dir.parent == fake_hub.cache
 
 
@@ -138,7 +143,7 @@ def test_a_study_runs_on_a_benchmark_loaded_from_a_local_file(tmp_path):
 def test_the_thinking_models_template_can_format_every_prompt(tmp_path, toy_dirs):
     """A Thinking-2507-style template opens <think> in the prompt; `chat_template: thinking` uses it."""
     from mi_search.backends.base import chat_prompt_ids
-    from mi_search.backends.load import load_backend
+    from mi_search import open_pair
     from mi_search.backends.settings import HFSettings
 
     instruct, thinking = (shutil.copytree(d, tmp_path / d.name) for d in toy_dirs)
@@ -152,7 +157,7 @@ def test_the_thinking_models_template_can_format_every_prompt(tmp_path, toy_dirs
 
     def prompt_text(chat_template: str) -> str:
         pair = pair_of(instruct, thinking, chat_template=chat_template)
-        backend = load_backend(pair, HFSettings(device="cpu"))
+        backend = open_pair(pair, HFSettings(device="cpu"))
         return backend.tokenizer.decode(chat_prompt_ids(backend.tokenizer, "What is 1+2?"))
 
     assert prompt_text("thinking").endswith("assistant\n<think>\n")

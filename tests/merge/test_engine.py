@@ -11,9 +11,9 @@ from transformers import AutoModelForCausalLM
 
 from mi_search.merge.architectures import Module
 from mi_search.errors import UserError
-from mi_search.backends.hf import load_hf
+from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
-from mi_search.merge.export import export_pair
+from mi_search import export_merge
 from mi_search.merge.spec import BlockLambda, LambdaSpec
 from tests.conftest import pair_of, save_tiny_model
 
@@ -25,7 +25,7 @@ def _source_params(directory):
 
 @pytest.fixture(scope="module")
 def pair(tiny_pair):
-    return load_hf(pair_of(*tiny_pair), HFSettings(device="cpu"))
+    return open_pair(pair_of(*tiny_pair), HFSettings(device="cpu"))
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def test_lambda_outside_unit_interval_needs_permission():
 
 
 def test_tied_lm_head_must_follow_the_embeddings(tmp_path):
-    tied = load_hf(
+    tied = open_pair(
         pair_of(
             save_tiny_model(tmp_path / "a", 1, tie_word_embeddings=True),
             save_tiny_model(tmp_path / "b", 2, tie_word_embeddings=True),
@@ -137,7 +137,7 @@ def test_tied_lm_head_must_follow_the_embeddings(tmp_path):
 def test_mismatched_pairs_are_refused_before_loading(tmp_path, tiny_pair, overrides, message):
     other = save_tiny_model(tmp_path / "other", 3, **overrides)
     with pytest.raises(UserError, match=message):
-        load_hf(pair_of(tiny_pair[0], other), HFSettings(device="cpu"))
+        open_pair(pair_of(tiny_pair[0], other), HFSettings(device="cpu"))
 
 
 def test_different_architectures_are_refused(tmp_path, tiny_pair):
@@ -146,7 +146,7 @@ def test_different_architectures_are_refused(tmp_path, tiny_pair):
     config["architectures"] = ["LlamaForCausalLM"]
     (other / "config.json").write_text(json.dumps(config))
     with pytest.raises(UserError, match="architectures differ"):
-        load_hf(pair_of(tiny_pair[0], other), HFSettings(device="cpu"))
+        open_pair(pair_of(tiny_pair[0], other), HFSettings(device="cpu"))
 
 
 def test_missing_tensor_is_named(tmp_path, tiny_pair):
@@ -157,7 +157,7 @@ def test_missing_tensor_is_named(tmp_path, tiny_pair):
     with pytest.raises(
         UserError, match=r"model\.layers\.1\.mlp\.up_proj\.weight is in the instruct checkpoint but missing"
     ):
-        load_hf(pair_of(tiny_pair[0], other), HFSettings(device="cpu"))
+        open_pair(pair_of(tiny_pair[0], other), HFSettings(device="cpu"))
 
 
 def test_shape_mismatch_is_named(tmp_path, tiny_pair):
@@ -166,7 +166,7 @@ def test_shape_mismatch_is_named(tmp_path, tiny_pair):
     tensors["model.norm.weight"] = torch.ones(32, dtype=torch.bfloat16)
     save_file(tensors, other / "model.safetensors", metadata={"format": "pt"})
     with pytest.raises(UserError, match=r"model\.norm\.weight has shape \(64,\) in instruct but \(32,\)"):
-        load_hf(pair_of(tiny_pair[0], other), HFSettings(device="cpu"))
+        open_pair(pair_of(tiny_pair[0], other), HFSettings(device="cpu"))
 
 
 def test_non_finite_weights_are_refused(tmp_path, tiny_pair):
@@ -175,19 +175,19 @@ def test_non_finite_weights_are_refused(tmp_path, tiny_pair):
     tensors["model.layers.0.self_attn.o_proj.weight"][0, 0] = float("nan")
     save_file(tensors, other / "model.safetensors", metadata={"format": "pt"})
     with pytest.raises(UserError, match=r"o_proj\.weight in the thinking weights holds NaN"):
-        load_hf(pair_of(tiny_pair[0], other), HFSettings(device="cpu"))
+        open_pair(pair_of(tiny_pair[0], other), HFSettings(device="cpu"))
 
 
 def test_checkpoints_without_safetensors_are_refused(tmp_path, tiny_pair):
     other = save_tiny_model(tmp_path / "other", 3)
     (other / "model.safetensors").unlink()
     with pytest.raises(UserError, match="safetensors only"):
-        load_hf(pair_of(tiny_pair[0], other), HFSettings(device="cpu"))
+        open_pair(pair_of(tiny_pair[0], other), HFSettings(device="cpu"))
 
 
 def test_export_round_trips_and_equals_the_in_place_merge_rounded_once(pair, sources, tiny_pair, tmp_path):
     spec = LambdaSpec(lam=0.5, modules={Module.ATTENTION: 0.2})
-    out = export_pair(pair_of(*tiny_pair), spec, tmp_path / "merged")
+    out = export_merge(pair_of(*tiny_pair), spec, tmp_path / "merged")
     loaded = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32)
     pair.merge(spec)  # the resident fp32 merge; the export is it rounded once to the sources' bf16
     resident = dict(pair.model.named_parameters())
@@ -206,7 +206,7 @@ def test_export_round_trips_and_equals_the_in_place_merge_rounded_once(pair, sou
 def test_a_tied_head_is_not_written(tmp_path):
     instruct = save_tiny_model(tmp_path / "a", 1, tie_word_embeddings=True)
     thinking = save_tiny_model(tmp_path / "b", 2, tie_word_embeddings=True)
-    out = export_pair(pair_of(instruct, thinking), LambdaSpec(lam=0.5), tmp_path / "m")
+    out = export_merge(pair_of(instruct, thinking), LambdaSpec(lam=0.5), tmp_path / "m")
     assert "lm_head.weight" not in load_file(out / "model.safetensors")
     assert set(load_file(out / "model.safetensors")) == set(load_file(instruct / "model.safetensors"))
 
@@ -215,16 +215,16 @@ def test_export_refuses_an_existing_directory_and_leaves_no_staging(tiny_pair, t
     out = tmp_path / "merged"
     out.mkdir()
     with pytest.raises(UserError, match="already exists"):
-        export_pair(pair_of(*tiny_pair), LambdaSpec(lam=0.5), out)
+        export_merge(pair_of(*tiny_pair), LambdaSpec(lam=0.5), out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["merged"]
 
 
 def test_hub_ids_that_cannot_be_fetched_end_in_one_clear_line(monkeypatch, tiny_pair):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(UserError, match="cannot fetch Qwen/No-Such-Model-mi-search from the Hugging Face Hub"):
-        load_hf(pair_of(tiny_pair[0], "Qwen/No-Such-Model-mi-search"), HFSettings(device="cpu"))
+        open_pair(pair_of(tiny_pair[0], "Qwen/No-Such-Model-mi-search"), HFSettings(device="cpu"))
 
 
 def test_paths_that_are_neither_directories_nor_hub_ids(tmp_path, tiny_pair):
     with pytest.raises(UserError, match="is not a model directory"):
-        load_hf(pair_of(tiny_pair[0], tmp_path / "missing" / "deeper" / "dir"), HFSettings(device="cpu"))
+        open_pair(pair_of(tiny_pair[0], tmp_path / "missing" / "deeper" / "dir"), HFSettings(device="cpu"))

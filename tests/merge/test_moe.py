@@ -8,7 +8,7 @@ import torch
 from safetensors import safe_open
 from transformers import AutoModelForCausalLM
 
-from mi_search.backends.hf import load_hf
+from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.merge.architectures import Module, table_for
 from mi_search.merge.spec import BlockLambda, LambdaSpec
@@ -29,7 +29,7 @@ def sources(tiny_moe_pair):
 
 @pytest.fixture(scope="module")
 def backend(tiny_moe_pair):
-    return load_hf(pair_of(*tiny_moe_pair), BF16)
+    return open_pair(pair_of(*tiny_moe_pair), BF16)
 
 
 def _state(backend) -> dict[str, torch.Tensor]:
@@ -98,7 +98,7 @@ def test_a_router_blend_changes_which_experts_the_tokens_reach(backend):
 
 def test_host_streamed_sources_merge_bit_for_bit_like_resident_ones(tiny_moe_pair, backend):
     """On this CPU-only machine the host is the device, so the copy is a no-op: this proves the path's results."""
-    streamed = load_hf(pair_of(*tiny_moe_pair), BF16.model_copy(update={"sources": "host"}))
+    streamed = open_pair(pair_of(*tiny_moe_pair), BF16.model_copy(update={"sources": "host"}))
     specs = [
         LambdaSpec(lam=0.3, modules={Module.EXPERTS: 0.8, Module.ROUTER: 0.1}),
         LambdaSpec(

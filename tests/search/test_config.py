@@ -92,16 +92,22 @@ def test_resume_refuses_changes_that_redefine_the_study(change, key):
 
 def test_the_knots_flag_lands_in_the_space_and_in_the_studys_identity():
     from mi_search.search.config import flatten
-    from mi_search.search.request import StudyRequest, settings_from_flags
+    from mi_search.cli.options import Overrides
+    from mi_search.cli.study import STUDY_OPTIONS
+    from mi_search.search.request import StudyRequest
 
-    request = StudyRequest(flags={"budget": "4k", "space": "profile", "knots": 3})
+    def request_of(**flags) -> StudyRequest:
+        given = Overrides.of((STUDY_OPTIONS,), flags)
+        return StudyRequest(overrides=given.settings, names=given.names)
+
+    request = request_of(budget="4k", space="profile", knots=3)
     config = build_config(request.settings(), source=request.source, names=request.names)
     assert config.space.knots == 3 and request.names["space.knots"] == "--knots"
     assert flatten(config.identity())["space.knots"] == 3
     with pytest.raises(UserError, match="created with space.knots=3, this run asks for 5; drop that setting"):
-        resume_config(config, settings_from_flags({"knots": 5}), source="the command line")
+        resume_config(config, request_of(knots=5).overrides, source="the command line")
     with pytest.raises(UserError, match="^the command line: --knots: a profile needs at least 2 knots"):
-        bad = StudyRequest(flags={"budget": "4k", "space": "profile", "knots": 0})
+        bad = request_of(budget="4k", space="profile", knots=0)
         build_config(bad.settings(), source=bad.source, names=bad.names)
 
 

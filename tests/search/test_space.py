@@ -9,7 +9,7 @@ from optuna.trial import FixedTrial
 from mi_search.merge.architectures import Module
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.errors import UserError
-from mi_search.backends.hf import load_hf
+from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.search.space import DecodingSpace, SearchSpace, SpaceKind
 from mi_search.merge.spec import BlockLambda
@@ -58,7 +58,7 @@ def test_uniform_seeds_cover_every_lambda():
 
 @pytest.fixture(scope="module")
 def plan(tiny_pair):
-    return load_hf(pair_of(*tiny_pair), HFSettings(device="cpu")).plan  # 4 layers, no experts
+    return open_pair(pair_of(*tiny_pair), HFSettings(device="cpu")).plan  # 4 layers, no experts
 
 
 @pytest.mark.parametrize(

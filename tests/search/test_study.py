@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import optuna
 import pytest
 
-from mi_search.backends.load import load_backend
+from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.errors import UserError
 from mi_search.merge.pair import PairConfig
@@ -29,7 +29,7 @@ SMALL = {"task": {"search_size": 32, "holdout_size": 32}, "halving": {"rungs": [
 @pytest.fixture(scope="module")
 def backend():
     """The toy pair loaded once for the module."""
-    return load_backend(PairConfig(), HFSettings(device="cpu"))
+    return open_pair(PairConfig(), HFSettings(device="cpu"))
 
 
 def runtime(tmp_path, out: str = "out") -> Runtime:

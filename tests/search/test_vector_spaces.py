@@ -7,7 +7,7 @@ import json
 import optuna
 import pytest
 
-from mi_search.backends.load import load_backend
+from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.errors import UserError
 from mi_search.merge.pair import PairConfig
@@ -22,7 +22,7 @@ SMALL = {"task": {"search_size": 12, "holdout_size": 8}, "halving": {"rungs": [0
 
 @pytest.fixture(scope="module")
 def backend():
-    return load_backend(PairConfig(), HFSettings(device="cpu"))
+    return open_pair(PairConfig(), HFSettings(device="cpu"))
 
 
 def runtime(tmp_path) -> Runtime:

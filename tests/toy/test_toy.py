@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from mi_search.backends.hf import load_hf
+from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import gradable
@@ -62,7 +62,7 @@ def test_shipped_pair_is_small_bf16_safetensors(toy_dirs):
 @pytest.fixture(scope="module")
 def shipped_sweep():
     """The 21-point greedy sweep of the shipped pair on 200 held-out questions."""
-    backend = load_hf(PairConfig(), HFSettings(device="cpu"))
+    backend = open_pair(PairConfig(), HFSettings(device="cpu"))
     rows, _ = run_sweep(
         backend,
         *gradable(toy_questions(200), math_gold),

@@ -13,7 +13,7 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-from mi_search.backends.load import load_backend
+from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.merge.pair import PairConfig
 from mi_search.search.request import StudyRequest
@@ -71,7 +71,7 @@ def test_a_server_killed_mid_study_costs_one_warning_and_the_next_run_resyncs(tm
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     runtime = Runtime(storage=f"sqlite:///{tmp_path}/s.db", tracking_uri=url, out=tmp_path / "out")
-    backend = load_backend(PairConfig(), HFSettings(device="cpu"))
+    backend = open_pair(PairConfig(), HFSettings(device="cpu"))
     server = start_server(tmp_path, port)
     try:
         started = time.monotonic()

@@ -11,7 +11,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from mi_search.backends.hf_generate import HFGenerator
 from mi_search.errors import UserError
 from mi_search.evaluation.decoding import DecodingParams
-from mi_search.merge.export import export_pair
+from mi_search import export_merge, resolve_pair
 from mi_search.search.inputs import prepare_inputs
 from mi_search.search.request import StudyRequest
 from mi_search.search.store.storage import open_storage
@@ -37,7 +37,7 @@ def finished(tmp_path_factory):
 
 def test_the_promoted_model_loads_from_the_registry_and_generates_like_the_export(finished):
     root, inputs, study, config, uri = finished
-    promotion = promote(study, config, name="toy-merge", alias="champion", tracking_uri=uri)
+    promotion = promote(study, config, resolve_pair(config.pair, None), name="toy-merge", alias="champion", tracking_uri=uri)
     assert promotion.version.version == "1" and promotion.version.uri == "models:/toy-merge@champion"
 
     mlflow.set_registry_uri(uri)
@@ -47,7 +47,7 @@ def test_the_promoted_model_loads_from_the_registry_and_generates_like_the_expor
 
     chosen = next(t for t in study.get_trials() if t.number == promotion.trial)
     spec, decoding = config.space.setting(chosen.params, inputs.decoding)
-    directory = export_pair(config.pair, spec, root / "direct")
+    directory = export_merge(config.pair, spec, root / "direct")
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
     direct = HFGenerator(model, AutoTokenizer.from_pretrained(directory)).generate(prompts, 1, decoding)
     assert registered == [outs[0].text for outs in direct]
@@ -72,7 +72,7 @@ def test_the_promoted_model_loads_from_the_registry_and_generates_like_the_expor
     assert not any(v.startswith("/") for v in version.tags.values()) and "/tmp" not in version.description
     assert version.tags["mi_search.instruct"] == "mi-search toy pair: instruct"
 
-    again = promote(study, config, name="toy-merge", alias="champion", tracking_uri=uri, trial=0)
+    again = promote(study, config, resolve_pair(config.pair, None), name="toy-merge", alias="champion", tracking_uri=uri, trial=0)
     assert again.version.version == "2"
     assert str(client.get_model_version_by_alias("toy-merge", "champion").version) == "2"
 
@@ -81,7 +81,7 @@ def test_the_promoted_model_loads_from_the_registry_and_generates_like_the_expor
 def test_a_bad_model_name_registers_nothing(finished, name):
     _, _, study, config, uri = finished
     with pytest.raises(UserError, match="choose a name like"):
-        promote(study, config, name=name, alias="champion", tracking_uri=uri)
+        promote(study, config, resolve_pair(config.pair, None), name=name, alias="champion", tracking_uri=uri)
     names = {m.name for m in MlflowClient(uri, registry_uri=uri).search_registered_models()}
     assert name not in names
 
@@ -90,7 +90,7 @@ def test_a_bad_model_name_registers_nothing(finished, name):
 def test_a_reserved_or_invalid_alias_registers_nothing(finished, alias):
     _, _, study, config, uri = finished
     with pytest.raises(UserError, match="pass --alias with a name like champion"):
-        promote(study, config, name="aliased", alias=alias, tracking_uri=uri)
+        promote(study, config, resolve_pair(config.pair, None), name="aliased", alias=alias, tracking_uri=uri)
     assert "aliased" not in {m.name for m in MlflowClient(uri, registry_uri=uri).search_registered_models()}
 
 
@@ -108,11 +108,11 @@ def test_a_version_left_pending_by_a_killed_promotion_is_deleted_by_the_next(fin
 def test_a_missing_trial_or_one_over_budget_is_refused_unless_forced(finished, tmp_path):
     _, _, study, config, uri = finished
     with pytest.raises(UserError, match="no finished trial 99"):
-        promote(study, config, name="toy-merge", alias="champion", tracking_uri=uri, trial=99)
+        promote(study, config, resolve_pair(config.pair, None), name="toy-merge", alias="champion", tracking_uri=uri, trial=99)
     tight = config.model_copy(update={"budget": 90})  # λ=1 answers in ~127 tokens
     thinking = next(t.number for t in study.get_trials() if t.params["lam"] == 1.0)
     with pytest.raises(UserError, match="pass --force"):
-        promote(study, tight, name="tight", alias="champion", tracking_uri=uri, trial=thinking)
+        promote(study, tight, resolve_pair(tight.pair, None), name="tight", alias="champion", tracking_uri=uri, trial=thinking)
     assert "tight" not in {m.name for m in MlflowClient(uri, registry_uri=uri).search_registered_models()}
 
 

@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from mi_search.evaluation.decoding import DecodingParams
 
-from mi_search.backends.load import load_backend
+from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.merge.pair import PairConfig
 from mi_search.search.request import StudyRequest
@@ -27,7 +27,7 @@ SETTINGS = {"budget": "4k", "task": {"search_size": 16, "holdout_size": 16}, "na
 
 @pytest.fixture(scope="module")
 def backend():
-    return load_backend(PairConfig(), HFSettings(device="cpu"))
+    return open_pair(PairConfig(), HFSettings(device="cpu"))
 
 
 def run_tracked(tmp_path, backend, trials: int):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from mi_search.backends.load import load_backend
+from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.merge.pair import PairConfig
 from mi_search.search.request import StudyRequest
@@ -58,7 +58,7 @@ def served(tmp_path_factory):
     uri = f"sqlite:///{root}/mlflow.db"
     runtime = Runtime(storage=f"sqlite:///{root}/s.db", tracking_uri=uri, out=root / "out")
     overrides = {"budget": "4k", "task": {"search_size": 16, "holdout_size": 16}, "name": "browsed", "trials": TRIALS}
-    run_study(StudyRequest(overrides=overrides), runtime, backend=load_backend(PairConfig(), HFSettings(device="cpu")))
+    run_study(StudyRequest(overrides=overrides), runtime, backend=open_pair(PairConfig(), HFSettings(device="cpu")))
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "mi_search", "ui", "--port", str(port), "--tracking-uri", uri],
