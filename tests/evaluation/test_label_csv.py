@@ -8,7 +8,7 @@ import io
 import pytest
 
 from mi_search.errors import UserError
-from mi_search.evaluation.label_csv import label_csv
+from mi_search.service.label import label_csv
 
 SWEEP = """\
 lambda,model,think_ratio,accuracy,mean_tokens
