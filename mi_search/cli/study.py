@@ -17,48 +17,67 @@ from mi_search.cli.options import (
     PAIR_OPTIONS,
     TASK_OPTIONS,
     HeartbeatOpt,
+    OptionGroup,
+    Overrides,
     StorageOpt,
     TrackingOpt,
     described,
+    flag,
     one_of,
     takes,
 )
 from mi_search.cli.process import configure_process
 from mi_search.search.config import SamplerName, StudyConfig
-from mi_search.search.locations import DEFAULT_STORAGE, DEFAULT_TRACKING_URI
+from mi_search.search.locations import DEFAULT_STORAGE
+from mi_search.tracking.locations import DEFAULT_TRACKING_URI
 from mi_search.search.space import SearchSpace, SpaceKind
 from mi_search.tasks.config import TaskConfig
 
-STUDY_OPTIONS = {
-    "budget": Annotated[
-        str | None,
-        typer.Option(help="Mean response tokens a point may spend: 4000tokens, 4000 or 4k.", rich_help_panel="Study"),
-    ],
-    "trials": Annotated[
-        int | None,
-        typer.Option(min=0, help=described(StudyConfig, "trials", "Trials to run now"), rich_help_panel="Study"),
-    ],
-    "space": Annotated[
-        str | None, typer.Option(help=described(SearchSpace, "kind", one_of(SpaceKind)), rich_help_panel="Study")
-    ],
-    "knots": Annotated[
-        int | None,
+STUDY_OPTIONS: OptionGroup = {
+    "budget": flag(
+        "budget",
+        str,
+        typer.Option("--budget", help="Mean response tokens a point may spend: 4000tokens, 4000 or 4k.", rich_help_panel="Study"),
+    ),
+    "trials": flag(
+        "trials",
+        int,
+        typer.Option("--trials", min=0, help=described(StudyConfig, "trials", "Trials to run now"), rich_help_panel="Study"),
+    ),
+    "space": flag(
+        "space.kind",
+        str,
+        typer.Option("--space", help=described(SearchSpace, "kind", one_of(SpaceKind)), rich_help_panel="Study"),
+    ),
+    "knots": flag(
+        "space.knots",
+        int,
         typer.Option(
+            "--knots",
             help=described(SearchSpace, "knots", "Profile space: knots per module, 2 up to the layer count"),
             rich_help_panel="Study",
         ),
-    ],
-    "sampler": Annotated[
-        str | None, typer.Option(help=described(StudyConfig, "sampler", one_of(SamplerName)), rich_help_panel="Study")
-    ],
-    "seed": Annotated[int | None, typer.Option(help=described(StudyConfig, "seed", "Sampler seed"), rich_help_panel="Study")],
-    "k": Annotated[
-        int | None, typer.Option("--k", min=1, help=described(StudyConfig, "k", "Samples per question"), rich_help_panel="Study")
-    ],
-    "search_size": Annotated[
-        int | None,
-        typer.Option(min=1, help=described(TaskConfig, "search_size", "Questions each trial is scored on"), rich_help_panel="Task"),
-    ],
+    ),
+    "sampler": flag(
+        "sampler",
+        str,
+        typer.Option("--sampler", help=described(StudyConfig, "sampler", one_of(SamplerName)), rich_help_panel="Study"),
+    ),
+    "seed": flag(
+        "seed",
+        int,
+        typer.Option("--seed", help=described(StudyConfig, "seed", "The study's seed: the sampler's and every sample's"), rich_help_panel="Study"),
+    ),
+    "k": flag(
+        "k", int, typer.Option("--k", min=1, help=described(StudyConfig, "k", "Samples per question"), rich_help_panel="Study")
+    ),
+    "search_size": flag(
+        "task.search_size",
+        int,
+        typer.Option(
+            "--search-size", min=1, help=described(TaskConfig, "search_size", "Questions each trial is scored on"), rich_help_panel="Task"
+        ),
+    ),
 }
 WORKER_OPTIONS = {"trials": STUDY_OPTIONS["trials"]}
 
@@ -87,7 +106,7 @@ def _search(
     ] = None,
     heartbeat: HeartbeatOpt = 10,
     *,
-    flags: dict[str, Any],
+    overrides: Overrides,
 ) -> None:
     """Search λ for the Pareto front of accuracy against tokens under a budget (runs or continues a study)."""
     configure_process()  # the app's callback: runs once before any command, before torch loads
@@ -100,7 +119,7 @@ def _search(
 
     runtime = Runtime(storage=storage, tracking_uri=tracking_uri, heartbeat=heartbeat, out=out, promote=promote)
     with interrupted_hint(study):
-        report = run_study(StudyRequest(study, flags), runtime, ConsoleObserver(console))
+        report = run_study(StudyRequest(study, overrides.settings, overrides.names), runtime, ConsoleObserver(console))
     console.print(front_table(report.result))
     if report.result.chosen is None:
         console.print("[yellow]no front point stays within the budget on the held-out questions[/yellow]")
@@ -126,7 +145,7 @@ def worker(
     tracking_uri: TrackingOpt = DEFAULT_TRACKING_URI,
     heartbeat: HeartbeatOpt = 10,
     *,
-    flags: dict[str, Any],
+    overrides: Overrides,
 ) -> None:
     """Join a study on shared storage and run trials for it (SQLite or a journal on one machine, PostgreSQL across)."""
     from mi_search.cli.render import ConsoleObserver
@@ -134,7 +153,8 @@ def worker(
     from mi_search.service.study import run_worker
 
     with interrupted_hint(study):
-        run_worker(study, flags, Runtime(storage=storage, tracking_uri=tracking_uri, heartbeat=heartbeat), ConsoleObserver(console))
+        runtime = Runtime(storage=storage, tracking_uri=tracking_uri, heartbeat=heartbeat)
+        run_worker(study, overrides.settings, runtime, ConsoleObserver(console), names=overrides.names)
     console.print("done; re-score the front and write the report with:")
     console.print(f"mi-search --study {study} --storage {storage} --trials 0", soft_wrap=True, highlight=False)
 

@@ -10,35 +10,63 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mi_search.cli.app import app, console, reports_user_errors, toy_app
-from mi_search.cli.options import BACKEND_OPTIONS, PAIR_OPTIONS, TASK_OPTIONS, OverwriteOpt, takes
+from mi_search.cli.options import (
+    BACKEND_OPTIONS,
+    PAIR_OPTIONS,
+    TASK_OPTIONS,
+    OptionGroup,
+    Overrides,
+    OverwriteOpt,
+    flag,
+    takes,
+)
 from mi_search.errors import UserError
 
-SWEEP_OPTIONS = {
-    "lambdas": Annotated[
-        str | None,
-        typer.Option(help="start:stop:step (stop included) or a list like 0,0.5,1 (default: 0:1:0.05)", show_default=False),
-    ],
-    "allow_extrapolation": Annotated[bool | None, typer.Option("--allow-extrapolation", help="Allow λ outside [0, 1].")],
-    "data": Annotated[
-        str | None,
+SWEEP_OPTIONS: OptionGroup = {
+    "lambdas": flag(
+        "lambdas",
+        str,
         typer.Option(
-            help="A JSONL/JSON/CSV/parquet file or `datasets` id with question and answer columns.",
-            rich_help_panel="Task",
+            "--lambdas", help="start:stop:step (stop included) or a list like 0,0.5,1 (default: 0:1:0.05)", show_default=False
         ),
-    ],
-    "question_column": Annotated[str | None, typer.Option(help="Question column of --data (default: question).", rich_help_panel="Task")],
-    "answer_column": Annotated[str | None, typer.Option(help="Answer column of --data (default: answer).", rich_help_panel="Task")],
-    "split": Annotated[str | None, typer.Option(help="Dataset split when --data is a dataset id.", rich_help_panel="Task")],
-    "limit": Annotated[
-        int | None, typer.Option(min=2, help="Questions to use (toy default: 200).", rich_help_panel="Task")
-    ],
-    "k": Annotated[int | None, typer.Option("--k", min=1, help="Samples per question.", rich_help_panel="Decoding")],
-    "temperature": Annotated[
-        float | None, typer.Option(min=0.0, help="0 is greedy. Default: the task's.", rich_help_panel="Decoding")
-    ],
-    "top_p": Annotated[float | None, typer.Option(min=0.0, max=1.0, rich_help_panel="Decoding")],
-    "max_new_tokens": Annotated[int | None, typer.Option(min=1, rich_help_panel="Decoding")],
-    "seed": Annotated[int | None, typer.Option(help="Decoding seed.", rich_help_panel="Decoding")],
+    ),
+    "allow_extrapolation": flag(
+        "allow_extrapolation", bool, typer.Option("--allow-extrapolation", help="Allow λ outside [0, 1].")
+    ),
+    "data": flag(
+        "task.data",
+        str,
+        typer.Option(
+            "--data", help="A JSONL/JSON/CSV/parquet file or `datasets` id with question and answer columns.", rich_help_panel="Task"
+        ),
+    ),
+    "question_column": flag(
+        "task.question_column",
+        str,
+        typer.Option("--question-column", help="Question column of --data (default: question).", rich_help_panel="Task"),
+    ),
+    "answer_column": flag(
+        "task.answer_column",
+        str,
+        typer.Option("--answer-column", help="Answer column of --data (default: answer).", rich_help_panel="Task"),
+    ),
+    "split": flag("task.split", str, typer.Option("--split", help="Dataset split when --data is a dataset id.", rich_help_panel="Task")),
+    "limit": flag(
+        "task.pool", int, typer.Option("--limit", min=2, help="Questions to use (toy default: 200).", rich_help_panel="Task")
+    ),
+    "k": flag("k", int, typer.Option("--k", min=1, help="Samples per question.", rich_help_panel="Decoding")),
+    "temperature": flag(
+        "decoding.temperature",
+        float,
+        typer.Option("--temperature", min=0.0, help="0 is greedy. Default: the task's.", rich_help_panel="Decoding"),
+    ),
+    "top_p": flag("decoding.top_p", float, typer.Option("--top-p", min=0.0, max=1.0, rich_help_panel="Decoding")),
+    "max_new_tokens": flag("decoding.max_new_tokens", int, typer.Option("--max-new-tokens", min=1, rich_help_panel="Decoding")),
+    "decoding_seed": flag(
+        "decoding.seed",
+        int,
+        typer.Option("--decoding-seed", help="Seed of every sample (default: the task's).", rich_help_panel="Decoding"),
+    ),
 }
 
 
@@ -54,13 +82,12 @@ def merge(
     allow_extrapolation: Annotated[bool, typer.Option(help="Allow λ outside [0, 1].")] = False,
     overwrite: OverwriteOpt = False,
     *,
-    flags: dict[str, Any],
+    overrides: Overrides,
 ) -> None:
     """Write the interpolated model at one λ specification as an HF checkpoint, streamed from the two sources."""
-    from mi_search.merge.export import export_pair
     from mi_search.merge.pair import PairConfig
     from mi_search.merge.spec import LambdaSpec, load_spec
-    from mi_search.search.request import flag_names, settings_from_flags
+    from mi_search.service.pair import export_merge
     from mi_search.yaml_config import validate
 
     if spec is not None and (lam is not None or lam_attn is not None or lam_mlp is not None):
@@ -73,10 +100,10 @@ def merge(
     else:
         raise UserError("no λ given; pass --lam 0.5 (optionally --lam-attn/--lam-mlp) or --spec FILE.yaml")
     lambda_spec.check_range(allow_extrapolation=allow_extrapolation)
-    settings = settings_from_flags(flags).get("pair", {})
-    pair = validate(PairConfig, settings, source="the command line", names=flag_names(under="pair."))
+    given = overrides.under("pair")
+    pair = validate(PairConfig, given.settings, source="the command line", names=given.names)
     with console.status(f"merging {lambda_spec.describe()} and writing {out}"):
-        export_pair(pair, lambda_spec, out, overwrite=overwrite)
+        export_merge(pair, lambda_spec, out, overwrite=overwrite)
     console.print(f"wrote {out} ({lambda_spec.describe()})")
 
 
@@ -87,12 +114,12 @@ def sweep(
     out: Annotated[Path, typer.Option(help="Directory for sweep.csv, samples.jsonl and stage_map.png.")],
     overwrite: OverwriteOpt = False,
     *,
-    flags: dict[str, Any],
+    overrides: Overrides,
 ) -> None:
     """Evaluate a grid of global λ and label each point with its stage."""
     from mi_search.service.sweep import run_sweep_config, sweep_config
 
-    config = sweep_config(flags)
+    config = sweep_config(overrides.settings, names=overrides.names)
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
