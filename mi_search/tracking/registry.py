@@ -19,7 +19,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from mi_search import __version__
+from mi_search.version import __version__
 from mi_search.errors import UserError
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.tracking.pyfunc_model import CHECKPOINT_ARTIFACT
