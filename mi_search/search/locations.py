@@ -1,11 +1,13 @@
-"""Where a study keeps things by default, relative to the current directory (no heavy imports: the CLI reads it)."""
+"""Where a study keeps things by default, relative to the current directory (no heavy imports: the CLI reads it).
+
+The tracking store's default is tracking's own (`tracking/locations.py`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 DEFAULT_STORAGE = "sqlite:///mi-search.db"
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 RUNS_DIR = Path("runs")
 
 

@@ -9,13 +9,25 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from mi_search.errors import UserError
-from mi_search.search.locations import DEFAULT_TRACKING_URI
-from mi_search.search.store.storage import check_tracking_uri
+from mi_search.store_kinds import MLFLOW_STORE, check_store_kind
 from mi_search.tracking.guard import bounded_requests
+from mi_search.tracking.locations import DEFAULT_TRACKING_URI
 
 ARTIFACTS_DIR = "mlartifacts"
 # The experiment kind MLflow 3 reads to open an experiment on its runs, not on the GenAI overview.
 EXPERIMENT_KIND_TAG, CUSTOM_MODEL_KIND = "mlflow.experimentKind", "custom_model_development"
+# Where an experiment tracker may live (MLflow's schemes, less those a study never uses).
+TRACKING_SCHEMES = ("sqlite", "http", "https", "postgresql", "mysql", "mssql", "file")
+
+
+def check_tracking_uri(uri: str) -> None:
+    """Refuse, without opening it, a tracking URI MLflow cannot use or a SQLite file that holds a study storage."""
+    scheme = uri.split("://", 1)[0] if "://" in uri else ""
+    if scheme.split("+")[0] not in TRACKING_SCHEMES:
+        raise UserError(
+            f"--tracking-uri {uri} is not a tracking store MLflow can use; give sqlite:///mlflow.db or http://HOST:PORT"
+        )
+    check_store_kind(uri, "--tracking-uri", MLFLOW_STORE, DEFAULT_TRACKING_URI)
 
 
 def connect(tracking_uri: str) -> MlflowClient:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
 import warnings
-from contextlib import closing
 from pathlib import Path
 
 import optuna
@@ -15,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mi_search.diskspace import disk_full, no_space
 from mi_search.errors import UserError
 from mi_search.search.store.journal import SafeJournalFile
+from mi_search.store_kinds import OPTUNA_STORAGE, check_store_kind
 
 JOURNAL_PREFIX = "journal:"
 # A trial whose process died is noticed after this many missed heartbeats, then retried with its parameters.
@@ -80,54 +79,6 @@ def serialize_sqlite_transactions(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     engine.dispose()  # pooled connections opened before the listeners would still begin lazily
-
-
-# Where an experiment tracker may live (MLflow's schemes, less those a study never uses).
-TRACKING_SCHEMES = ("sqlite", "http", "https", "postgresql", "mysql", "mssql", "file")
-
-
-def check_tracking_uri(uri: str) -> None:
-    """Refuse, without opening it, a tracking URI MLflow cannot use or a SQLite file that holds a study storage."""
-    scheme = uri.split("://", 1)[0] if "://" in uri else ""
-    if scheme.split("+")[0] not in TRACKING_SCHEMES:
-        raise UserError(
-            f"--tracking-uri {uri} is not a tracking store MLflow can use; give sqlite:///mlflow.db or http://HOST:PORT"
-        )
-    check_store_kind(uri, "--tracking-uri", MLFLOW_STORE, "sqlite:///mlflow.db")
-
-
-# Tables every store of each kind has: a SQLite file without them belongs to something else.
-OPTUNA_STORAGE, MLFLOW_STORE = "Optuna study storage", "MLflow tracking database"
-STORE_TABLES = {
-    OPTUNA_STORAGE: frozenset({"studies", "trials", "version_info"}),
-    MLFLOW_STORE: frozenset({"experiments", "runs", "alembic_version"}),
-}
-
-
-def check_store_kind(url: str, flag: str, kind: str, example: str) -> None:
-    """Refuse, without writing to it, a SQLite file that holds another store than `kind` (the other one, or neither)."""
-    tables = sqlite_tables(url)
-    if not tables or STORE_TABLES[kind] <= tables:
-        return
-    other = next((name for name, marks in STORE_TABLES.items() if marks <= tables), None)
-    found = f"is an {other}" if other else f"holds another database (tables {', '.join(sorted(tables)[:3])})"
-    raise UserError(f"{flag} {url} {found}; give the {kind} or a new file, e.g. {example}")
-
-
-def sqlite_tables(url: str) -> set[str]:
-    """The tables of the SQLite file `url` names, read without writing to it; empty for other URLs and new files."""
-    if not url.startswith("sqlite:///"):
-        return set()
-    path = Path(url.removeprefix("sqlite:///").split("?")[0])
-    if path.is_dir():
-        raise UserError(f"{url} names the folder {path}; give a database file in it, e.g. sqlite:///{path}/NAME.db")
-    if not path.is_file() or path.stat().st_size == 0:
-        return set()
-    try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
-            return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError as exc:  # not a database at all
-        raise UserError(f"{path} is not a SQLite database ({exc}); give another path") from None
 
 
 def study_exists(storage: BaseStorage, name: str) -> bool:
