@@ -1,7 +1,7 @@
-"""Every score a study reports, declared once: its name, direction, display, MLflow key and how it is computed.
+"""Every score a study reports, declared once: its name, direction, display and how it is computed.
 
-CSV columns, report tables, MLflow metrics and the accuracy objectives a study may choose are all
-derived from `SCORE_COLUMNS`; `Scores` has one field per column.
+CSV columns, report tables, MLflow metrics (keyed in `tracking/keys.py`) and the accuracy objectives
+a study may choose are all derived from `SCORE_COLUMNS`; `Scores` has one field per column.
 """
 
 from __future__ import annotations
@@ -25,10 +25,6 @@ class ScoreColumn:
 
     def header(self, k: int) -> str:
         return self.display.format(k=k)
-
-    def mlflow_key(self, k: int) -> str:
-        """MLflow rejects `@`; Pass@k and Vote@k are logged as `pass_at_4`, `vote_at_4`."""
-        return self.name.replace("_at_k", f"_at_{k}")
 
 
 SCORE_COLUMNS = (
@@ -61,11 +57,6 @@ class Scores:
     def as_dict(self) -> dict[str, float]:
         """Every score that applies (and k), keyed by column name."""
         return {key: value for key, value in asdict(self).items() if value is not None}
-
-    def mlflow_metrics(self) -> dict[str, float]:
-        """Every score that applies, keyed as MLflow logs it."""
-        values = self.as_dict()
-        return {c.mlflow_key(self.k): float(values[c.name]) for c in SCORE_COLUMNS if c.name in values}
 
 
 def score_samples(samples: list[list[Sample]], k: int) -> Scores:

@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
 from mi_search.search.store import trials
-from mi_search.tracking.keys import metric_key
+from mi_search.tracking.keys import metric_key, score_metrics
 from mi_search.tracking.runs import PARENT_TAG, ROLE_TAG, STUDY_TAG, TRIAL_TAG, children, trial_run_name
 
 
@@ -58,7 +58,7 @@ def _log_record(client: MlflowClient, run_id: str, trial: FrozenTrial, run: Run 
     logged = run.data.params if run is not None else {}
     params = [Param(metric_key(k), str(v)) for k, v in trial.params.items() if metric_key(k) not in logged]
     values = {
-        **trials.stored_scores(trial).mlflow_metrics(),
+        **score_metrics(trials.stored_scores(trial)),
         "feasible": float(trials.is_feasible(trial)),
         "questions": float(trial.user_attrs.get("questions", 0)),
     }
