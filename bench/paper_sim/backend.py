@@ -12,7 +12,7 @@ from pathlib import Path
 from mi_search.evaluation.decoding import Completion, DecodingParams
 from mi_search.merge.plan import MergePlan
 from mi_search.merge.spec import LambdaSpec
-from mi_search.tasks.base import Question
+from mi_search.evaluation.samples import Question
 
 from .model import PaperModel
 from .surface import Effective

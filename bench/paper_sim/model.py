@@ -18,7 +18,8 @@ from mi_search.evaluation.seeds import question_seed
 from mi_search.merge.plan import MergePlan
 from mi_search.merge.spec import LambdaSpec
 from mi_search.search.statistics.outcomes import QuestionOutcome
-from mi_search.tasks.base import MATH_PROMPT_SUFFIX, Question
+from mi_search.evaluation.samples import Question
+from mi_search.tasks.base import MATH_PROMPT_SUFFIX
 
 from .curve import PAPER_TABLE, Pchip, TableRow
 from .surface import Effective, Surface, qwen3_4b_plan

@@ -11,21 +11,9 @@ from typing import Any
 from mi_search.errors import UserError
 from mi_search.evaluation.decoding import DecodingParams, Generator
 from mi_search.evaluation.grading import Gold
+from mi_search.evaluation.samples import Question, Sample
 from mi_search.evaluation.scores import Scores, score_samples
 from mi_search.evaluation.seeds import question_seed
-from mi_search.tasks.base import Question
-
-
-@dataclass(frozen=True)
-class Sample:
-    question_id: str
-    prompt: str
-    response: str
-    num_tokens: int
-    finish_reason: str
-    extracted: str | None
-    correct: bool
-    correct_loose: bool | None = None  # IFEval's loose reading
 
 
 @dataclass(frozen=True)

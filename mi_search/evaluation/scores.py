@@ -7,12 +7,10 @@ a study may choose are all derived from `SCORE_COLUMNS`; `Scores` has one field 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from mi_search.evaluation import metrics
-
-if TYPE_CHECKING:
-    from mi_search.evaluation.evaluate import Sample
+from mi_search.evaluation.samples import Sample
 
 
 @dataclass(frozen=True)

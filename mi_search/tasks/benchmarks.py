@@ -13,7 +13,8 @@ from typing import Any
 from mi_search.errors import UserError
 from mi_search.evaluation.grading import Gold
 from mi_search.tasks.math import math_gold
-from mi_search.tasks.base import MATH_PROMPT_SUFFIX, Question
+from mi_search.evaluation.samples import Question
+from mi_search.tasks.base import MATH_PROMPT_SUFFIX
 from mi_search.tasks.choice import CHOICE_PROMPT_SUFFIX, choice_gold, choice_prompt, shuffled_options
 from mi_search.tasks.files import load_rows, require_columns
 from mi_search.tasks.ifeval import check_instructions, ifeval_question, instruction_gold

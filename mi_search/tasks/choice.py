@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from mi_search.evaluation.grading import Grade, final_answer_text
-from mi_search.tasks.base import Question
+from mi_search.evaluation.samples import Question
 
 CHOICE_PROMPT_SUFFIX = "\nPlease reason step by step, and put the letter of the correct option within \\boxed{}."
 LETTERS = "ABCD"

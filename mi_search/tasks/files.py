@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mi_search.errors import UserError
-from mi_search.tasks.base import MATH_PROMPT_SUFFIX, Question
+from mi_search.evaluation.samples import Question
+from mi_search.tasks.base import MATH_PROMPT_SUFFIX
 from mi_search.yaml_config import read_text
 
 _FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}

@@ -16,7 +16,7 @@ from typing import Any
 
 from mi_search.errors import UserError
 from mi_search.evaluation.grading import Grade, final_answer_text
-from mi_search.tasks.base import Question
+from mi_search.evaluation.samples import Question
 
 # Checkers that split text with NLTK's punkt tokenizer, whose data NLTK downloads on first use.
 NEEDS_PUNKT = frozenset({"length_constraints:number_sentences", "change_case:capital_word_frequency"})

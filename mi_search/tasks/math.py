@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from math_verify import parse, verify
 
 from mi_search.evaluation.grading import Grade, final_answer_text
-from mi_search.tasks.base import Question
+from mi_search.evaluation.samples import Question
 
 
 def _timeout(seconds: int) -> int | None:

@@ -9,7 +9,8 @@ from mi_search.evaluation.decoding import DecodingParams
 from mi_search.errors import UserError
 from mi_search.evaluation.grading import Gold
 from mi_search.tasks.math import math_gold
-from mi_search.tasks.base import MATH_PROMPT_SUFFIX, Question
+from mi_search.evaluation.samples import Question
+from mi_search.tasks.base import MATH_PROMPT_SUFFIX
 from mi_search.tasks.benchmarks import BENCHMARKS
 from mi_search.tasks.config import TaskConfig
 from mi_search.tasks.files import file_questions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from mi_search.errors import UserError
-from mi_search.tasks.base import Question
+from mi_search.evaluation.samples import Question
 from mi_search.tasks.config import TaskConfig
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mi_search.tasks.base import Question
+from mi_search.evaluation.samples import Question
 from mi_search.toy.problems import sample_problems
 
 TOY_SEED = 2510

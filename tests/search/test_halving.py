@@ -23,7 +23,7 @@ from mi_search.search.running.objective import TrialRunner, study_order
 from mi_search.search.report.results import read_result
 from mi_search.search.store.storage import open_storage
 from mi_search.search.study import open_study
-from mi_search.tasks.base import Question
+from mi_search.evaluation.samples import Question
 from mi_search.tasks.math import math_gold
 
 N = 80

@@ -8,7 +8,7 @@ import statistics
 import numpy as np
 import pytest
 
-from mi_search.evaluation.evaluate import Sample
+from mi_search.evaluation.samples import Sample
 from mi_search.search.statistics.choice import cheapest_tied, not_significantly_below
 from mi_search.search.statistics.intervals import (
     accuracy_interval,

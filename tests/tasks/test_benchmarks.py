@@ -162,7 +162,8 @@ def test_ifeval_strict_and_loose(tmp_path):
 
 
 def test_ifeval_scores_report_loose_accuracy(tmp_path):
-    from mi_search.evaluation.evaluate import Sample, score_samples
+    from mi_search.evaluation.samples import Sample
+    from mi_search.evaluation.scores import score_samples
 
     def sample(correct: bool, loose: bool | None) -> Sample:
         return Sample("q", "p", "r", 3, "stop", None, correct, loose)

@@ -23,7 +23,8 @@ import optuna
 from mi_search.backends.base import Backend
 from mi_search.errors import UserError
 from mi_search.evaluation.decoding import DecodingParams
-from mi_search.evaluation.evaluate import Evaluation, Sample, evaluate
+from mi_search.evaluation.evaluate import Evaluation, evaluate
+from mi_search.evaluation.samples import Sample
 from mi_search.evaluation.scores import score_samples
 from mi_search.merge.spec import LambdaSpec
 from mi_search.search.store import trials

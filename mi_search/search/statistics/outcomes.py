@@ -17,7 +17,7 @@ from mi_search.evaluation.metrics import THINK_CLOSE, pass_at_k, vote_correct
 from mi_search.evaluation.scores import AccuracyObjective
 
 if TYPE_CHECKING:
-    from mi_search.evaluation.evaluate import Sample
+    from mi_search.evaluation.samples import Sample
 
 Metric = AccuracyObjective | Literal["tokens"]  # an accuracy objective's per-question value, or mean tokens
 
