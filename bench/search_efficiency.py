@@ -44,8 +44,8 @@ import optuna
 
 from mi_search import Backend, DecodingParams, LambdaSpec, Runtime, StudyRequest, run_study
 from mi_search.evaluation.evaluate import evaluate
-from mi_search.search.config import build_config
-from mi_search.search.inputs import prepare_inputs
+from mi_search.search.settings.config import build_config
+from mi_search.search.running.inputs import prepare_inputs
 from mi_search.search.running.objective import study_order
 from mi_search.search.statistics.pareto import Point, hypervolume
 
@@ -173,7 +173,7 @@ def reference_hv(problem: Problem, space: str, grid_points: list[Point]) -> tupl
     if problem.model is None:
         return "dense 21-point grid", hypervolume(grid_points, problem.budget)
     sim = _paper_sim()
-    from mi_search.search.space import SearchSpace
+    from mi_search.search.settings.space import SearchSpace
 
     if space == "global":
         front = sim.true_front(problem.model)

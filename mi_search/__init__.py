@@ -30,8 +30,8 @@ _EXPORTS = {
     "export_merge": "mi_search.service.pair",
     "Runtime": "mi_search.service.runtime",
     "StudyObserver": "mi_search.service.runtime",
-    "StudyRequest": "mi_search.search.request",
-    "StudyConfig": "mi_search.search.config",
+    "StudyRequest": "mi_search.search.settings.request",
+    "StudyConfig": "mi_search.search.settings.config",
     "PairConfig": "mi_search.merge.pair",
     "LambdaSpec": "mi_search.merge.spec",
     "Backend": "mi_search.backends.base",
@@ -53,8 +53,8 @@ if TYPE_CHECKING:
     from mi_search.evaluation.decoding import DecodingParams
     from mi_search.merge.pair import PairConfig
     from mi_search.merge.spec import LambdaSpec
-    from mi_search.search.config import StudyConfig
-    from mi_search.search.request import StudyRequest
+    from mi_search.search.settings.config import StudyConfig
+    from mi_search.search.settings.request import StudyRequest
     from mi_search.service.pair import export_merge, open_pair, resolve_pair
     from mi_search.service.runtime import Runtime, StudyObserver
     from mi_search.service.study import StudyReport, promote_stored, run_study, run_worker

@@ -13,7 +13,7 @@ import numpy as np
 
 from mi_search.evaluation.metrics import mean_pass_at_k
 from mi_search.merge.spec import LambdaSpec
-from mi_search.search.space import SearchSpace
+from mi_search.search.settings.space import SearchSpace
 
 from .curve import PAPER_PASS_AT_64, PAPER_TABLE, TableRow
 from .fronts import front_hypervolume, true_front

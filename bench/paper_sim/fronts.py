@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mi_search.search.statistics.pareto import Point, hypervolume, pareto_front
-from mi_search.search.space import SearchSpace
+from mi_search.search.settings.space import SearchSpace
 
 from .model import PaperModel, _sigmoid
 from .surface import _family

@@ -31,7 +31,7 @@ def plan_command(
     overrides: Overrides,
 ) -> None:
     """Print the memory plan of a study before anything loads; refuse one that cannot fit, naming the setting that fixes it."""
-    from mi_search.search.request import StudyRequest
+    from mi_search.search.settings.request import StudyRequest
     from mi_search.service.plan import plan_study
 
     request = StudyRequest(study, overrides.settings, overrides.names)

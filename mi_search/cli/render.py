@@ -114,7 +114,7 @@ def _with_interval(value: float, span: Span | None) -> str:
 
 def _params_cell(params: dict) -> str:
     """`0.62` for a global λ; per-module λ; a per-layer vector as its per-module mean and depth profile."""
-    from mi_search.search.space import describe_params
+    from mi_search.search.settings.space import describe_params
 
     return describe_params(params)
 

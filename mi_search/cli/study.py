@@ -27,10 +27,10 @@ from mi_search.cli.options import (
     takes,
 )
 from mi_search.cli.process import configure_process
-from mi_search.search.config import SamplerName, StudyConfig
-from mi_search.search.locations import DEFAULT_STORAGE
+from mi_search.search.settings.config import SamplerName, StudyConfig
+from mi_search.search.store.locations import DEFAULT_STORAGE
 from mi_search.tracking.locations import DEFAULT_TRACKING_URI
-from mi_search.search.space import SearchSpace, SpaceKind
+from mi_search.search.settings.space import SearchSpace, SpaceKind
 from mi_search.tasks.config import TaskConfig
 
 STUDY_OPTIONS: OptionGroup = {
@@ -113,7 +113,7 @@ def _search(
     if ctx.invoked_subcommand is not None:
         return
     from mi_search.cli.render import ConsoleObserver, front_table
-    from mi_search.search.request import StudyRequest
+    from mi_search.search.settings.request import StudyRequest
     from mi_search.service.runtime import Runtime
     from mi_search.service.study import run_study
 

@@ -7,8 +7,8 @@ from mi_search.backends.devices import probe_machine
 from mi_search.backends.memory import Machine, MemoryPlan, parse_size
 from mi_search.backends.placement import engine_device, plan_pair
 from mi_search.merge.checkpoints import resolve_checkpoint
-from mi_search.search.config import StudyConfig, build_config
-from mi_search.search.request import StudyRequest
+from mi_search.search.settings.config import StudyConfig, build_config
+from mi_search.search.settings.request import StudyRequest
 
 
 def plan_study(

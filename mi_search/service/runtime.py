@@ -12,7 +12,7 @@ import optuna
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import Evaluation
 from mi_search.merge.spec import LambdaSpec
-from mi_search.search.locations import DEFAULT_STORAGE
+from mi_search.search.store.locations import DEFAULT_STORAGE
 from mi_search.tracking.locations import DEFAULT_TRACKING_URI
 from mi_search.search.running.objective import TrialObserver
 

@@ -15,18 +15,18 @@ from mlflow.tracking import MlflowClient
 from mi_search.backends.base import Backend
 from mi_search.backends.load import load_backend
 from mi_search.backends.pair import ResolvedPair
-from mi_search.search.config import StudyConfig, build_config, resume_config
+from mi_search.search.settings.config import StudyConfig, build_config, resume_config
 from mi_search.search.running.holdout import rescore_front
-from mi_search.search.inputs import StudyInputs, prepare_inputs
-from mi_search.search.locations import study_folder
+from mi_search.search.running.inputs import StudyInputs, prepare_inputs
+from mi_search.search.store.locations import study_folder
 from mi_search.search.running.objective import Observers, TrialRunner
 from mi_search.search.report.folder import check_report_folder, write_report
-from mi_search.search.request import StudyRequest
+from mi_search.search.settings.request import StudyRequest
 from mi_search.search.report.results import StudyResult, read_result
 from mi_search.search.store.storage import open_storage
 from mi_search.search.store import trials
 from mi_search.search.store.owner import this_process, worker_id
-from mi_search.search.study import (
+from mi_search.search.store.study import (
     bind_layers,
     check_space,
     join_study,

@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 from mi_search.errors import UserError
 from mi_search.processes import pid_alive
 from mi_search.backends.pair import ResolvedPair
-from mi_search.search.config import StudyConfig
+from mi_search.search.settings.config import StudyConfig
 from mi_search.search.report.results import StudyResult, read_result
 from mi_search.search.store.trials import TrialRecord
 from mi_search.tasks.registry import default_decoding

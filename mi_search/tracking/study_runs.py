@@ -26,7 +26,7 @@ from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import Evaluation, write_samples
 from mi_search.merge.spec import LambdaSpec
 from mi_search.search.store import trials
-from mi_search.search.config import StudyConfig, flatten
+from mi_search.search.settings.config import StudyConfig, flatten
 from mi_search.search.statistics.pareto import hypervolume
 from mi_search.search.report.results import StudyResult
 from mi_search.tracking.front_data import front_rows

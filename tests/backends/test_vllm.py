@@ -118,7 +118,7 @@ def test_a_sample_depends_on_its_prompt_seed_not_on_its_batch(engine):
 
 @pytest.mark.parametrize(("kind", "numbers"), [("layers", 12), ("profile", 8)])  # the toy: 6 layers; 4 knots
 def test_a_per_layer_study_runs_on_vllm(tmp_path, engine, kind, numbers):
-    from mi_search.search.request import StudyRequest
+    from mi_search.search.settings.request import StudyRequest
     from mi_search.service.runtime import Runtime
     from mi_search.service.study import run_study
 

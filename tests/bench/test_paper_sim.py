@@ -14,7 +14,7 @@ from mi_search.evaluation.evaluate import evaluate, gradable
 from mi_search.merge.plan import MergePlan
 from mi_search.tasks.math import math_gold
 from mi_search.search.statistics.outcomes import outcomes_from_samples
-from mi_search.search.space import SearchSpace
+from mi_search.search.settings.space import SearchSpace
 from mi_search.merge.spec import BlockLambda, LambdaSpec
 
 from bench import paper_sim as sim
@@ -228,8 +228,8 @@ def test_pchip_matches_scipy_when_present() -> None:
 
 
 def test_a_real_study_runs_on_the_simulated_pair(tmp_path: Path) -> None:
-    from mi_search.search.inputs import QuestionSet
-    from mi_search.search.study import make_sampler, open_study, resolve_config
+    from mi_search.search.running.inputs import QuestionSet
+    from mi_search.search.store.study import make_sampler, open_study, resolve_config
     from mi_search.search.running.objective import TrialRunner
     from mi_search.search.report.results import read_result
     from mi_search.search.store.storage import open_storage

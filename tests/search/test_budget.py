@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mi_search.errors import UserError
-from mi_search.search.budget import parse_budget
+from mi_search.search.settings.budget import parse_budget
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mi_search.search.config import ChoiceRule
+from mi_search.search.settings.config import ChoiceRule
 from mi_search.search.statistics.outcomes import QuestionOutcome
 from mi_search.search.report.results import choose
 from mi_search.search.store.trials import TrialRecord

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from mi_search.errors import UserError
-from mi_search.search.config import StudyConfig, build_config, read_study_file, resume_config
-from mi_search.search.space import SpaceKind
+from mi_search.search.settings.config import StudyConfig, build_config, read_study_file, resume_config
+from mi_search.search.settings.space import SpaceKind
 
 STUDIES = sorted((Path(__file__).parents[2] / "studies").glob("*.yaml"))
 
@@ -91,10 +91,10 @@ def test_resume_refuses_changes_that_redefine_the_study(change, key):
 
 
 def test_the_knots_flag_lands_in_the_space_and_in_the_studys_identity():
-    from mi_search.search.config import flatten
+    from mi_search.search.settings.config import flatten
     from mi_search.cli.options import Overrides
     from mi_search.cli.study import STUDY_OPTIONS
-    from mi_search.search.request import StudyRequest
+    from mi_search.search.settings.request import StudyRequest
 
     def request_of(**flags) -> StudyRequest:
         given = Overrides.of((STUDY_OPTIONS,), flags)

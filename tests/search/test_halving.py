@@ -17,12 +17,12 @@ from mi_search.evaluation.evaluate import gradable
 from mi_search.merge.architectures import table_for
 from mi_search.merge.plan import MergePlan
 from mi_search.search.store import trials
-from mi_search.search.config import build_config
-from mi_search.search.inputs import QuestionSet
+from mi_search.search.settings.config import build_config
+from mi_search.search.running.inputs import QuestionSet
 from mi_search.search.running.objective import TrialRunner, study_order
 from mi_search.search.report.results import read_result
 from mi_search.search.store.storage import open_storage
-from mi_search.search.study import open_study
+from mi_search.search.store.study import open_study
 from mi_search.evaluation.samples import Question
 from mi_search.tasks.math import math_gold
 

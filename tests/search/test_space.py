@@ -11,7 +11,7 @@ from mi_search.evaluation.decoding import DecodingParams
 from mi_search.errors import UserError
 from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
-from mi_search.search.space import DecodingSpace, SearchSpace, SpaceKind
+from mi_search.search.settings.space import DecodingSpace, SearchSpace, SpaceKind
 from mi_search.merge.spec import BlockLambda
 from tests.conftest import pair_of
 

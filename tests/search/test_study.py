@@ -15,11 +15,11 @@ from mi_search.errors import UserError
 from mi_search.merge.pair import PairConfig
 from mi_search.search.running.holdout import rescore_front
 from mi_search.search.statistics.choice import not_significantly_below
-from mi_search.search.inputs import prepare_inputs
-from mi_search.search.request import StudyRequest
+from mi_search.search.running.inputs import prepare_inputs
+from mi_search.search.settings.request import StudyRequest
 from mi_search.search.report.results import read_result
 from mi_search.search.store.storage import open_storage
-from mi_search.search.study import join_study, resolve_config
+from mi_search.search.store.study import join_study, resolve_config
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
 
@@ -167,7 +167,7 @@ def test_sqlite_workers_never_pop_the_same_waiting_trial(tmp_path):
 def test_a_study_with_the_botorch_sampler_proposes_after_its_start(tmp_path, backend):
     from optuna_integration import BoTorchSampler
 
-    from mi_search.search.study import make_sampler
+    from mi_search.search.store.study import make_sampler
 
     report = run(tmp_path, backend, trials=3, sampler="botorch", seed_lambdas=[])
     assert isinstance(make_sampler(report.config), BoTorchSampler)  # qLogNEHVI after 2 random trials

@@ -11,8 +11,8 @@ from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.errors import UserError
 from mi_search.merge.pair import PairConfig
-from mi_search.search.request import StudyRequest
-from mi_search.search.space import SearchSpace, describe_params, profile_values
+from mi_search.search.settings.request import StudyRequest
+from mi_search.search.settings.space import SearchSpace, describe_params, profile_values
 from mi_search.search.store.storage import open_storage, study_exists
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study

@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.merge.pair import PairConfig
-from mi_search.search.request import StudyRequest
+from mi_search.search.settings.request import StudyRequest
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
 from mi_search.tracking.runs import PARENT_RUN_ATTR, TRIAL_TAG

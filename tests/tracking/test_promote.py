@@ -12,10 +12,10 @@ from mi_search.backends.hf_generate import HFGenerator
 from mi_search.errors import UserError
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search import export_merge, resolve_pair
-from mi_search.search.inputs import prepare_inputs
-from mi_search.search.request import StudyRequest
+from mi_search.search.running.inputs import prepare_inputs
+from mi_search.search.settings.request import StudyRequest
 from mi_search.search.store.storage import open_storage
-from mi_search.search.study import join_study
+from mi_search.search.store.study import join_study
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
 from mi_search.tracking.promote import promote

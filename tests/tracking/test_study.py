@@ -14,9 +14,9 @@ from mi_search.evaluation.decoding import DecodingParams
 from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.merge.pair import PairConfig
-from mi_search.search.request import StudyRequest
+from mi_search.search.settings.request import StudyRequest
 from mi_search.search.store.storage import open_storage
-from mi_search.search.study import join_study
+from mi_search.search.store.study import join_study
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
 from mi_search.tracking.store import connect

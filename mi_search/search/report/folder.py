@@ -13,7 +13,7 @@ from mi_search.atomic import atomic_directory, check_out_folder
 from mi_search.errors import UserError
 from mi_search.evaluation.scores import SCORE_NAMES
 from mi_search.search.report.results import StudyResult
-from mi_search.search.space import vector_groups, vector_summary
+from mi_search.search.settings.space import vector_groups, vector_summary
 from mi_search.trial_row import INTERVAL_NAMES, Span, TrialRow
 
 REPORT_FILES = ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")

@@ -17,7 +17,7 @@ import optuna
 
 from mi_search.evaluation.scores import AccuracyObjective
 from mi_search.evaluation.stages import StagePoint, Tolerance, label_stages, stage3_start, stage_beside
-from mi_search.search.config import ChoiceRule
+from mi_search.search.settings.config import ChoiceRule
 from mi_search.search.report.rows import trial_rows
 from mi_search.search.statistics.choice import best_candidate, cheapest_tied, not_significantly_below
 from mi_search.search.statistics.outcomes import carries
@@ -81,7 +81,7 @@ def read_result(
 
     Paired judgements use the study's stored accuracy objective (Mean@k for a study without one).
     """
-    from mi_search.search.study import CONFIG_ATTR, stored_config
+    from mi_search.search.store.study import CONFIG_ATTR, stored_config
 
     config = stored_config(study) if CONFIG_ATTR in study.user_attrs else None
     rule = rule or (config.choose if config else ChoiceRule.CHEAPEST_TIED)

@@ -10,8 +10,8 @@ from mi_search.backends.base import Backend
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import evaluate
 from mi_search.search.store import trials
-from mi_search.search.config import StudyConfig
-from mi_search.search.inputs import QuestionSet
+from mi_search.search.settings.config import StudyConfig
+from mi_search.search.running.inputs import QuestionSet
 from mi_search.search.statistics.outcomes import outcomes_from_samples
 from mi_search.search.statistics.pareto import hypervolume
 from mi_search.search.report.results import StudyResult

@@ -28,8 +28,8 @@ from mi_search.evaluation.samples import Sample
 from mi_search.evaluation.scores import score_samples
 from mi_search.merge.spec import LambdaSpec
 from mi_search.search.store import trials
-from mi_search.search.config import StudyConfig
-from mi_search.search.inputs import QuestionSet
+from mi_search.search.settings.config import StudyConfig
+from mi_search.search.running.inputs import QuestionSet
 from mi_search.search.statistics.intervals import over_budget_margin
 from mi_search.search.statistics.outcomes import QuestionOutcome, outcomes_from_samples
 from mi_search.search.statistics.paired import confidently_worse, paired_difference

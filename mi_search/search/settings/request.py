@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mi_search.search.config import merge_settings, read_study_file
+from mi_search.search.settings.config import merge_settings, read_study_file
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.evaluation.evaluate import gradable
 from mi_search.evaluation.grading import Gold
-from mi_search.search.config import StudyConfig
+from mi_search.search.settings.config import StudyConfig
 from mi_search.evaluation.samples import Question
 from mi_search.tasks.registry import load_task
 from mi_search.tasks.split import split_questions

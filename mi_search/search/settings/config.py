@@ -20,8 +20,8 @@ from mi_search.evaluation.decoding import DecodingOverrides, SampleCount
 from mi_search.evaluation.scores import AccuracyObjective
 from mi_search.merge.pair import PairConfig
 from mi_search.tasks.config import TaskConfig
-from mi_search.search.budget import parse_budget
-from mi_search.search.space import SearchSpace
+from mi_search.search.settings.budget import parse_budget
+from mi_search.search.settings.space import SearchSpace
 from mi_search.yaml_config import read_yaml, validate
 
 # Pieces a study file may give as a path to a YAML file under configs/.

@@ -17,8 +17,8 @@ from optuna.study import StudyDirection
 from mi_search.errors import UserError
 from mi_search.merge.plan import MergePlan
 from mi_search.search.store import trials
-from mi_search.search.config import SamplerName, StudyConfig, build_config, merge_settings, resume_config
-from mi_search.search.space import PER_LAYER
+from mi_search.search.settings.config import SamplerName, StudyConfig, build_config, merge_settings, resume_config
+from mi_search.search.settings.space import PER_LAYER
 from mi_search.search.store.storage import MAX_RETRIES, study_exists
 
 CONFIG_ATTR = "mi_search_config"
