@@ -161,6 +161,16 @@ def assert_user_error(result, fragment: str) -> None:
     assert fragment in lines[0]
 
 
+def in_process(*args, cwd):
+    """The command run inside the test's own process, from `cwd`: for the steps around a test's child processes
+    (creating a study, finishing one) that need no interpreter of their own, and so no seconds of start-up."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(cwd)
+        result = run(*args)
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result
+
+
 def mi_search(*args, cwd, check=True, timeout=300):
     """The installed command in a child process, as users run it."""
     command = [sys.executable, "-m", "mi_search", *map(str, args)]

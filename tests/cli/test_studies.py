@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 from mi_search.merge.checkpoints import check_metadata, preflight_metadata
 from mi_search.cli import app
 from mi_search.errors import UserError
-from mi_search.search.config import build_config, read_study_file
+from mi_search.search.settings.config import build_config, read_study_file
 from mi_search.search.store.storage import open_storage
 from mi_search.tasks.toy import toy_questions
 
-from tests.conftest import FakeHub, assert_user_error, mi_search, pair_of
+from tests.conftest import FakeHub, assert_user_error, in_process, pair_of
 
 STUDIES = Path(__file__).parents[2] / "studies"
 PAPER_GRID = (0.0, 0.2, 0.4, 0.45, 0.5, 0.55, 0.6, 0.8, 1.0)
@@ -119,20 +119,27 @@ def test_a_bad_task_file_is_refused_before_the_study_is_stored(tmp_path, monkeyp
     assert optuna.get_all_study_names(open_storage(f"sqlite:///{tmp_path}/mi-search.db")) == []
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # a whole study: tens of seconds
 def test_a_study_runs_on_a_benchmark_loaded_from_a_local_file(tmp_path):
     """The toy pair through the gsm8k task, its questions written in GSM8K's published schema."""
     rows = [{"question": q.prompt, "answer": f"{q.prompt} ... #### {q.answer}"} for q in toy_questions(64)]
     (tmp_path / "gsm8k.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     study = {
         "name": "toy-gsm8k",
-        "task": {"name": "gsm8k", "data_files": "gsm8k.jsonl", "prompt_suffix": "", "pool": None},
+        "task": {
+            "name": "gsm8k",
+            "data_files": "gsm8k.jsonl",
+            "prompt_suffix": "",
+            "pool": None,
+            "search_size": 16,
+            "holdout_size": 16,
+        },
         "decoding": {"temperature": 0.0, "max_new_tokens": 384},
         "trials": 3,
         "budget": "4000tokens",
     }
     (tmp_path / "study.yaml").write_text(yaml.safe_dump(study))
-    mi_search("--study", "study.yaml", cwd=tmp_path)
+    in_process("--study", "study.yaml", cwd=tmp_path)
     document = json.loads((tmp_path / "runs" / "toy-gsm8k" / "pareto.json").read_text())
     points = {point["params"]["lam"]: point for point in document["points"]}
     assert points, "the front is empty"

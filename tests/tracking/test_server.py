@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import free_port, mi_search, write_study
+from tests.conftest import free_port, in_process, write_study
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_a_study_logs_to_the_server_that_mi_search_ui_started(tmp_path, ui_serve
     with urllib.request.urlopen(ui_server, timeout=10) as page:  # the UI itself
         assert page.status == 200 and b"<html" in page.read(2000).lower()
     study = write_study(tmp_path, name="served", trials=3)
-    mi_search("--study", study, "--tracking-uri", ui_server, cwd=tmp_path)
+    in_process("--study", study, "--tracking-uri", ui_server, cwd=tmp_path)
     client = MlflowClient(ui_server)
     experiment = client.get_experiment_by_name("served")
     runs = client.search_runs([experiment.experiment_id])
