@@ -15,7 +15,7 @@ Rule (`label_stages`):
 
 "Tied" and "beats" are a `Comparison`'s. `Tolerance` (the default) reads the point estimates:
 tied is within ACCURACY_TOLERANCE, beats is more tokens and lower accuracy. A study passes a
-paired comparison over per-question outcomes (`search.results.PairedComparison`), so that no stage
+paired comparison over per-question outcomes (`search.report.results.PairedComparison`), so that no stage
 boundary and no flag comes from one question's noise; `StagePoint.outcomes` carries what it needs.
 
 Input order does not matter and duplicate λ are allowed; labels come back in input order.
