@@ -162,8 +162,12 @@ def assert_user_error(result, fragment: str) -> None:
 
 
 def in_process(*args, cwd):
-    """The command run inside the test's own process, from `cwd`: for the steps around a test's child processes
-    (creating a study, finishing one) that need no interpreter of their own, and so no seconds of start-up."""
+    """A study command run inside the test's own process, from `cwd`: for the steps around a test's child
+    processes (creating a study, finishing one) that need no interpreter of their own, and so no seconds of
+    start-up. The default tracking store, `mlflow.db` in `cwd`, is named by its absolute path: MLflow keeps one
+    store per URI in a process, so a relative URI would go on writing to the first test's folder."""
+    if "--tracking-uri" not in args:
+        args = (*args, "--tracking-uri", f"sqlite:///{Path(cwd).resolve()}/mlflow.db")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(cwd)
         result = run(*args)
