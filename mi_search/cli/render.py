@@ -120,16 +120,29 @@ def _params_cell(params: dict) -> str:
 
 
 def choice_line(result: StudyResult) -> str | None:
-    """Which rule chose the point, and by what held-out margins."""
+    """Which rule chose the point, by what held-out margins, and the alternatives it was chosen among."""
     c = result.choice
     if c is None:
         return None
     line = f"chosen: trial {c.number} by rule {c.rule.value}"
-    if c.accuracy_diff is not None and c.number != c.best:
+    if c.number == c.best:
+        line += " (the best held-out accuracy within the budget)"
+    elif c.margin is not None and c.loss_bound is not None:
+        line += (
+            f" (held-out accuracy {c.accuracy_diff:+.3f} vs the best, trial {c.best}; it gives up at most "
+            f"{c.loss_bound:.3f} at {c.level:.0%}, under the margin {c.margin:g}; {c.tokens_saved:.0f} tokens saved)"
+        )
+    elif c.accuracy_diff is not None:
         line += (
             f" (held-out accuracy {c.accuracy_diff:+.3f} vs the best, trial {c.best}; upper bound "
             f"{c.accuracy_bound:+.3f} at {c.level:.0%}: not significantly below; {c.tokens_saved:.0f} tokens saved)"
         )
-    elif c.number == c.best:
-        line += " (it has the best held-out accuracy)"
+    others = [a for a in c.alternatives if a.trial != c.number]
+    if others:
+        shown = "; ".join(
+            f"{a.name} trial {a.trial}: {a.accuracy:.3f} at {a.tokens:.1f} tokens"
+            + (f", gives up ≤ {a.loss_bound:.3f}" if a.loss_bound is not None else "")
+            for a in others
+        )
+        line += f"\n alternatives: {shown}"
     return line

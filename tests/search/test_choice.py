@@ -1,10 +1,10 @@
-"""The choice among re-scored front points: cheapest-tied (paired on held-out questions) or best."""
+"""The choice among re-scored front points: best, cheapest-within a margin (non-inferiority) or cheapest-tied."""
 
 from __future__ import annotations
 
 import pytest
 
-from mi_search.search.settings.config import ChoiceRule
+from mi_search.search.settings.config import ChoiceConfig, ChoiceRule
 from mi_search.search.statistics.outcomes import QuestionOutcome
 from mi_search.search.report.results import choose
 from mi_search.search.store.trials import TrialRecord
@@ -28,18 +28,62 @@ WORSE = record(1, set(range(50)), 100.0)  # clearly below
 
 
 def test_cheapest_tied_takes_the_cheap_point_one_question_below_the_best():
-    choice = choose([WORSE, TIED, BEST], [1, 2, 3], budget=1000)
+    choice = choose([WORSE, TIED, BEST], [1, 2, 3], budget=1000, rule=ChoiceRule.CHEAPEST_TIED)
     assert choice.number == 2 and choice.best == 3 and choice.rule is ChoiceRule.CHEAPEST_TIED
     assert choice.accuracy_diff == -0.01 and choice.accuracy_bound >= 0 and choice.tokens_saved == 100.0
 
 
-def test_best_keeps_the_most_accurate_point():
+def test_best_keeps_the_most_accurate_point_and_is_the_default():
     assert choose([WORSE, TIED, BEST], [1, 2, 3], budget=1000, rule=ChoiceRule.BEST).number == 3
+    choice = choose([WORSE, TIED, BEST], [1, 2, 3], budget=1000)
+    assert choice.number == 3 and choice.rule is ChoiceRule.BEST
+    names = {a.name: a for a in choice.alternatives}
+    assert names["best"].trial == 3 and names["best"].loss is None
+    # one question in a hundred below the best cannot be shown within 0.01: the best is also the cheapest within it
+    assert names["cheapest-within-0.01"].trial == 3
+    assert names["knee"].trial == 2  # 0.79 for 200 tokens bends the front: 0.50 at 100, 0.80 at 300
+
+
+def points_n_worse(n: int, worse_by: float, k: int) -> list[TrialRecord]:
+    """Two re-scored front points on `n` held-out questions: a cheap one `worse_by` below the best in Mean@k,
+    the loss spread over as few questions as k samples allow (one sample of k on each)."""
+    misses = round(worse_by * n * k)
+    def point(number: int, tokens: float, missing: int) -> TrialRecord:
+        outcomes = tuple(QuestionOutcome(f"h{i}", k - (1 if i < missing else 0), k, tokens) for i in range(n))
+        accuracy = sum(o.correct for o in outcomes) / (n * k)
+        holdout = {"accuracy": accuracy, "objective": accuracy, "mean_tokens": tokens}
+        return TrialRecord(
+            number, {"lam": number / 10}, {}, accuracy, tokens, n, True, True, number / 10, 0, None, holdout, None,
+            holdout_outcomes=outcomes,
+        )
+    return [point(1, 100.0, misses), point(2, 300.0, 0)]
+
+
+def test_cheapest_within_takes_a_point_half_a_point_worse_on_1000_questions_but_not_on_20():
+    rule = ChoiceConfig(rule=ChoiceRule.CHEAPEST_WITHIN, margin=0.01)
+    many = choose(points_n_worse(1000, 0.005, 1), [1, 2], budget=1000, rule=rule)
+    assert many.number == 1 and many.best == 2 and many.loss_bound < 0.01 and many.tokens_saved == 200.0
+    assert many.accuracy_diff == pytest.approx(-0.005)
+    few = choose(points_n_worse(20, 0.005, 10), [1, 2], budget=1000, rule=rule)
+    assert few.number == 2 == few.best  # 20 questions cannot show a loss under 0.01: the best is kept
+    # a wider margin, shown on the same 20 questions, takes the cheap point
+    wide = choose(points_n_worse(20, 0.005, 10), [1, 2], budget=1000, rule=ChoiceConfig(rule=ChoiceRule.CHEAPEST_WITHIN, margin=0.2))
+    assert wide.number == 1
+
+
+def test_identical_outcomes_on_few_questions_are_no_evidence_of_equivalence():
+    from mi_search.search.statistics.choice import accuracy_loss
+
+    same = [QuestionOutcome(f"h{i}", 1, 1, 10.0) for i in range(20)]
+    assert accuracy_loss(same, same).mean == 0.0 and not accuracy_loss(same, same).within(0.01)
+    many = [QuestionOutcome(f"h{i}", 1, 1, 10.0) for i in range(1000)]
+    assert accuracy_loss(many, many).within(0.01)
 
 
 def test_a_point_over_budget_on_held_out_questions_is_never_chosen():
     assert choose([WORSE, TIED, BEST], [1, 2, 3], budget=250).number == 2
     assert choose([WORSE, TIED, BEST], [1, 2, 3], budget=150).number == 1
+    assert choose([WORSE, TIED, BEST], [1, 2, 3], budget=90) is None
 
 
 # --- the choice on the study's accuracy objective ------------------------------------------------------
@@ -74,19 +118,19 @@ def test_the_cheapest_point_tied_on_pass_at_k_is_chosen_where_mean_at_k_keeps_th
     def points(objective: str) -> list[TrialRecord]:
         return [sampled(1, 1, 100.0, objective=objective, misses=1), sampled(2, 2, 300.0, objective=objective)]
 
-    choice = choose(points("accuracy"), [1, 2], budget=1000)
+    choice = choose(points("accuracy"), [1, 2], budget=1000, rule=ChoiceRule.CHEAPEST_TIED)
     assert choice.number == 2 and choice.best == 2
-    choice = choose(points("pass_at_k"), [1, 2], budget=1000, objective="pass_at_k")
+    choice = choose(points("pass_at_k"), [1, 2], budget=1000, rule=ChoiceRule.CHEAPEST_TIED, objective="pass_at_k")
     assert choice.number == 1 and choice.best == 2
     assert choice.accuracy_diff == pytest.approx(-0.01) and choice.accuracy_bound >= 0 and choice.tokens_saved == 200.0
 
 
 def test_vote_at_k_points_stored_without_votes_are_chosen_by_best():
     records = [sampled(1, 1, 100.0, objective="vote_at_k"), sampled(2, 2, 300.0, votes=False, objective="vote_at_k")]
-    choice = choose(records, [1, 2], budget=1000, objective="vote_at_k")
+    choice = choose(records, [1, 2], budget=1000, rule=ChoiceRule.CHEAPEST_TIED, objective="vote_at_k")
     assert choice.number == choice.best and choice.accuracy_diff is None  # no paired test without votes
     with_votes = [sampled(1, 1, 100.0, objective="vote_at_k"), sampled(2, 2, 300.0, objective="vote_at_k")]
-    assert choose(with_votes, [1, 2], budget=1000, objective="vote_at_k").number == 1  # tied on the vote, cheaper
+    assert choose(with_votes, [1, 2], budget=1000, rule=ChoiceRule.CHEAPEST_TIED, objective="vote_at_k").number == 1  # tied, cheaper
 
 
 def test_a_records_intervals_are_over_its_objective():

@@ -14,7 +14,6 @@ from mi_search.backends.settings import HFSettings
 from mi_search.errors import UserError
 from mi_search.merge.pair import PairConfig
 from mi_search.search.running.holdout import rescore_front
-from mi_search.search.statistics.choice import not_significantly_below
 from mi_search.search.running.inputs import prepare_inputs
 from mi_search.search.settings.request import StudyRequest
 from mi_search.search.report.results import read_result
@@ -61,14 +60,15 @@ def test_study_writes_a_labelled_front_and_chooses_on_held_out_scores(tmp_path, 
     by_lambda = {r.params["lam"]: r for r in result.records if r.full}
     assert by_lambda[0.0].stage == 1 and by_lambda[0.0].scores["think_ratio"] == 0
     assert by_lambda[1.0].stage == 3 and by_lambda[1.0].scores["think_ratio"] == 1
-    # cheapest-tied: the fewest held-out tokens among the points not significantly below the best
-    candidates = {p["trial"]: result.record(p["trial"]).holdout_outcomes for p in points if p["holdout_mean_tokens"] <= 4000}
-    assert all(candidates.values())
-    best = max(points, key=lambda p: p["holdout_accuracy"])["trial"]
-    tied = [n for n, o in candidates.items() if not_significantly_below(o, candidates[best], 0.95)]
-    cheapest = min(tied, key=lambda n: result.record(n).holdout["mean_tokens"])
-    assert document["chosen"] == cheapest and document["choice"]["rule"] == "cheapest-tied"
+    # best (the default): the most accurate re-scored point within the budget on held-out questions,
+    # fewer held-out tokens on ties; the alternatives come with it
+    rescored = [p for p in points if p["holdout_accuracy"] is not None and p["holdout_mean_tokens"] <= 4000]
+    best = max(rescored, key=lambda p: (p["holdout_accuracy"], -p["holdout_mean_tokens"]))["trial"]
+    assert document["chosen"] == best and document["choice"]["rule"] == "best"
     assert document["choice"]["best_accuracy_trial"] == best
+    alternatives = {a["name"]: a for a in document["choice"]["alternatives"]}
+    assert alternatives["best"]["trial"] == best and "cheapest-within-0.01" in alternatives
+    assert all(a["holdout_tokens_interval"][0] <= a["holdout_mean_tokens"] <= a["holdout_tokens_interval"][1] for a in alternatives.values())
     for point in points:
         assert point["intervals"]["holdout_accuracy"]["low"] <= point["holdout_accuracy"] <= point["intervals"]["holdout_accuracy"]["high"]
     study = study_of(tmp_path, "toy-global-4000")

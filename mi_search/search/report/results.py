@@ -17,9 +17,17 @@ import optuna
 
 from mi_search.evaluation.scores import AccuracyObjective
 from mi_search.evaluation.stages import StagePoint, Tolerance, label_stages, stage3_start, stage_beside
-from mi_search.search.settings.config import ChoiceRule
+from mi_search.search.settings.config import ChoiceConfig, ChoiceRule
 from mi_search.search.report.rows import trial_rows
-from mi_search.search.statistics.choice import best_candidate, cheapest_tied, not_significantly_below
+from mi_search.search.statistics.choice import (
+    accuracy_loss,
+    best_candidate,
+    cheapest_tied,
+    cheapest_within,
+    knee,
+    not_significantly_below,
+)
+from mi_search.search.statistics.intervals import tokens_interval
 from mi_search.search.statistics.outcomes import carries
 from mi_search.search.statistics.paired import confidently_worse, paired_difference
 from mi_search.search.statistics.pareto import hypervolume, pareto_front
@@ -28,16 +36,43 @@ from mi_search.trial_row import TrialRow
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """A feasible re-scored front point the user may prefer, with the numbers a choice between them rests on."""
+
+    name: str  # best, cheapest-within, knee
+    trial: int
+    accuracy: float  # held-out accuracy objective
+    tokens: float  # held-out mean tokens
+    tokens_interval: tuple[float, float] | None  # its two-sided interval at the result's level
+    loss: float | None = None  # (best − this) held-out accuracy, paired; None for the best itself
+    loss_bound: float | None = None  # its one-sided upper bound
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "trial": self.trial,
+            "holdout_accuracy": self.accuracy,
+            "holdout_mean_tokens": self.tokens,
+            "holdout_tokens_interval": list(self.tokens_interval) if self.tokens_interval else None,
+            "accuracy_loss": self.loss,
+            "accuracy_loss_upper_bound": self.loss_bound,
+        }
+
+
+@dataclass(frozen=True)
 class Choice:
-    """The chosen front point, the rule that chose it and by what margins (held-out, paired)."""
+    """The chosen front point, the rule that chose it and by what margins (held-out, paired), and the alternatives."""
 
     number: int
     rule: ChoiceRule
     best: int  # the feasible re-scored front point with the best held-out accuracy
     level: float
     accuracy_diff: float | None = None  # chosen − best held-out accuracy objective, mean over the shared questions
-    accuracy_bound: float | None = None  # its one-sided upper bound at `level`: ≥ 0 means "not significantly below"
+    accuracy_bound: float | None = None  # cheapest-tied: its one-sided upper bound at `level` (≥ 0: not significantly below)
     tokens_saved: float | None = None  # best's held-out mean tokens − chosen's
+    margin: float | None = None  # cheapest-within: the accuracy the chosen point was shown to give up less than
+    loss_bound: float | None = None  # cheapest-within: upper bound of (best − chosen), below `margin`
+    alternatives: tuple[Alternative, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,7 +82,10 @@ class Choice:
             "level": self.level,
             "accuracy_diff": self.accuracy_diff,
             "accuracy_upper_bound": self.accuracy_bound,
+            "margin": self.margin,
+            "accuracy_loss_upper_bound": self.loss_bound,
             "tokens_saved": self.tokens_saved,
+            "alternatives": [alternative.as_dict() for alternative in self.alternatives],
         }
 
 
@@ -75,7 +113,7 @@ class StudyResult:
 
 
 def read_result(
-    study: optuna.Study, budget: int, *, rule: ChoiceRule | None = None, level: float | None = None
+    study: optuna.Study, budget: int, *, rule: ChoiceConfig | None = None, level: float | None = None
 ) -> StudyResult:
     """The study as it stands; `rule` and `level` default to the study's stored `choose` and `halving.level`.
 
@@ -84,7 +122,7 @@ def read_result(
     from mi_search.search.store.study import CONFIG_ATTR, stored_config
 
     config = stored_config(study) if CONFIG_ATTR in study.user_attrs else None
-    rule = rule or (config.choose if config else ChoiceRule.CHEAPEST_TIED)
+    rule = rule or (config.choose if config else ChoiceConfig())
     level = level or (config.halving.level if config else 0.95)
     objective = config.objectives.accuracy if config else "accuracy"
     records = label(completed_records(study, objective), level, objective)
@@ -158,34 +196,86 @@ def choose(
     records: list[TrialRecord],
     front: list[int],
     budget: int,
-    rule: ChoiceRule = ChoiceRule.CHEAPEST_TIED,
+    rule: ChoiceConfig | ChoiceRule = ChoiceConfig(),
     level: float = 0.95,
     objective: AccuracyObjective = "accuracy",
 ) -> Choice | None:
-    """Among re-scored front points within the budget on held-out questions: `best`, or the cheapest tied with it.
+    """Among re-scored front points within the budget on held-out questions, the one `rule` picks.
 
-    cheapest-tied: the fewest held-out tokens among the points whose held-out accuracy (the study's
-    `objective`, per question) is not significantly below the best one's, paired on the held-out
-    questions (`paired.cheapest_tied`). Points re-scored before per-question outcomes (for Vote@k,
-    votes) were kept can only be chosen by `best`.
+    best: the highest held-out accuracy (the study's `objective`), fewer tokens on ties.
+    cheapest-within: the fewest held-out tokens among the points shown, paired on the held-out
+    questions, to give up less than `margin` (`choice.cheapest_within`); with few questions, the best.
+    cheapest-tied: the fewest held-out tokens among those not significantly below the best (weaker).
+    Points re-scored before per-question outcomes (for Vote@k, votes) were kept can only be chosen by best.
+    The alternatives (best, cheapest within the margin, the knee) come with the chosen point either way.
     """
+    rule = rule if isinstance(rule, ChoiceConfig) else ChoiceConfig(rule=rule)
     by_number = {r.number: r for r in records}
     candidates = [by_number[n] for n in front if by_number[n].holdout and by_number[n].within(budget)]
     if not candidates:
         return None
     best = max(candidates, key=lambda r: (r.holdout["objective"], -r.holdout["mean_tokens"]))
     paired = {r.number: r.holdout_outcomes for r in candidates if carries(r.holdout_outcomes, objective)}
-    if rule is ChoiceRule.BEST or len(paired) < len(candidates):
-        return Choice(best.number, rule, best.number, level)
-    top = by_number[best_candidate(paired, objective=objective)]  # cheapest_tied's best, first (fewest tokens) on ties
+    if len(paired) < len(candidates):
+        return Choice(best.number, rule.rule, best.number, level)
+    top = by_number[best_candidate(paired, objective=objective)]  # the best, first (fewest tokens) on ties
+    within = by_number[cheapest_within(paired, rule.margin, level, objective=objective)]
+    alternatives = _alternatives(top, within, candidates, rule.margin, level, objective)
+    if rule.rule is ChoiceRule.BEST:
+        return Choice(top.number, rule.rule, top.number, level, alternatives=alternatives)
+    if rule.rule is ChoiceRule.CHEAPEST_WITHIN:
+        loss = accuracy_loss(within.holdout_outcomes, top.holdout_outcomes, level, objective=objective)
+        return Choice(
+            within.number,
+            rule.rule,
+            top.number,
+            level,
+            accuracy_diff=-loss.mean,
+            tokens_saved=top.tokens - within.tokens,
+            margin=rule.margin,
+            loss_bound=loss.upper if within.number != top.number else None,
+            alternatives=alternatives,
+        )
     chosen = by_number[cheapest_tied(paired, level, objective=objective)]
     diff = paired_difference(chosen.holdout_outcomes, top.holdout_outcomes, metric=objective, side="upper", level=level)
     return Choice(
         chosen.number,
-        rule,
+        rule.rule,
         top.number,
         level,
         accuracy_diff=diff.mean_diff,
         accuracy_bound=diff.bound,
         tokens_saved=top.tokens - chosen.tokens,
+        alternatives=alternatives,
     )
+
+
+def _alternatives(
+    top: TrialRecord,
+    within: TrialRecord,
+    candidates: list[TrialRecord],
+    margin: float,
+    level: float,
+    objective: AccuracyObjective,
+) -> tuple[Alternative, ...]:
+    """The best, the cheapest within the margin, and the knee of the feasible re-scored front, each once."""
+    bend = knee({r.number: (r.holdout["objective"], r.holdout["mean_tokens"]) for r in candidates})
+    named = [("best", top), (f"cheapest-within-{margin:g}", within)]
+    if bend is not None:
+        named.append(("knee", next(r for r in candidates if r.number == bend)))
+    out = []
+    for name, record in named:
+        loss = None if record is top else accuracy_loss(record.holdout_outcomes, top.holdout_outcomes, level, objective=objective)
+        span = tokens_interval(record.holdout_outcomes, level) if len(record.holdout_outcomes) > 1 else None
+        out.append(
+            Alternative(
+                name,
+                record.number,
+                record.holdout["objective"],
+                record.holdout["mean_tokens"],
+                (span.low, span.high) if span is not None else None,
+                None if loss is None else loss.mean,
+                None if loss is None else loss.upper,
+            )
+        )
+    return tuple(out)

@@ -72,8 +72,25 @@ class HalvingConfig(_Strict):
 class ChoiceRule(str, Enum):
     """How the chosen point is picked among the feasible front points re-scored on held-out questions."""
 
-    CHEAPEST_TIED = "cheapest-tied"  # fewest tokens among those not significantly below the best accuracy
-    BEST = "best"  # the best held-out accuracy, whatever it costs
+    BEST = "best"  # the best held-out accuracy within the budget (ties: fewer tokens)
+    CHEAPEST_WITHIN = "cheapest-within"  # fewest tokens among those shown to give up less than `margin`
+    CHEAPEST_TIED = "cheapest-tied"  # fewest tokens among those not significantly below the best (weaker: absence of evidence)
+
+
+class ChoiceConfig(_Strict):
+    """Which front point a study hands back. `choose: best` and `choose: {rule: cheapest-within, margin: 0.01}`."""
+
+    rule: ChoiceRule = Field(ChoiceRule.BEST, description="best, cheapest-within or cheapest-tied")
+    margin: float = Field(
+        0.01, description="cheapest-within: the held-out accuracy a cheaper point may give up, in (0, 1)"
+    )
+
+    @field_validator("margin")
+    @classmethod
+    def _a_share(cls, margin: float) -> float:
+        if not 0.0 < margin < 1.0:
+            raise ValueError("margin must be an accuracy difference in (0, 1), e.g. 0.01")
+        return margin
 
 
 MAX_NAME = 100
@@ -105,7 +122,7 @@ class StudyConfig(_Strict):
     )
     budget: int | None = Field(None, description="mean response tokens a point may spend")
     halving: HalvingConfig = HalvingConfig()
-    choose: ChoiceRule = Field(ChoiceRule.CHEAPEST_TIED, description="cheapest-tied or best")
+    choose: ChoiceConfig = Field(ChoiceConfig(), description="best (default), or {rule: cheapest-within, margin: 0.01}")
     holdout_points: int = Field(
         6, ge=1, description="front points re-scored on the held-out questions, those that keep the front's shape"
     )
@@ -139,6 +156,12 @@ class StudyConfig(_Strict):
     @classmethod
     def _read_backend(cls, value: Any) -> Any:
         return read_shorthand(value)
+
+    @field_validator("choose", mode="before")
+    @classmethod
+    def _read_choice(cls, value: Any) -> Any:
+        """A rule alone (`choose: best`, as studies stored before margins were) stands for its mapping."""
+        return {"rule": value} if isinstance(value, (str, ChoiceRule)) else value
 
     @field_validator("budget", mode="before")
     @classmethod
