@@ -39,6 +39,9 @@ class ConsoleObserver:
         with StudyProgress(self.console, total, questions) as progress:
             yield progress
 
+    def note(self, message: str) -> None:
+        self.console.print(message, soft_wrap=True, highlight=False, markup=False)
+
 
 class StudyProgress:
     """A TrialObserver drawing rich progress bars: overall trials, and questions scored in the current trial."""
