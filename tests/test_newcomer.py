@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import optuna
 import pytest
 from mi_search.backends.settings import HFSettings, VLLMSettings
+from mi_search.search.budget import unbound_budget_line
 from mi_search.search.config import SamplerName, StudyConfig, build_config, read_study_file
+from mi_search.search.results import read_result
 from mi_search.search.space import SpaceKind
+from mi_search.search.storage import open_storage
 
 ROOT = Path(__file__).parent.parent
 README = ROOT / "README.md"
@@ -101,3 +108,39 @@ def test_a_backend_piece_by_path_still_reads_the_file(tmp_path):
     study.write_text("budget: 100\nbackend: vllm.yaml\n")
     config = build_config(read_study_file(study), source=str(study))
     assert config.backend.kind == "vllm" and config.backend.sources == "host"
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`mi-search` as a pipe sees it (stdout is not a terminal), as in `mi-search … | tee log` or CI."""
+    command = [sys.executable, "-m", "mi_search", *args]
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+@pytest.mark.slow
+def test_a_piped_study_reads_at_a_glance_says_it_continued_and_that_its_budget_does_not_bind(tmp_path):
+    study = tmp_path / "small.yaml"
+    study.write_text("task: {search_size: 16, holdout_size: 16}\ntrials: 3\nbudget: 4000tokens\n")
+    first = _run("--study", str(study), cwd=tmp_path)
+    assert "warning" not in (first.stdout + first.stderr).lower(), first.stdout + first.stderr
+    assert "continuing" not in first.stdout
+    document = json.loads((tmp_path / "runs" / "small" / "pareto.json").read_text())
+    rows = [line for line in first.stdout.splitlines() if line.startswith("│")]
+    # One line per front point: a wrapped row would add lines holding only some of its cells.
+    assert len(rows) == len(document["points"]), first.stdout
+    assert all(line.count("│") == 9 for line in rows)
+    headers = next(line for line in first.stdout.splitlines() if "trial" in line and line.startswith("┃"))
+    for header in ("accuracy", "mean tokens", "Think #R", "held-out acc", "held-out tok"):
+        assert header in headers, headers
+    unbound = [line for line in first.stdout.splitlines() if "does not bind" in line]
+    assert len(unbound) == 1 and "e.g. --budget " in unbound[0], first.stdout
+
+    # The same stored trials under a budget their λ = 1 end exceeds (the toy's Thinking spends ~125 tokens): no line.
+    stored = optuna.load_study(study_name="small", storage=open_storage(f"sqlite:///{tmp_path / 'mi-search.db'}"))
+    assert unbound_budget_line(read_result(stored, 4000)) == unbound[0]
+    assert unbound_budget_line(read_result(stored, 100)) is None
+
+    again = _run("--study", "small", "--trials", "1", cwd=tmp_path)
+    assert "continuing study 'small': it has 3 finished trials, this run adds 1" in again.stdout, again.stdout
+

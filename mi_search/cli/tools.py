@@ -11,6 +11,7 @@ from rich.table import Table
 
 from mi_search.cli.app import app, console, reports_user_errors, toy_app
 from mi_search.cli.options import BACKEND_OPTIONS, PAIR_OPTIONS, TASK_OPTIONS, OverwriteOpt, takes
+from mi_search.cli.render import print_table
 from mi_search.errors import UserError
 
 SWEEP_OPTIONS = {
@@ -118,7 +119,7 @@ def sweep(
         s = row.scores
         stage = f"{row.stage}{' overthinking' if row.overthinking else ''}"
         table.add_row(f"{row.lam:.2f}", f"{s.accuracy:.3f}", f"{s.pass_at_k:.3f}", f"{s.mean_tokens:.1f}", f"{s.think_ratio:.2f}", stage)
-    console.print(table)
+    print_table(console, table)
     console.print(f"wrote {out}/sweep.csv, {out}/samples.jsonl and {out}/stage_map.png")
 
 
