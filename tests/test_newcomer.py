@@ -6,10 +6,12 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
 import pytest
+from matplotlib.colors import to_rgb
 from mi_search.backends.settings import HFSettings, VLLMSettings
 from mi_search.search.budget import unbound_budget_line
 from mi_search.search.config import SamplerName, StudyConfig, build_config, read_study_file
@@ -144,3 +146,84 @@ def test_a_piped_study_reads_at_a_glance_says_it_continued_and_that_its_budget_d
     again = _run("--study", "small", "--trials", "1", cwd=tmp_path)
     assert "continuing study 'small': it has 3 finished trials, this run adds 1" in again.stdout, again.stdout
 
+
+
+@pytest.fixture(scope="module")
+def toy_backend():
+    from mi_search.backends.load import load_backend
+    from mi_search.backends.settings import HFSettings
+    from mi_search.merge.pair import PairConfig
+
+    return load_backend(PairConfig(), HFSettings(device="cpu"))
+
+
+def _figures(monkeypatch) -> dict[str, object]:
+    """Every figure a report draws, by file name, kept for inspection (and still written)."""
+    from mi_search.plots import lambda_profile, pareto, stage_map, style
+
+    drawn: dict[str, object] = {}
+
+    def keep(fig, path):
+        drawn[Path(path).name] = fig
+        style.save(fig, path)
+
+    for module in (lambda_profile, pareto, stage_map):
+        monkeypatch.setattr(module, "save", keep)
+    return drawn
+
+
+def _study(tmp_path, backend, **settings):
+    from mi_search.search.request import StudyRequest
+    from mi_search.service.runtime import Runtime
+    from mi_search.service.study import run_study
+
+    small = {"task": {"search_size": 12, "holdout_size": 8}, "halving": {"rungs": [1.0]}, "budget": "4k"}
+    runtime = Runtime(storage=f"sqlite:///{tmp_path}/s.db", tracking_uri=None, heartbeat=5, out=tmp_path / "out")
+    return run_study(StudyRequest(overrides={**small, **settings}), runtime, backend=backend)
+
+
+def test_pareto_png_labels_front_points_keeps_the_front_wide_and_colours_held_out_apart(tmp_path, toy_backend, monkeypatch):
+    from matplotlib.collections import LineCollection
+
+    from mi_search.plots.pareto import HOLDOUT_COLOUR, plot_pareto
+
+    drawn = _figures(monkeypatch)
+    report = _study(tmp_path, toy_backend, seed_lambdas=[0.0, 0.7, 1.0], trials=3)
+    result = report.result
+    axis = drawn["pareto.png"].axes[0]
+    texts = [t.get_text() for t in axis.texts]
+    for number in result.front:
+        assert any(text.startswith(f"t{number} λ") for text in texts), (number, texts)
+    # λ = 1 spends far more than the front (~125 tokens against ~57–79): an arrow at the edge, not the chart's width
+    thinking = next(r for r in result.records if r.params == {"lam": 1.0})
+    assert thinking.number not in result.front, "the toy's λ 0.7 answers as well as λ 1 for fewer tokens"
+    right = axis.get_xlim()[1]
+    assert right < thinking.mean_tokens and all(result.record(n).mean_tokens < right for n in result.front)
+    assert any(f"t{thinking.number} λ1.00\n{thinking.mean_tokens:.0f} tokens →" == text for text in texts), texts
+    # held-out error bars in their own colour, never the front's black
+    bars = [c for c in axis.collections if isinstance(c, LineCollection)]
+    held = [c for c in bars if tuple(c.get_colors()[0][:3]) == pytest.approx(to_rgb(HOLDOUT_COLOUR))]
+    assert held, "held-out error bars are drawn in the held-out colour"
+
+    # Trials at one spot (greedy blends often answer identically) are drawn once and counted.
+    chosen = result.record(result.chosen)
+    copies = [replace(chosen, number=100 + i) for i in range(4)]
+    plot_pareto(replace(result, records=[*result.records, *copies]), tmp_path / "dupes.png")
+    texts = [t.get_text() for t in drawn["dupes.png"].axes[0].texts]
+    assert any(text.endswith("×5") and text.startswith(f"t{chosen.number} λ") for text in texts), texts
+
+
+def test_a_modules_study_draws_its_profile_and_a_stage_map_of_points(tmp_path, toy_backend, monkeypatch):
+    drawn = _figures(monkeypatch)
+    report = _study(tmp_path, toy_backend, space={"kind": "modules"}, trials=3)
+    assert (tmp_path / "out" / "lambda_profile.png").read_bytes()[:4] == b"\x89PNG"
+    profile = drawn["lambda_profile.png"].axes[0]
+    chosen = report.result.record(report.result.chosen).params
+    flat = {line.get_label().split(" (mean")[0]: set(line.get_ydata()) for line in profile.get_lines()}
+    assert flat["attention"] == {chosen["lam_attention"]} and flat["mlp"] == {chosen["lam_mlp"]}
+    stage = drawn["stage_map.png"].axes
+    title = stage[0].get_title()
+    assert "Interpolation sweep" not in title and "mean λ" in title
+    for axis in stage:
+        for line in axis.get_lines():
+            assert line.get_linestyle() == "None", (line.get_label(), "joined: neighbours by mean λ are different blends")

@@ -24,10 +24,33 @@ if TYPE_CHECKING:
     from mi_search.search.trials import TrialRecord
 
 
-def _draw_trials(axis: Axes, records: list[TrialRecord], *, full: bool) -> None:
-    """Search points by stage, with error bars where the record carries intervals; partial estimates hollow."""
+HOLDOUT_COLOUR = "#6a3d9a"  # purple: apart from the stage colours and from the front's black step line
+_FAR_FACTOR = 0.35  # a point further right than this share of the front's token span past its end is "far"
+
+
+def _point_label(record: TrialRecord) -> str:
+    """`t12 λ0.61` for a global λ; `t12 mean λ0.58` for a vector."""
+    if set(record.params) == {"lam"}:
+        return f"t{record.number} λ{record.params['lam']:.2f}"
+    return f"t{record.number} mean λ{record.mean_lambda:.2f}"
+
+
+def _groups(records: list[TrialRecord]) -> list[list[TrialRecord]]:
+    """Records at one spot (same accuracy, same tokens to 0.1) together: greedy blends often answer identically."""
+    spots: dict[tuple[float, float], list[TrialRecord]] = {}
+    for r in records:
+        spots.setdefault((round(r.mean_tokens, 1), round(r.accuracy, 4)), []).append(r)
+    return list(spots.values())
+
+
+def _draw_trials(axis: Axes, records: list[TrialRecord], *, full: bool, front: set[int]) -> None:
+    """Search points by stage, with error bars where the record carries intervals; partial estimates hollow.
+
+    Trials at one spot are drawn once and counted (`×5`); front points are labelled with trial and λ.
+    """
     for stage in sorted({r.stage for r in records}, key=lambda s: s or 0):
-        members = [r for r in records if r.stage == stage]
+        groups = _groups([r for r in records if r.stage == stage])
+        members = [g[0] for g in groups]
         colour = STAGE_EDGES.get(stage, UNLABELLED)
         xs, ys = [r.mean_tokens for r in members], [r.accuracy for r in members]
         bounds = [record_intervals(r) for r in members]
@@ -55,36 +78,64 @@ def _draw_trials(axis: Axes, records: list[TrialRecord], *, full: bool) -> None:
             zorder=2,
             label=name if full else f"{name} (stopped early)",
         )
+        for group in groups:
+            on_front = [r for r in group if r.number in front]
+            text = _point_label(on_front[0]) if on_front else ""
+            if len(group) > 1:
+                text = f"{text} ×{len(group)}".strip()
+            if text:
+                axis.annotate(
+                    text, (group[0].mean_tokens, group[0].accuracy), xytext=(6, -10), textcoords="offset points",
+                    fontsize=6.5, color=colour, zorder=5,
+                )
 
 
-def _draw_holdout(axis: Axes, records: list[TrialRecord]) -> None:
-    """Held-out re-scores beside their search points, joined by a thin line so each pair reads as one trial."""
+def _draw_holdout(axis: Axes, records: list[TrialRecord], nudge: float) -> None:
+    """Held-out re-scores in their own colour, nudged `nudge` tokens right so their bars never sit on the
+    front's vertical steps, joined to their search points by a thin line so each pair reads as one trial."""
     held = [r for r in records if r.holdout]
     if not held:
         return
     for r in held:
         axis.plot(
-            [r.mean_tokens, r.holdout["mean_tokens"]],
+            [r.mean_tokens, r.holdout["mean_tokens"] + nudge],
             [r.accuracy, r.holdout["objective"]],
-            color="#555555",
+            color=HOLDOUT_COLOUR,
+            alpha=0.5,
             lw=0.6,
             zorder=1,
         )
-    xs, ys = [r.holdout["mean_tokens"] for r in held], [r.holdout["objective"] for r in held]
+    xs, ys = [r.holdout["mean_tokens"] + nudge for r in held], [r.holdout["objective"] for r in held]
     bounds = [record_intervals(r, holdout=True) for r in held]
     if any(bounds):
         axis.errorbar(
-            xs, ys, yerr=error_bars(ys, [b[0] if b else None for b in bounds]), fmt="none", ecolor="black", lw=0.8
+            xs, ys, yerr=error_bars(ys, [b[0] if b else None for b in bounds]), fmt="none", ecolor=HOLDOUT_COLOUR,
+            lw=0.9, capsize=2, zorder=2,
         )
-    axis.scatter(xs, ys, marker="D", s=22, facecolors="white", edgecolors="black", zorder=3, label="held-out re-score")
+    axis.scatter(
+        xs, ys, marker="D", s=22, facecolors="white", edgecolors=HOLDOUT_COLOUR, zorder=3,
+        label="held-out re-score (nudged right)",
+    )
 
 
-def _draw_budget(axis: Axes, budget: int, most: float) -> None:
+def _draw_far(axis: Axes, far: list[TrialRecord], edge: float) -> None:
+    """Trials far right of the front, drawn as arrows at the chart's right edge with their tokens written out,
+    so the front keeps the width of the chart."""
+    for r in far:
+        colour = STAGE_EDGES.get(r.stage, UNLABELLED)
+        axis.scatter([edge], [r.accuracy], marker=">", s=40, color=colour, zorder=3, clip_on=False)
+        axis.annotate(
+            f"{_point_label(r)}\n{r.mean_tokens:.0f} tokens →", (edge, r.accuracy), xytext=(-4, -8),
+            textcoords="offset points", ha="right", va="top", fontsize=6.5, color=colour, zorder=5,
+        )
+
+
+def _draw_budget(axis: Axes, budget: int, right: float) -> None:
     """The budget line when it falls on the chart; otherwise an arrow on the x axis past its end, named in the legend.
 
     The arrow sits outside the plotting area, so it can never cover a point or a note.
     """
-    if budget <= 1.3 * most:
+    if budget <= right:
         axis.axvline(budget, color=BUDGET_COLOUR, ls="--", lw=1, label=f"budget: {budget} tokens")
         return
     axis.annotate(
@@ -106,15 +157,31 @@ def _draw_budget(axis: Axes, budget: int, most: float) -> None:
     )
 
 
+def _x_range(result: StudyResult, front: list[TrialRecord]) -> tuple[float, float]:
+    """The tokens worth the chart's width: the front and its held-out re-scores, with room on both sides."""
+    focus = [r.mean_tokens for r in front] + [r.holdout["mean_tokens"] for r in front if r.holdout]
+    focus = focus or [r.mean_tokens for r in result.records] or [0.0, float(result.budget)]
+    low, high = min(focus), max(focus)
+    span = max(high - low, 0.05 * high, 1.0)
+    return low - 0.08 * span, high + _FAR_FACTOR * span
+
+
 def plot_pareto(result: StudyResult, path: Path) -> None:
     """Accuracy against mean tokens for every trial; the legend sits outside the axes, so it hides nothing."""
     with paper_style():
         fig = new_figure(WIDE)
         axis = fig.subplots()
-        _draw_trials(axis, [r for r in result.records if r.full], full=True)
-        _draw_trials(axis, [r for r in result.records if not r.full], full=False)
-        _draw_holdout(axis, result.records)
         front = [result.record(n) for n in result.front]
+        left, right = _x_range(result, front)
+        if result.budget <= right * 1.3 and result.budget > right:  # a budget just past the front: keep it in view
+            right = result.budget * 1.03
+        far = [r for r in result.records if r.mean_tokens > right]
+        near = [r for r in result.records if r.mean_tokens <= right]
+        on_front = set(result.front)
+        _draw_trials(axis, [r for r in near if r.full], full=True, front=on_front)
+        _draw_trials(axis, [r for r in near if not r.full], full=False, front=on_front)
+        _draw_holdout(axis, near, nudge=0.012 * (right - left))
+        _draw_far(axis, far, right)
         if front:
             axis.step(
                 [r.mean_tokens for r in front],
@@ -129,18 +196,18 @@ def plot_pareto(result: StudyResult, path: Path) -> None:
             chosen = result.record(result.chosen)
             # A ring around the point: the point itself (and any neighbour) stays visible.
             axis.scatter(
-                [chosen.mean_tokens],
+                [min(chosen.mean_tokens, right)],
                 [chosen.accuracy],
                 s=220,
                 facecolors="none",
                 edgecolors="black",
                 linewidths=1.5,
                 zorder=4,
-                label=f"chosen: trial {chosen.number}",
+                label=f"chosen: {_point_label(chosen)}",
             )
-        most = max((r.mean_tokens for r in result.records), default=float(result.budget))
-        _draw_budget(axis, result.budget, most)
-        axis.set_xlabel("mean response tokens")
+        _draw_budget(axis, result.budget, right)
+        axis.set_xlim(left, right)
+        axis.set_xlabel("mean response tokens" + (" (arrows: trials further right)" if far else ""))
         axis.set_ylabel("accuracy")
         axis.set_title(f"{result.name}: {len(result.records)} trials, hypervolume {result.hypervolume:.3f}")
         axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
