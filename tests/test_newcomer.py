@@ -199,7 +199,7 @@ def test_pareto_png_labels_front_points_keeps_the_front_wide_and_colours_held_ou
     assert thinking.number not in result.front, "the toy's λ 0.7 answers as well as λ 1 for fewer tokens"
     right = axis.get_xlim()[1]
     assert right < thinking.mean_tokens and all(result.record(n).mean_tokens < right for n in result.front)
-    assert any(f"t{thinking.number} λ1.00\n{thinking.mean_tokens:.0f} tokens →" == text for text in texts), texts
+    assert any(f"t{thinking.number} λ1.00: {thinking.mean_tokens:.0f} tokens →" in text for text in texts), texts
     # held-out error bars in their own colour, never the front's black
     bars = [c for c in axis.collections if isinstance(c, LineCollection)]
     held = [c for c in bars if tuple(c.get_colors()[0][:3]) == pytest.approx(to_rgb(HOLDOUT_COLOUR))]

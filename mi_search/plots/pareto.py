@@ -118,15 +118,29 @@ def _draw_holdout(axis: Axes, records: list[TrialRecord], nudge: float) -> None:
     )
 
 
-def _draw_far(axis: Axes, far: list[TrialRecord], edge: float) -> None:
+def _draw_far(axis: Axes, far: list[TrialRecord], edge: float, y_span: float) -> None:
     """Trials far right of the front, drawn as arrows at the chart's right edge with their tokens written out,
-    so the front keeps the width of the chart."""
-    for r in far:
-        colour = STAGE_EDGES.get(r.stage, UNLABELLED)
-        axis.scatter([edge], [r.accuracy], marker=">", s=40, color=colour, zorder=3, clip_on=False)
+    so the front keeps the width of the chart; arrows at about one accuracy share one note."""
+    labels = set(axis.get_legend_handles_labels()[1])
+    clusters: list[list[TrialRecord]] = []
+    for r in sorted(far, key=lambda r: -r.accuracy):
+        if clusters and clusters[-1][-1].accuracy - r.accuracy < 0.06 * y_span:
+            clusters[-1].append(r)
+        else:
+            clusters.append([r])
+    for cluster in clusters:
+        for r in cluster:
+            colour = STAGE_EDGES.get(r.stage, UNLABELLED)
+            name = STAGE_NAMES.get(r.stage, "stage not labelled")
+            axis.scatter(
+                [edge], [r.accuracy], marker=">", s=40, color=colour, zorder=3, clip_on=False,
+                label=None if name in labels else name,
+            )
+            labels.add(name)
+        note = "\n".join(f"{_point_label(r)}: {r.mean_tokens:.0f} tokens →" for r in cluster)
         axis.annotate(
-            f"{_point_label(r)}\n{r.mean_tokens:.0f} tokens →", (edge, r.accuracy), xytext=(-4, -8),
-            textcoords="offset points", ha="right", va="top", fontsize=6.5, color=colour, zorder=5,
+            note, (edge, cluster[0].accuracy), xytext=(-4, -8), textcoords="offset points", ha="right", va="top",
+            fontsize=6.5, color=STAGE_EDGES.get(cluster[0].stage, UNLABELLED), zorder=5,
         )
 
 
@@ -181,7 +195,8 @@ def plot_pareto(result: StudyResult, path: Path) -> None:
         _draw_trials(axis, [r for r in near if r.full], full=True, front=on_front)
         _draw_trials(axis, [r for r in near if not r.full], full=False, front=on_front)
         _draw_holdout(axis, near, nudge=0.012 * (right - left))
-        _draw_far(axis, far, right)
+        accuracies = [r.accuracy for r in result.records] or [0.0, 1.0]
+        _draw_far(axis, far, right, max(max(accuracies) - min(accuracies), 0.05))
         if front:
             axis.step(
                 [r.mean_tokens for r in front],
