@@ -227,3 +227,16 @@ def test_a_modules_study_draws_its_profile_and_a_stage_map_of_points(tmp_path, t
     for axis in stage:
         for line in axis.get_lines():
             assert line.get_linestyle() == "None", (line.get_label(), "joined: neighbours by mean λ are different blends")
+
+
+@pytest.mark.skipif(not Path("/proc/meminfo").exists(), reason="Linux reports available memory in /proc/meminfo")
+def test_the_plan_reports_available_host_memory_not_the_total():
+    import torch
+
+    from mi_search.backends.devices import probe_machine
+
+    machine = probe_machine(torch.device("cpu"))
+    fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    available = int(fields["MemAvailable"].split()[0]) * 1024
+    assert machine.free < machine.device_memory
+    assert machine.free == pytest.approx(available, rel=0.1)
