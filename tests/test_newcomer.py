@@ -240,3 +240,25 @@ def test_the_plan_reports_available_host_memory_not_the_total():
     available = int(fields["MemAvailable"].split()[0]) * 1024
     assert machine.free < machine.device_memory
     assert machine.free == pytest.approx(available, rel=0.1)
+
+
+def test_every_extra_we_ask_of_a_dependency_is_one_it_provides():
+    """pip only warns about an extra a package lacks, and installs without what it would have brought."""
+    import tomllib
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = [*project["dependencies"], *(r for extra in project["optional-dependencies"].values() for r in extra)]
+    checked = 0
+    for requirement in requirements:
+        match = re.match(r"([A-Za-z0-9_.-]+)\[([^\]]+)\]", requirement)
+        if not match or match[1] == "mi-search":
+            continue
+        try:
+            provided = set(metadata(match[1]).get_all("Provides-Extra") or [])
+        except PackageNotFoundError:
+            continue  # an extra's dependency that is not installed here
+        for extra in match[2].split(","):
+            assert extra.strip() in provided, f"{match[1]} has no extra {extra!r}; it offers {sorted(provided)}"
+        checked += 1
+    assert checked, "math-verify's extra at least is checked"
