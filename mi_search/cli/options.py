@@ -47,7 +47,7 @@ PAIR_OPTIONS: OptionGroup = {
     "instruct": Annotated[str | None, _option(PairConfig, "instruct", "Models")],
     "thinking": Annotated[str | None, _option(PairConfig, "thinking", "Models")],
     "trust_remote_code": Annotated[
-        bool | None, _option(PairConfig, "trust_remote_code", "Models", "--trust-remote-code/--no-trust-remote-code")
+        bool | None, _option(PairConfig, "trust_remote_code", "Models", "--trust-remote-code")
     ],
 }
 BACKEND_OPTIONS: OptionGroup = {

@@ -86,6 +86,13 @@ def _search(
         ),
     ] = None,
     heartbeat: HeartbeatOpt = 10,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="Show the traceback of an unexpected error; works anywhere on the line, with any command.",
+        ),
+    ] = False,  # listed for --help only: mi_search's main() takes it out of the arguments before they are parsed
     *,
     flags: dict[str, Any],
 ) -> None:

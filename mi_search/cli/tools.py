@@ -52,7 +52,7 @@ def merge(
     lam_attn: Annotated[float | None, typer.Option("--lam-attn", help="λ for attention weights.")] = None,
     lam_mlp: Annotated[float | None, typer.Option("--lam-mlp", help="λ for MLP (FFN) weights.")] = None,
     spec: Annotated[Path | None, typer.Option(help="YAML λ spec: lam, modules, blocks.")] = None,
-    allow_extrapolation: Annotated[bool, typer.Option(help="Allow λ outside [0, 1].")] = False,
+    allow_extrapolation: Annotated[bool, typer.Option("--allow-extrapolation", help="Allow λ outside [0, 1].")] = False,
     overwrite: OverwriteOpt = False,
     *,
     flags: dict[str, Any],
