@@ -275,3 +275,67 @@ def test_help_at_80_columns_cuts_no_option_and_lists_debug(command):
     assert "…" not in done.output, [line for line in done.output.splitlines() if "…" in line]
     if not command:
         assert "--debug" in done.output.split("Options", 1)[1], "the help that mentions --debug lists it"
+
+
+# A child process in which mi_search cannot be imported from the install: only from what a model ships.
+_WITHOUT_MI_SEARCH = """
+import sys
+from pathlib import Path
+sys.path = [p for p in sys.path if p and not (Path(p) / "mi_search").exists()]
+sys.meta_path = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+try:
+    import mi_search
+except ImportError:
+    pass
+else:
+    raise SystemExit("mi_search is still importable: " + str(mi_search.__file__))
+"""
+
+
+@pytest.mark.slow
+def test_the_promoted_model_serves_without_mi_search_installed_quietly_with_a_plain_checkpoint(tmp_path):
+    from mi_search.search.request import StudyRequest
+    from mi_search.search.storage import open_storage as storage_of
+    from mi_search.search.study import join_study
+    from mi_search.service.runtime import Runtime
+    from mi_search.service.study import run_study
+    from mi_search.tracking.promote import promote
+
+    runtime = Runtime(storage=f"sqlite:///{tmp_path}/s.db", tracking_uri=None, out=tmp_path / "out")
+    settings = {"budget": "4k", "task": {"search_size": 8, "holdout_size": 8}, "name": "served", "trials": 3}
+    run_study(StudyRequest(overrides=settings), runtime)
+    study, config = join_study(storage_of(runtime.storage), "served")
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    promote(study, config, name="served", alias="champion", tracking_uri=uri)
+
+    script = _WITHOUT_MI_SEARCH + f"""
+import mlflow, json
+mlflow.set_tracking_uri({uri!r}); mlflow.set_registry_uri({uri!r})
+local = Path(mlflow.artifacts.download_artifacts("models:/served@champion", dst_path={str(tmp_path / "dl")!r}))
+requirements = (local / "requirements.txt").read_text()
+assert "mi-search" not in requirements and "transformers==" in requirements, requirements
+# the blend as a plain safetensors checkpoint: what vLLM or transformers serve, no mi-search needed
+from transformers import AutoModelForCausalLM, AutoTokenizer
+checkpoint = local / "artifacts" / "checkpoint"
+assert list(checkpoint.glob("*.safetensors")), sorted(p.name for p in checkpoint.iterdir())
+model = AutoModelForCausalLM.from_pretrained(checkpoint)
+tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+assert tokenizer.chat_template and model.config.architectures == ["Qwen3ForCausalLM"]
+import sys
+assert "mi_search" not in sys.modules
+print("PLAIN-OK", flush=True)
+sys.stderr.write("---pyfunc---\\n"); sys.stderr.flush()
+loaded = mlflow.pyfunc.load_model("models:/served@champion")
+answer = loaded.predict(["12+30="])
+import mi_search
+assert str(local) in mi_search.__file__ or "code" in mi_search.__file__, mi_search.__file__
+print("PYFUNC-OK", json.dumps(answer), flush=True)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+        env={k: v for k, v in __import__("os").environ.items() if k != "PYTHONPATH"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PLAIN-OK" in done.stdout and "PYFUNC-OK" in done.stdout, done.stdout
+    loading = done.stderr.split("---pyfunc---", 1)[1]
+    assert "Loading weights" not in loading and "Warning" not in loading, loading
