@@ -42,12 +42,24 @@ def host_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def probe_machine(device: torch.device) -> Machine:
-    """The memory the plan works with: a GPU's total and free memory, or the host's for a CPU device.
+def host_available() -> int | None:
+    """Bytes the kernel can hand out now without swapping (`MemAvailable`), or None where it does not say.
 
-    On a CPU the plan uses total memory, not what is free this second: vLLM checks that itself as it starts.
+    Not `free`: Linux keeps most idle memory as page cache, which it gives back on demand.
     """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the file says kB and means KiB
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def probe_machine(device: torch.device) -> Machine:
+    """The memory the plan works with: a GPU's total and free memory, or the host's total and available memory."""
     if device.type == "cuda":
         free, total = torch.cuda.mem_get_info(device)
         return Machine("cuda", total, free, host_memory())
-    return Machine("cpu", host_memory(), None, host_memory())
+    return Machine("cpu", host_memory(), host_available(), host_memory())

@@ -10,6 +10,7 @@ response from the same random numbers (common random numbers, `evaluation.seeds`
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import torch
@@ -60,12 +61,13 @@ class HFGenerator:
         attention = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in batch], device=device)
         positions = (attention.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache()
+        keyword = _cache_keyword(self.model)
         live = torch.arange(len(batch), device=device)  # original row of each live batch row
         generated: list[list[int]] = [[] for _ in batch]
         finish: list[str] = ["length"] * len(batch)
         stop_ids = self.stop_ids.to(device)
         logits = self.model(
-            input_ids=input_ids, attention_mask=attention, position_ids=positions, past_key_values=cache, use_cache=True
+            input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True, **{keyword: cache}
         ).logits[:, -1, :]
         for _ in range(params.max_new_tokens):
             tokens = _next_tokens(logits, params, [generators[row] for row in live.tolist()])
@@ -86,13 +88,19 @@ class HFGenerator:
                 input_ids=tokens[:, None],
                 attention_mask=attention,
                 position_ids=positions,
-                past_key_values=cache,
                 use_cache=True,
+                **{keyword: cache},
             ).logits[:, -1, :]
         return [
             Completion(self.tokenizer.decode(ids, skip_special_tokens=True), len(ids), reason)
             for ids, reason in zip(generated, finish)
         ]
+
+
+def _cache_keyword(model: PreTrainedModel) -> str:
+    """The name `forward` takes the KV cache by: transformers 5.2x renamed `past_key_values` to `cache` and warns
+    (FutureWarning) on the old name; earlier 5.x releases know only the old one."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def _next_tokens(logits: torch.Tensor, params: DecodingParams, generators: list[torch.Generator]) -> torch.Tensor:

@@ -104,7 +104,7 @@ PAIR_OPTIONS: OptionGroup = {
     "trust_remote_code": flag(
         "pair.trust_remote_code",
         bool,
-        _option(PairConfig, "trust_remote_code", "Models", "--trust-remote-code/--no-trust-remote-code"),
+        _option(PairConfig, "trust_remote_code", "Models", "--trust-remote-code"),
     ),
 }
 BACKEND_OPTIONS: OptionGroup = {

@@ -41,6 +41,9 @@ class ConsoleObserver:
         with StudyProgress(self.console, total, questions) as progress:
             yield progress
 
+    def note(self, message: str) -> None:
+        self.console.print(message, soft_wrap=True, highlight=False, markup=False)
+
 
 class StudyProgress:
     """A TrialObserver drawing rich progress bars: overall trials, and questions scored in the current trial."""
@@ -84,7 +87,8 @@ def front_table(result: StudyResult) -> Table:
         title=f"{result.name}: Pareto front (budget {result.budget} tokens, hypervolume {result.hypervolume:.3f})"
     )
     for column in ("trial", "λ", "accuracy", "mean tokens", "Think #R", "stage", "held-out acc", "held-out tok"):
-        table.add_column(column, justify="right", overflow="fold")
+        # Words stay whole: a header never breaks mid-word ("accurac/y"); a narrow terminal wraps at spaces.
+        table.add_column(column, justify="right", min_width=max(len(word) for word in column.split()))
     for number in result.front:
         r = result.row(number)
         holdout = r.holdout or {}
@@ -103,6 +107,20 @@ def front_table(result: StudyResult) -> Table:
     if caption:
         table.caption = caption
     return table
+
+
+def print_table(console: Console, table: Table) -> None:
+    """`table` at its natural width when output is not a terminal: a pipe, a log or CI has no width to fit,
+    and rich's default of 80 columns there wraps every row over 2–4 lines."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    caption, table.caption = table.caption, None  # a caption wraps to the table's width: one line of its own instead
+    # console.print(width=...) only narrows; a console as wide as the table writes it unwrapped to the same file
+    Console(file=console.file, width=max(console.width, natural)).print(table)
+    if caption:
+        console.print(caption, soft_wrap=True, highlight=False, markup=False)
 
 
 def _with_interval(value: float, span: Span | None) -> str:

@@ -105,6 +105,13 @@ def _search(
         ),
     ] = None,
     heartbeat: HeartbeatOpt = 10,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="Show the traceback of an unexpected error; works anywhere on the line, with any command.",
+        ),
+    ] = False,  # listed for --help only: mi_search's main() takes it out of the arguments before they are parsed
     *,
     overrides: Overrides,
 ) -> None:
@@ -112,7 +119,7 @@ def _search(
     configure_process()  # the app's callback: runs once before any command, before torch loads
     if ctx.invoked_subcommand is not None:
         return
-    from mi_search.cli.render import ConsoleObserver, front_table
+    from mi_search.cli.render import ConsoleObserver, front_table, print_table
     from mi_search.search.settings.request import StudyRequest
     from mi_search.service.runtime import Runtime
     from mi_search.service.study import run_study
@@ -120,7 +127,7 @@ def _search(
     runtime = Runtime(storage=storage, tracking_uri=tracking_uri, heartbeat=heartbeat, out=out, promote=promote)
     with interrupted_hint(study):
         report = run_study(StudyRequest(study, overrides.settings, overrides.names), runtime, ConsoleObserver(console))
-    console.print(front_table(report.result))
+    print_table(console, front_table(report.result))
     if report.result.chosen is None:
         console.print("[yellow]no front point stays within the budget on the held-out questions[/yellow]")
     console.print(f"wrote {report.folder}/pareto.json, trials.csv, pareto.png and stage_map.png")

@@ -20,6 +20,7 @@ from mi_search.cli.options import (
     flag,
     takes,
 )
+from mi_search.cli.render import print_table
 from mi_search.errors import UserError
 
 SWEEP_OPTIONS: OptionGroup = {
@@ -79,7 +80,7 @@ def merge(
     lam_attn: Annotated[float | None, typer.Option("--lam-attn", help="λ for attention weights.")] = None,
     lam_mlp: Annotated[float | None, typer.Option("--lam-mlp", help="λ for MLP (FFN) weights.")] = None,
     spec: Annotated[Path | None, typer.Option(help="YAML λ spec: lam, modules, blocks.")] = None,
-    allow_extrapolation: Annotated[bool, typer.Option(help="Allow λ outside [0, 1].")] = False,
+    allow_extrapolation: Annotated[bool, typer.Option("--allow-extrapolation", help="Allow λ outside [0, 1].")] = False,
     overwrite: OverwriteOpt = False,
     *,
     overrides: Overrides,
@@ -145,7 +146,7 @@ def sweep(
         s = row.scores
         stage = f"{row.stage}{' overthinking' if row.overthinking else ''}"
         table.add_row(f"{row.lam:.2f}", f"{s.accuracy:.3f}", f"{s.pass_at_k:.3f}", f"{s.mean_tokens:.1f}", f"{s.think_ratio:.2f}", stage)
-    console.print(table)
+    print_table(console, table)
     console.print(f"wrote {out}/sweep.csv, {out}/samples.jsonl and {out}/stage_map.png")
 
 

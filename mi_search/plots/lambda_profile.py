@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from mi_search.plots.style import save
 
-_COLOURS = {"attention": "#1f77b4", "mlp": "#d62728"}
+_COLOURS = {"attention": "#1f77b4", "mlp": "#d62728", "rest (global λ)": "#7f7f7f"}
 
 
 def plot_lambda_profile(groups: dict[str, list[float]], path: Path, *, title: str) -> None:

@@ -21,12 +21,19 @@ def trial_points(rows: Sequence[TrialRow]) -> list[tuple]:
 
 
 def plot_stage_map(
-    points: list[tuple], path: Path, *, xlabel: str = "λ (0 = Instruct, 1 = Thinking)"
+    points: list[tuple],
+    path: Path,
+    *,
+    xlabel: str = "λ (0 = Instruct, 1 = Thinking)",
+    title: str = "Interpolation sweep: accuracy, thinking and length against λ",
+    joined: bool = True,
 ) -> None:
     """Accuracy, Think #R and mean tokens against λ, stages shaded (the paper's Figure 3 layout).
 
     `points` are (λ, accuracy, think ratio, mean tokens, stage), with an optional sixth item: False
     for a partial estimate (drawn hollow, not joined), True (the default) for a fully scored point.
+    `joined=False` draws points only: against a vector's mean λ, neighbours are different blends and a
+    line between them would zigzag through values no trial has.
     """
     points = sorted((*p[:5], p[5] if len(p) > 5 else True) for p in points)
     lams = [p[0] for p in points]
@@ -45,7 +52,10 @@ def plot_stage_map(
         (right, 3, "^", "-", "#d62728", "mean tokens (Token #N)"),
     )
     for axis, column, marker, line, colour, label in series:
-        axis.plot([p[0] for p in full], [p[column] for p in full], marker=marker, ls=line, color=colour, label=label)
+        axis.plot(
+            [p[0] for p in full], [p[column] for p in full], marker=marker, ls=line if joined else "none",
+            color=colour, label=label,
+        )
         if partial:
             axis.plot(
                 [p[0] for p in partial], [p[column] for p in partial], marker=marker, ls="none",
@@ -64,5 +74,5 @@ def plot_stage_map(
     # below the axes, never over a point: inside them, any corner covers a λ end, where the stages begin and end
     fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=7, frameon=False)
     hollow = " (hollow: stopped early)" if partial else ""
-    left.set_title(f"Interpolation sweep: accuracy, thinking and length against λ{hollow}")
+    left.set_title(f"{title}{hollow}")
     save(fig, path)

@@ -40,6 +40,10 @@ class StudyObserver(Protocol):
         """The trials of this invocation: `total` of them, each scored on up to `questions` questions."""
         ...
 
+    def note(self, message: str) -> None:
+        """One line the user should read: a study continued, a budget that does not bind."""
+        ...
+
 
 class Quiet:
     """An observer that shows nothing: for tests, benchmarks and notebooks."""
@@ -49,6 +53,8 @@ class Quiet:
 
     def trials(self, total: int, questions: int) -> AbstractContextManager[TrialObserver]:
         return nullcontext(_Silent())
+
+    def note(self, message: str) -> None: ...
 
 
 class _Silent:

@@ -15,6 +15,7 @@ from mlflow.tracking import MlflowClient
 from mi_search.backends.base import Backend
 from mi_search.backends.load import load_backend
 from mi_search.backends.pair import ResolvedPair
+from mi_search.search.settings.budget import unbound_budget_line
 from mi_search.search.settings.config import StudyConfig, build_config, resume_config
 from mi_search.search.running.holdout import rescore_front
 from mi_search.search.running.inputs import StudyInputs, prepare_inputs
@@ -81,6 +82,9 @@ def run_study(
     check_space(config, backend.plan if pair is None else pair.plan)  # a corrected pair's included
     study = open_study(storage, config, existing)
     reap_orphans(study)
+    if existing is not None:
+        had = len(trials.completed(study))
+        observer.note(f"continuing study {config.study_name!r}: it has {had} finished trials, this run adds {config.trials}")
     backend, tracker = _open(study, config, inputs, runtime, client, observer, backend, pair)
     _run_trials(study, config, inputs, backend, tracker, observer)
     with observer.step("re-scoring new front points on the held-out questions"):
@@ -89,6 +93,9 @@ def run_study(
         files = write_report(folder, result, _report_extra(config, inputs, result))
         if tracker is not None:
             tracker.report(study, result, files, finished=True)
+    unbound = unbound_budget_line(result)
+    if unbound is not None:
+        observer.note(unbound)
     promotion = None
     if runtime.promote is not None:
         with observer.step(f"exporting the chosen point and registering it as {runtime.promote}"):

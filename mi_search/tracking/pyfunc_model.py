@@ -15,6 +15,7 @@ class MergedModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
         from mi_search.evaluation.decoding import DecodingParams
         from mi_search.backends.hf_generate import HFGenerator
@@ -22,7 +23,13 @@ class MergedModel(mlflow.pyfunc.PythonModel):
         directory = context.artifacts[CHECKPOINT_ARTIFACT]
         device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = torch.bfloat16 if device == "cuda" else torch.float32  # bf16 matmuls are slow on most CPUs
-        model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, use_safetensors=True).to(device).eval()
+        bar = transformers_logging.is_progress_bar_enabled()
+        transformers_logging.disable_progress_bar()  # a served model loads quietly; the caller's setting comes back
+        try:
+            model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, use_safetensors=True).to(device).eval()
+        finally:
+            if bar:
+                transformers_logging.enable_progress_bar()
         self.generator = HFGenerator(model, AutoTokenizer.from_pretrained(directory))
         self.decoding = DecodingParams.model_validate(context.model_config)
 

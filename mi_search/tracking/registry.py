@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +31,19 @@ _FORBIDDEN_IN_NAMES = (".", "/", ":")
 STATE_TAG, PENDING, REGISTERED = "mi_search.registration", "pending", "registered"
 _MODEL_VERSIONS_TAG = "mlflow.modelVersions"  # how MLflow links a logged model to its registered versions
 MODEL_CODE = Path(__file__).with_name("model_code.py")
+# The modules the registered model runs, shipped inside it (MLflow's code_paths): a serving machine needs
+# no mi-search install (mi-search is not on a package registry), only the requirements below.
+SERVING_MODULES = (
+    "__init__.py",
+    "backends/__init__.py",
+    "backends/base.py",
+    "backends/hf_generate.py",
+    "evaluation/__init__.py",
+    "evaluation/decoding.py",
+    "evaluation/seeds.py",
+    "tracking/__init__.py",
+    "tracking/pyfunc_model.py",
+)
 
 
 @dataclass(frozen=True)
@@ -79,17 +95,48 @@ def clean_incomplete(client: MlflowClient, name: str) -> list[str]:
 
 def log_checkpoint(checkpoint: Path, *, run_id: str, decoding: DecodingParams, tracking_uri: str) -> str:
     """Log `checkpoint` as a models-from-code pyfunc in run `run_id`; the logged model's id."""
-    with fluent_uri(tracking_uri), mlflow.start_run(run_id=run_id, nested=True), warnings.catch_warnings():
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(fluent_uri(tracking_uri))
+        stack.enter_context(mlflow.start_run(run_id=run_id, nested=True))
+        stack.enter_context(warnings.catch_warnings())
         # MLflow suggests an input example; one would make it load the whole model while logging.
         warnings.filterwarnings("ignore", message=".*input example.*")
+        code = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mi-search-serving-")))
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(MODEL_CODE),
             artifacts={CHECKPOINT_ARTIFACT: str(checkpoint)},
             model_config=decoding.model_dump(),
-            pip_requirements=[f"mi-search=={__version__}", "torch", "transformers"],
+            code_paths=[str(serving_code(code))],
+            pip_requirements=serving_requirements(),
         )
     return info.model_id
+
+
+def serving_code(folder: Path) -> Path:
+    """A copy of just the modules the registered model runs, as a `mi_search` package under `folder`."""
+    source = Path(__file__).resolve().parents[1]  # the mi_search package folder
+    for module in SERVING_MODULES:
+        target = folder / "mi_search" / module
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / module, target)
+    return folder / "mi_search"
+
+
+def serving_requirements() -> list[str]:
+    """What the shipped modules import, from a package registry, at the versions the study ran with."""
+    import pydantic
+    import torch
+    import transformers
+
+    def release(version: str) -> str:  # `2.13.0+cpu` is a local build; its release is on PyPI
+        return re.sub(r"\+.*$", "", version)
+
+    return [
+        f"torch>={release(torch.__version__)}",
+        f"transformers=={transformers.__version__}",
+        f"pydantic>={release(pydantic.VERSION)}",
+    ]
 
 
 @contextlib.contextmanager

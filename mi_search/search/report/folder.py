@@ -13,7 +13,7 @@ from mi_search.atomic import atomic_directory, check_out_folder
 from mi_search.errors import UserError
 from mi_search.evaluation.scores import SCORE_NAMES
 from mi_search.search.report.results import StudyResult
-from mi_search.search.settings.space import vector_groups, vector_summary
+from mi_search.search.settings.space import module_groups, vector_groups, vector_summary
 from mi_search.trial_row import INTERVAL_NAMES, Span, TrialRow
 
 REPORT_FILES = ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")
@@ -124,15 +124,21 @@ def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[
         title = f"{result.name}: {len(result.rows)} trials, hypervolume {result.hypervolume:.3f}"
         plot_pareto(result.rows, staging / "pareto.png", title=title, budget=result.budget)
         distinct = [r for r in result.rows if r.repeat_of is None]  # stopped early: drawn hollow
+        scalar = all(set(r.params) == {"lam"} for r in result.rows)  # one λ, nothing else searched
         plot_stage_map(
             trial_points(distinct),
             staging / "stage_map.png",
-            xlabel="mean λ over all weights (0 = Instruct, 1 = Thinking)",
+            xlabel="λ (0 = Instruct, 1 = Thinking)" if scalar else "mean λ over all weights (0 = Instruct, 1 = Thinking)",
+            title=f"{result.name}: accuracy, thinking and length of every trial against "
+            + ("λ" if scalar else "its mean λ"),
+            joined=scalar,
         )
         files = [out / name for name in REPORT_FILES]
-        groups = vector_groups(result.row(result.chosen).params) if result.chosen is not None else {}
+        params = result.row(result.chosen).params if result.chosen is not None else {}
+        groups = vector_groups(params) or module_groups(params)
         if groups:  # a vector space's chosen point: its λ per module against depth
             title = f"chosen point (trial {result.chosen}): λ per module against depth"
+            title += "" if vector_groups(params) else "\n(a modules space: each λ holds at every depth)"
             plot_lambda_profile(groups, staging / PROFILE_FILE, title=title)
             files.append(out / PROFILE_FILE)
     return files

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mi_search.backends.settings import BackendSettings, HFSettings, read_shorthand
+from mi_search.backends.settings import BACKEND_KINDS, BackendSettings, HFSettings, read_shorthand
 from mi_search.errors import UserError
 from mi_search.evaluation.decoding import DecodingOverrides, SampleCount
 from mi_search.evaluation.scores import AccuracyObjective
@@ -204,6 +204,8 @@ def read_study_file(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise UserError(f"study file {path} is not a mapping; write keys such as `budget: 4000tokens`")
     for piece in REFERABLE_PIECES:
+        if piece == "backend" and raw.get(piece) in BACKEND_KINDS:
+            continue  # `backend: vllm` is the shorthand for `{kind: vllm}`, not a file named vllm
         if isinstance(raw.get(piece), str):
             raw[piece] = read_yaml(Path(path).parent / raw[piece], f"{piece} piece")
     raw.setdefault("name", Path(path).stem)

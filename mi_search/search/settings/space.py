@@ -225,6 +225,20 @@ def vector_groups(params: dict[str, float]) -> dict[str, list[float]]:
     return {part: [v for _, v in sorted(items)] for part, items in groups.items()}
 
 
+def module_groups(params: dict[str, float]) -> dict[str, list[float]]:
+    """A modules-space point as depth profiles: each module's λ holds at every depth, so two equal ends.
+
+    The weights no module λ names follow the global λ (`rest`). Empty unless a module has its own λ.
+    """
+    named = {m.value: params[f"lam_{m.value}"] for m in Module if f"lam_{m.value}" in params}
+    if not named:
+        return {}
+    groups = {part: [value, value] for part, value in named.items()}
+    if "lam" in params:
+        groups["rest (global λ)"] = [params["lam"], params["lam"]]
+    return groups
+
+
 def vector_summary(params: dict[str, float]) -> dict[str, dict[str, float]]:
     """Per module: the mean λ and the mean over the early, middle and late thirds of depth."""
     summary = {}
