@@ -14,7 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mi_search.diskspace import disk_full, no_space
 from mi_search.errors import UserError
+from mi_search.filekind import check_regular
 from mi_search.search.journal import SafeJournalFile
+from mi_search.store_lock import creating
 
 JOURNAL_PREFIX = "journal:"
 # A trial whose process died is noticed after this many missed heartbeats, then retried with its parameters.
@@ -35,11 +37,12 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
         path = url.removeprefix(JOURNAL_PREFIX)
         if not path or Path(path).is_dir():
             raise UserError(f"--storage {url} names no journal file; give a file path, e.g. journal:mi-search.log")
-        return JournalStorage(SafeJournalFile(path))
+        check_regular(Path(path), "journal", "give a journal file path, e.g. journal:mi-search.log")
+        return open_journal(path)
     sqlite = url.startswith("sqlite")
     check_store_kind(url, "--storage", OPTUNA_STORAGE, "sqlite:///mi-search.db")
     try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them knowingly
+        with warnings.catch_warnings(), creating(url):  # heartbeats are "experimental" in Optuna; we rely on them knowingly
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             storage = RDBStorage(
                 url,
@@ -61,6 +64,19 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
     if sqlite:
         serialize_sqlite_transactions(storage.engine)
     return storage
+
+
+def open_journal(path: str) -> JournalStorage:
+    """A journal storage; records that are JSON but not ones Optuna can replay are one line, not Optuna's assertion."""
+    backend = SafeJournalFile(path)
+    try:
+        return JournalStorage(backend)
+    except (AssertionError, KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc).strip() else 'a record it cannot replay'}"
+        raise UserError(
+            f"{path} is not an Optuna journal Optuna can replay ({reason[:120]}); pass the right file to "
+            "--storage journal:PATH, or a new path to start a study there"
+        ) from None
 
 
 def serialize_sqlite_transactions(engine: Engine) -> None:
@@ -121,13 +137,18 @@ def sqlite_tables(url: str) -> set[str]:
     path = Path(url.removeprefix("sqlite:///").split("?")[0])
     if path.is_dir():
         raise UserError(f"{url} names the folder {path}; give a database file in it, e.g. sqlite:///{path}/NAME.db")
+    check_regular(path, "SQLite store", "give a database file, e.g. sqlite:///mi-search.db")  # a FIFO would hang
     if not path.is_file() or path.stat().st_size == 0:
         return set()
     try:
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
-            return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError as exc:  # not a database at all
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            damage = db.execute("PRAGMA quick_check(1)").fetchone()[0]  # reads every page once; milliseconds here
+    except sqlite3.DatabaseError as exc:  # not a database at all, or a damaged header
         raise UserError(f"{path} is not a SQLite database ({exc}); give another path") from None
+    if damage != "ok":
+        raise UserError(f"{path} is a damaged SQLite database ({damage}); restore it from a copy or give another path")
+    return tables
 
 
 def study_exists(storage: BaseStorage, name: str) -> bool:
