@@ -29,6 +29,7 @@ from mi_search.merge.spec import LambdaSpec
 from mi_search.search import trials
 from mi_search.search.config import StudyConfig
 from mi_search.search.inputs import QuestionSet
+from mi_search.search.twins import wait_for_running_twin
 from mi_search.search.paired import (
     QuestionOutcome,
     confidently_worse,
@@ -104,6 +105,7 @@ class TrialRunner:
     def _run(self, trial: optuna.Trial) -> tuple[float, float]:
         spec, params = self.config.space.suggest(trial, self.decoding)
         self.observer.trial_started(trial, spec, params)
+        wait_for_running_twin(trial)  # another process scoring these parameters now: its scores are reused
         twin = trials.finished_twin(trial)
         if twin is not None:  # decoding is seeded: the same parameters give the same samples
             trials.store_repeat(trial, twin)
