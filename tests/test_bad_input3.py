@@ -181,3 +181,62 @@ def test_a_journal_of_json_records_optuna_cannot_replay_is_one_line(inside, reco
     (inside / "j.log").write_text(json.dumps(record) + "\n")
     (inside / "s.yaml").write_text(QUICK)
     refused(["--study", "s.yaml", "--storage", "journal:j.log"], "not an Optuna journal")
+
+
+def immutable(path):
+    """chattr +i: not even root may add an entry; skipped where the file system has no such flag."""
+    import shutil
+    import subprocess
+
+    path.mkdir(exist_ok=True)
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+        pytest.skip("no chattr +i on this file system")
+    return path
+
+
+def mutable_again(path):
+    import subprocess
+
+    subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+
+
+def test_an_immutable_report_folder_is_refused_before_any_trial(inside):
+    (inside / "s.yaml").write_text(QUICK)
+    folder = immutable(inside / "ro")
+    try:
+        refused(["--study", "s.yaml", "--out", "ro"], "cannot write --out ro")
+    finally:
+        mutable_again(folder)
+    assert no_study_stored(inside)
+
+
+def test_a_deleted_current_folder_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    command = "import os, runpy, sys; os.chdir(sys.argv[1]); os.rmdir(sys.argv[1]); sys.argv = ['mi-search', '--budget', '4k']; runpy.run_module('mi_search', run_name='__main__')"
+    done = subprocess.run([sys.executable, "-c", command, str(gone)], capture_output=True, text=True, timeout=120)
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode == 2 and lines == ["error: the current folder was deleted; cd to an existing folder and run the command again"], done
+
+
+def test_a_read_only_home_gives_matplotlib_a_temporary_folder_without_warnings(tmp_path):
+    import subprocess
+    import sys
+
+    home = immutable(tmp_path / "home")
+    code = (
+        "import os; from mi_search.process import configure_process; configure_process(); "
+        "import matplotlib.pyplot as plt; plt.figure(); print(os.environ['MPLCONFIGDIR'])"
+    )
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": "", "XDG_CACHE_HOME": ""}
+    env.pop("MPLCONFIGDIR", None)
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    finally:
+        mutable_again(home)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "", done.stderr  # no "Matplotlib created a temporary cache directory" warnings
+    assert "mi-search-matplotlib" in done.stdout
