@@ -130,6 +130,11 @@ def check_store_kind(url: str, flag: str, kind: str, example: str) -> None:
     raise UserError(f"{flag} {url} {found}; give the {kind} or a new file, e.g. {example}")
 
 
+# Damaged pages are found before a run by SQLite's own check, which reads the whole file: done up to this
+# size (studies and tracking stores of thousands of trials are a few MB), skipped above it to keep starts quick.
+QUICK_CHECK_MAX_BYTES = 256 << 20
+
+
 def sqlite_tables(url: str) -> set[str]:
     """The tables of the SQLite file `url` names, read without writing to it; empty for other URLs and new files."""
     if not url.startswith("sqlite:///"):
@@ -143,7 +148,9 @@ def sqlite_tables(url: str) -> set[str]:
     try:
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            damage = db.execute("PRAGMA quick_check(1)").fetchone()[0]  # reads every page once; milliseconds here
+            damage = "ok"
+            if path.stat().st_size <= QUICK_CHECK_MAX_BYTES:  # reads every page once: milliseconds for a study
+                damage = db.execute("PRAGMA quick_check(1)").fetchone()[0]
     except sqlite3.DatabaseError as exc:  # not a database at all, or a damaged header
         raise UserError(f"{path} is not a SQLite database ({exc}); give another path") from None
     if damage != "ok":
