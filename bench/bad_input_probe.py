@@ -811,6 +811,8 @@ def cases() -> list[Case]:
     ]:
         add(Case(f"plan-{name}", cat, ["plan", *args], setup))
 
+    c.extend(round3_cases())
+
     # -- toy --------------------------------------------------------------------------------------------
     cat = "toy"
     for name, args, setup in [
@@ -827,6 +829,131 @@ def cases() -> list[Case]:
 
     names = [case.name for case in c]
     assert len(names) == len(set(names)), [n for n, k in Counter(names).items() if k > 1]
+    return c
+
+
+# --- Round 3: duplicate keys, inputs that are not regular files, data without distinct records, absurd
+# values, report folders that would lose something, stores damaged or of the wrong records ----------
+
+DATA = ["--task", "aime25", "--data-file", "d.jsonl"]
+
+
+def fifo(name: str) -> Setup:
+    def run(folder: Path) -> None:
+        os.mkfifo(folder / name)
+
+    return run
+
+
+def link(name: str, target: str) -> Setup:
+    def run(folder: Path) -> None:
+        (folder / name).symlink_to(target)
+
+    return run
+
+
+def damaged_sqlite(name: str, tables: tuple[str, ...]) -> Setup:
+    """A SQLite file of the right kind (its marker `tables`) whose pages are overwritten in the middle (a torn
+    write, a bad sector)."""
+
+    def run(folder: Path) -> None:
+        path = folder / name
+        with sqlite3.connect(path) as db:
+            for table in tables:
+                db.execute(f"CREATE TABLE {table} (x TEXT)")
+            db.executemany(f"INSERT INTO {tables[0]} VALUES (?)", [("x" * 500,)] * 200)
+        data = bytearray(path.read_bytes())
+        data[2 * 4096 + 8 : 2 * 4096 + 600] = os.urandom(592)
+        path.write_bytes(bytes(data))
+
+    return run
+
+
+def report_of(study: str) -> Setup:
+    import json
+
+    return write("r/pareto.json", json.dumps({"study": study}))
+
+
+def immutable(name: str) -> Setup:
+    """A folder chattr +i made immutable (root may not write into it either); a read-only mount where chattr fails."""
+
+    def run(folder: Path) -> None:
+        path = folder / name
+        path.mkdir()
+        done = subprocess.run(["chattr", "+i", str(path)], capture_output=True)
+        if done.returncode == 0:
+            with MOUNT_LOCK:
+                IMMUTABLE.append(path)
+        else:
+            read_only(name)(folder) if not path.exists() else (path.rmdir(), read_only(name)(folder))
+
+    return run
+
+
+IMMUTABLE: list[Path] = []  # chattr -i at the end, so the temporary folder can be removed
+
+
+def round3_cases() -> list[Case]:
+    c: list[Case] = []
+    add = c.append
+    quick = "name: s\nbudget: 4k\ntrials: 1\ntask: {search_size: 4, holdout_size: 4}\n"
+
+    cat = "r3 duplicate keys"
+    for name, text in [
+        ("top", "name: s\nbudget: 100tokens\ntask: {search_size: 4, holdout_size: 4}\nbudget: 4000tokens\n"),
+        ("nested", "name: s\nbudget: 4k\ntask:\n  search_size: 4\n  search_size: 8\n"),
+        ("flow", "name: s\nbudget: 4k\ntask: {search_size: 4, search_size: 8}\n"),
+    ]:
+        add(Case(f"r3-dup-key-{name}", cat, SEARCH, write("s.yaml", text)))
+    add(Case("r3-dup-key-piece", cat, SEARCH, files({"s.yaml": "name: s\nbudget: 4k\ntask: t.yaml\n", "t.yaml": "search_size: 4\nsearch_size: 4\n"})))
+
+    cat = "r3 not a regular file"
+    add(Case("r3-study-fifo", cat, SEARCH, fifo("s.yaml")))
+    add(Case("r3-study-link-dev-zero", cat, SEARCH, link("s.yaml", "/dev/zero")))
+    add(Case("r3-study-huge", cat, SEARCH, write("s.yaml", quick + "# pad\n" * 250_000)))
+    add(Case("r3-piece-dev-zero", cat, SEARCH, write("s.yaml", "name: s\nbudget: 4k\ntask: /dev/zero\n")))
+    add(Case("r3-piece-fifo", cat, SEARCH, chain(write("s.yaml", "name: s\nbudget: 4k\ntask: t.yaml\n"), fifo("t.yaml"))))
+    add(search_case("r3-journal-fifo", cat, "--storage", "journal:j.log", setup=fifo("j.log")))
+    add(search_case("r3-storage-fifo", cat, "--storage", "sqlite:///f.db", setup=fifo("f.db")))
+    add(search_case("r3-tracking-fifo", cat, "--tracking-uri", "sqlite:///m.db", setup=fifo("m.db")))
+    add(search_case("r3-tracking-dev-null", cat, "--tracking-uri", "sqlite:////dev/null"))
+    add(search_case("r3-data-fifo", cat, *DATA, setup=fifo("d.jsonl")))
+    add(search_case("r3-data-link-dev-zero", cat, *DATA, setup=link("d.jsonl", "/dev/zero")))
+
+    cat = "r3 data records"
+    add(search_case("r3-data-blank-lines", cat, *DATA, setup=write("d.jsonl", "\n\n   \n")))
+    add(search_case("r3-data-csv-blank-lines", cat, "--task", "aime25", "--data-file", "d.csv", setup=write("d.csv", "\n\n")))
+    import json as _json
+
+    dup = "".join(_json.dumps({"id": i % 2, "problem": f"{i}+1", "answer": str(i + 1)}) + "\n" for i in range(8))
+    add(search_case("r3-data-duplicate-ids", cat, *DATA, setup=write("d.jsonl", dup)))
+
+    cat = "r3 absurd values"
+    add(search_case("r3-budget-googol", cat, "--budget", "1" + "0" * 100))
+    add(search_case("r3-budget-googol-k", cat, "--budget", "1" + "0" * 97 + "k"))
+    add(search_case("r3-budget-ten-billion", cat, "--budget", "10000000000"))
+    add(Case("r3-budget-googol-file", cat, SEARCH, write("s.yaml", "name: s\nbudget: " + "1" + "0" * 100 + "\n")))
+    grid = ", ".join(f"{i / 20_000:.5f}" for i in range(20_000))
+    add(Case("r3-seed-lambdas-20000", cat, SEARCH, write("s.yaml", f"{quick}seed_lambdas: [{grid}]\n")))
+
+    cat = "r3 report folder"
+    add(search_case("r3-out-dot", cat, "--out", "."))
+    add(search_case("r3-out-empty", cat, "--out", ""))
+    add(search_case("r3-out-dotdot", cat, "--out", ".."))
+    add(search_case("r3-out-other-study", cat, "--out", "r", setup=report_of("first")))
+    add(search_case("r3-out-immutable", cat, "--out", "ro", setup=immutable("ro")))
+
+    cat = "r3 damaged stores"
+    optuna_tables, mlflow_tables = ("trials", "studies", "version_info"), ("runs", "experiments", "alembic_version")
+    add(search_case("r3-storage-damaged-sqlite", cat, "--storage", "sqlite:///d.db", setup=damaged_sqlite("d.db", optuna_tables)))
+    add(search_case("r3-tracking-damaged-sqlite", cat, "--tracking-uri", "sqlite:///d.db", setup=damaged_sqlite("d.db", mlflow_tables)))
+    for name, record in [
+        ("trial-without-study", b'{"op_code": 4, "worker_id": "x"}\n'),
+        ("param-without-trial", b'{"op_code": 5, "worker_id": "x"}\n'),
+        ("study-without-name", b'{"op_code": 0, "worker_id": "x"}\n'),
+    ]:
+        add(search_case(f"r3-journal-{name}", cat, "--storage", "journal:s.log", setup=journal(record)))
     return c
 
 
@@ -1015,8 +1142,9 @@ def main() -> int:
     outcomes: list[Outcome] = []
     try:
         started = time.monotonic()
-        TEMPLATE = build_template(root)
-        print(f"stored studies built in {time.monotonic() - started:.0f} s; running {len(selected)} cases in {root}")
+        if any(not case.name.startswith("r3-") for case in selected):  # round 3's cases make their own stores
+            TEMPLATE = build_template(root)
+        print(f"stored studies built in {time.monotonic() - started:.0f} s; running {len(selected)} cases in {root}", flush=True)
         with ThreadPoolExecutor(args.jobs) as pool:
             futures = {pool.submit(run_case, case, root, args.timeout): case for case in selected}
             for i, future in enumerate(as_completed(futures), 1):
@@ -1032,6 +1160,8 @@ def main() -> int:
     finally:
         for mount in MOUNTS:
             subprocess.run(["umount", str(mount)], capture_output=True)
+        for path in IMMUTABLE:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True)
         if args.keep:
             print(f"kept {root}")
         else:

@@ -22,5 +22,7 @@ def disk_full(exc: BaseException) -> UserError | None:
             return no_space(seen.filename or "the output")
         if "database or disk is full" in str(seen):  # SQLite says it this way, with no errno
             return UserError("no space left on the disk of the SQLite storage; free space there and rerun")
+        if "No space left on device" in str(seen) or "Disk quota exceeded" in str(seen):
+            return no_space("the output")  # safetensors' and others' errors carry the OS's words, not its errno
         seen = seen.__cause__ or seen.__context__
     return None

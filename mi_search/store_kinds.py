@@ -12,6 +12,7 @@ from contextlib import closing
 from pathlib import Path
 
 from mi_search.errors import UserError
+from mi_search.filekind import check_regular
 
 OPTUNA_STORAGE, MLFLOW_STORE = "Optuna study storage", "MLflow tracking database"
 # Tables every store of each kind has: a SQLite file without them belongs to something else.
@@ -31,6 +32,11 @@ def check_store_kind(url: str, flag: str, kind: str, example: str) -> None:
     raise UserError(f"{flag} {url} {found}; give the {kind} or a new file, e.g. {example}")
 
 
+# Damaged pages are found before a run by SQLite's own check, which reads the whole file: done up to this
+# size (studies and tracking stores of thousands of trials are a few MB), skipped above it to keep starts quick.
+QUICK_CHECK_MAX_BYTES = 256 << 20
+
+
 def sqlite_tables(url: str) -> set[str]:
     """The tables of the SQLite file `url` names, read without writing to it; empty for other URLs and new files."""
     if not url.startswith("sqlite:///"):
@@ -38,10 +44,17 @@ def sqlite_tables(url: str) -> set[str]:
     path = Path(url.removeprefix("sqlite:///").split("?")[0])
     if path.is_dir():
         raise UserError(f"{url} names the folder {path}; give a database file in it, e.g. sqlite:///{path}/NAME.db")
+    check_regular(path, "SQLite store", "give a database file, e.g. sqlite:///mi-search.db")  # a FIFO would hang
     if not path.is_file() or path.stat().st_size == 0:
         return set()
     try:
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
-            return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError as exc:  # not a database at all
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            damage = "ok"
+            if path.stat().st_size <= QUICK_CHECK_MAX_BYTES:  # reads every page once: milliseconds for a study
+                damage = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+    except sqlite3.DatabaseError as exc:  # not a database at all, or a damaged header
         raise UserError(f"{path} is not a SQLite database ({exc}); give another path") from None
+    if damage != "ok":
+        raise UserError(f"{path} is a damaged SQLite database ({damage}); restore it from a copy or give another path")
+    return tables

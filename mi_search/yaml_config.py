@@ -12,17 +12,20 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from mi_search.errors import UserError
+from mi_search.filekind import CONFIG_LIMIT_BYTES, check_regular, read_limited
 
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def read_text(path: Path, what: str, kind: str) -> str:
+def read_text(path: Path, what: str, kind: str, *, limit: int | None = None) -> str:
     """A UTF-8 text file's content; a binary, UTF-16 or unreadable file is one line naming it.
 
     `what` names the file in errors ("study file"), `kind` the text it should hold ("YAML", "CSV").
+    A FIFO, a device or a folder is refused before reading; `limit` bounds the size read (bytes).
     """
+    check_regular(Path(path), what, f"give the {kind} file itself")
     try:
-        data = Path(path).read_bytes()
+        data = read_limited(Path(path), what, kind, limit) if limit is not None else Path(path).read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read {what} {path} ({exc.strerror}); give a readable {kind} file") from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-32's marks start the same way
@@ -43,11 +46,47 @@ def read_json(path: Path, what: str, fix: str) -> Any:
         raise UserError(f"{what} {path} is not JSON ({exc.msg}, line {exc.lineno}); {fix}") from None
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(f"key {key!r} given twice")
+        self.key, self.line = key, line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error, not "the last wins"."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` merges, it is not a key
+            continue
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            duplicate = key in seen
+        except TypeError:  # an unhashable key: PyYAML's own error says so below
+            break
+        if duplicate:
+            raise _DuplicateKey(key, key_node.start_mark.line + 1)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 def read_yaml(path: Path, what: str) -> Any:
-    """The parsed content of a YAML file; `what` names it in errors (e.g. "study file")."""
-    text = read_text(path, what, "YAML")
+    """The parsed content of a YAML file; `what` names it in errors (e.g. "study file").
+
+    A key given twice in one mapping is refused (PyYAML would keep the last one without a word).
+    """
+    text = read_text(path, what, "YAML", limit=CONFIG_LIMIT_BYTES)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as exc:
+        raise UserError(
+            f"{what} {path} gives the key {exc.key!r} twice (again at line {exc.line}); keep one of them"
+        ) from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""

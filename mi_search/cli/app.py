@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from mi_search.diskspace import disk_full
 from mi_search.errors import UserError
+from mi_search.process import check_working_folder
 
 try:  # typer 0.2x carries its own copy of click
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
@@ -97,4 +98,9 @@ def main() -> None:
     if "--debug" in sys.argv:
         sys.argv.remove("--debug")
         _debug = True
+    try:
+        check_working_folder()
+    except UserError as exc:
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
+        raise SystemExit(2) from None
     app()

@@ -14,6 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from mi_search.backends.base import Backend
 from mi_search.backends.load import load_backend
+from mi_search.errors import UserError
 from mi_search.backends.pair import ResolvedPair
 from mi_search.search.settings.budget import unbound_budget_line
 from mi_search.search.settings.config import StudyConfig, build_config, resume_config
@@ -64,7 +65,7 @@ def run_study(
     settings = request.settings()
     fresh = build_config(settings, source=request.source, names=request.names)  # a typo fails before anything opens
     folder = runtime.out or study_folder(fresh.study_name)
-    check_report_folder(folder)  # a folder that cannot be written fails now, not after every trial ran
+    check_report_folder(folder, fresh.study_name)  # a folder that cannot be written fails now, not after every trial ran
     client = _connect(runtime)  # unreachable: one line, now
     if runtime.promote is not None:
         check_promotion(runtime.promote, runtime.alias)
@@ -207,10 +208,41 @@ def _run_trials(
         def owned(trial: optuna.Trial) -> tuple[float, float]:
             trials.store_owner(trial, me)
             reap_orphans(study)  # a worker beside this one may have died since the study was opened
-            return runner(trial)
+            try:
+                values = runner(trial)
+            except optuna.exceptions.UpdateFinishedTrialError:  # reaped while this process was paused
+                raise TakenOver(trial.number) from None
+            if not trials.still_running(study, trial):
+                raise TakenOver(trial.number)
+            return values
 
-        study.sampler = make_sampler(config, worker)
-        study.optimize(owned, n_trials=config.trials, callbacks=callbacks, gc_after_trial=False)
+        study.sampler = make_sampler(config, worker or resume_key(study))
+        try:
+            study.optimize(owned, n_trials=config.trials, callbacks=callbacks, gc_after_trial=False)
+        except TakenOver as taken:
+            raise UserError(
+                f"trial {taken.number} was given up while this process was stopped past its heartbeat (another "
+                "process failed it and queued it again); nothing of it was kept; run the same command to go on"
+            ) from None
+
+
+class TakenOver(BaseException):
+    """This process's trial was failed (reaped) by another process while this one was paused.
+
+    A BaseException, so that Optuna's `optimize` does not catch it to tell the trial FAIL: it already is,
+    and telling it again raises "Cannot tell a FAIL trial" from deep inside Optuna.
+    """
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+def resume_key(study: optuna.Study) -> str | None:
+    """The sampler's seed key for the study's own process: none for a new study (a run is reproducible); for a
+    resumed one the number of trials it holds, so a rerun does not replay the random start of the run before it."""
+    started = sum(t.state is not optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False))
+    return f"resumed after {started}" if started else None
 
 
 def _report_extra(config: StudyConfig, inputs: StudyInputs, result: StudyResult) -> dict:

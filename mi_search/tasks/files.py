@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mi_search.errors import UserError
 from mi_search.evaluation.samples import Question
+from mi_search.filekind import kind_of
 from mi_search.tasks.base import MATH_PROMPT_SUFFIX
 from mi_search.yaml_config import read_text
 
@@ -23,6 +24,9 @@ def load_rows(source: str, *, split: str = "test", config: str | None = None) ->
     datasets.disable_progress_bars()  # our own display owns the terminal
     path = Path(source).expanduser()
     hint = "check the path or format" if path.is_file() else "without hub access, pass a local file in its schema (--data-file)"
+    kind = kind_of(path)
+    if kind is not None and kind != "a folder":  # a FIFO would hang the reader, /dev/zero never ends
+        raise UserError(f"data file {source} is {kind}, not a regular file; give the data file itself")
     try:
         if path.is_file() and path.stat().st_size == 0:
             raise UserError(f"{path} is empty; give a file with a header or one record per line")
@@ -56,6 +60,8 @@ def _check_text(path: Path) -> None:
     """A JSON or CSV file must be UTF-8 text; a JSONL file, one JSON object per line. Says which line is not."""
     kind = path.suffix.lower().lstrip(".").upper()
     text = read_text(path, "data file", kind)
+    if not text.strip():
+        raise UserError(f"{path} holds only blank lines; give a file with a header or one record per line")
     if kind != "JSONL":
         return
     for number, line in enumerate(text.splitlines(), start=1):
@@ -106,7 +112,7 @@ def file_questions(
     require_columns(
         source, rows, (question_column, answer_column), "name the right ones with --question-column and --answer-column"
     )
-    questions = []
+    questions: list[Question] = []
     for i, row in enumerate(rows[:limit]):
         if row[question_column] in (None, "") or row[answer_column] in (None, ""):
             raise UserError(
@@ -120,3 +126,15 @@ def file_questions(
             )
         )
     return questions
+
+
+def check_distinct_ids(source: str, questions: list[Question]) -> None:
+    """Refuse two questions with one id: outcomes are stored and paired by question id, so they would collide."""
+    seen: dict[str, int] = {}
+    for index, question in enumerate(questions):
+        if question.id in seen:
+            raise UserError(
+                f"{source}: questions {seen[question.id]} and {index} have the same id {question.id!r}; "
+                "give every question its own id"
+            )
+        seen[question.id] = index

@@ -13,7 +13,7 @@ from mi_search.evaluation.samples import Question
 from mi_search.tasks.base import MATH_PROMPT_SUFFIX
 from mi_search.tasks.benchmarks import BENCHMARKS
 from mi_search.tasks.config import TaskConfig
-from mi_search.tasks.files import file_questions
+from mi_search.tasks.files import check_distinct_ids, file_questions
 from mi_search.tasks.toy import toy_questions
 
 
@@ -38,7 +38,14 @@ def default_decoding(task: TaskConfig) -> DecodingParams:
 
 
 def load_task(task: TaskConfig) -> TaskSetup:
-    """A named task (from its hub id, or from `data_files` in its schema), or the math questions in `data`."""
+    """A named task (from its hub id, or from `data_files` in its schema), or the math questions in `data`;
+    every question with an id of its own."""
+    setup = _load_task(task)
+    check_distinct_ids(task.data or task.data_files or task.name, setup.questions)
+    return setup
+
+
+def _load_task(task: TaskConfig) -> TaskSetup:
     if task.data is not None:
         questions = file_questions(
             task.data,

@@ -10,6 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from mi_search.errors import UserError
 from mi_search.store_kinds import MLFLOW_STORE, check_store_kind
+from mi_search.store_lock import creating
 from mi_search.tracking.guard import bounded_requests
 from mi_search.tracking.locations import DEFAULT_TRACKING_URI
 
@@ -36,10 +37,11 @@ def connect(tracking_uri: str) -> MlflowClient:
     A URI MLflow cannot use, or a SQLite file of another kind, is refused before MLflow opens (and migrates) it.
     """
     check_tracking_uri(tracking_uri)
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    with bounded_requests(10):  # one short try says enough
+    with bounded_requests(10), creating(tracking_uri):  # one short try; a new SQLite store migrated by one process
         try:
+            client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
             client.search_experiments(max_results=1)
+            client.search_registered_models(max_results=1)  # the registry's store runs its own migrations
         except (MlflowException, OSError) as exc:
             reason = str(exc).splitlines()[0][:200]
             raise UserError(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -144,12 +146,43 @@ def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[
     return files
 
 
-def check_report_folder(out: Path) -> None:
-    """Refuse, before any trial runs, a study folder that cannot be written or replaced as a whole."""
+def check_report_folder(out: Path, study: str | None = None) -> None:
+    """Refuse, before any trial runs, a study folder that cannot be written or replaced as a whole.
+
+    `study` names the study writing it: another study's report there is refused, not replaced.
+    """
     out = Path(out)
+    check_report_place(out, study)
     check_out_folder(out, overwrite=True)  # an earlier report is replaced; a file or an unwritable place is not
     if out.is_dir() and (other := sorted(p.name for p in out.iterdir() if p.name not in (*REPORT_FILES, PROFILE_FILE))):
         raise UserError(
             f"--out {out} holds files that are not a study report ({', '.join(other[:3])}); "
             "the report replaces the folder whole: pass an empty or new folder"
         )
+
+
+def check_report_place(out: Path, study: str | None) -> None:
+    """The report folder is replaced whole: not the current folder or one above it, not one that holds
+    another study's report, not one we cannot write into (an immutable folder passes a check of its parent)."""
+    here = Path.cwd()
+    if out.name in ("", ".", "..") or out.resolve() in (here, *here.parents):
+        raise UserError(
+            f"--out {str(out)!r} names the current folder or one above it; the report replaces its folder whole: "
+            "pass a new folder, e.g. --out runs/NAME"
+        )
+    if not out.is_dir():
+        return
+    earlier = out / "pareto.json"
+    if study is not None and earlier.is_file():
+        try:
+            owner = json.loads(earlier.read_text(encoding="utf-8")).get("study")
+        except (OSError, ValueError, AttributeError):
+            owner = None
+        if owner is not None and owner != study:
+            raise UserError(
+                f"--out {out} holds the report of study {owner!r}; this is study {study!r}: pass another --out"
+            )
+    try:  # tried, not guessed: root passes os.access on an immutable folder or a read-only mount
+        Path(tempfile.mkdtemp(prefix=".check.", dir=out)).rmdir()
+    except OSError as exc:
+        raise UserError(f"cannot write --out {out} ({exc.strerror}); pass a writable folder") from None

@@ -33,6 +33,7 @@ from mi_search.search.running.inputs import QuestionSet
 from mi_search.search.statistics.intervals import over_budget_margin
 from mi_search.search.statistics.outcomes import QuestionOutcome, outcomes_from_samples
 from mi_search.search.statistics.paired import confidently_worse, paired_difference
+from mi_search.search.running.twins import wait_for_running_twin
 
 
 def study_order(questions: QuestionSet, seed: int) -> QuestionSet:
@@ -101,6 +102,7 @@ class TrialRunner:
     def _run(self, trial: optuna.Trial) -> tuple[float, float]:
         spec, params = self.config.space.suggest(trial, self.decoding)
         self.observer.trial_started(trial, spec, params)
+        wait_for_running_twin(trial)  # another process scoring these parameters now: its scores are reused
         twin = trials.finished_twin(trial)
         if twin is not None:  # decoding is seeded: the same parameters give the same samples
             trials.store_repeat(trial, twin)

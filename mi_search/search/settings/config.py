@@ -8,6 +8,7 @@ inline (`pair: ../configs/pairs/toy.yaml`), relative to the study file.
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +29,9 @@ from mi_search.yaml_config import read_yaml, validate
 REFERABLE_PIECES = ("pair", "task", "space", "decoding", "halving", "backend")
 # What makes two runs the same study: changing any of these on resume would mix incomparable trials.
 # `seed` included: it fixes the question order and every sample's seed, which pairs the trials.
+# Seed points are queued one storage write each: 1,000 take seconds, and are more full evaluations than a
+# study runs (each costs the whole search subset); a longer list is refused rather than queued for minutes.
+MAX_SEED_POINTS = 1000
 IDENTITY_FIELDS = ("pair", "task", "space", "decoding", "k", "objectives", "budget", "halving", "seed")
 
 
@@ -118,7 +122,9 @@ class StudyConfig(_Strict):
     trials: int = Field(16, ge=0, description="trials per invocation, as Optuna's n_trials; default grows with the dimension")
     seed_lambdas: tuple[Annotated[float, Field(ge=0.0, le=1.0)], ...] = Field(
         (0.0, 0.5, 1.0),
-        description="uniform λ tried first, in order, before the sampler proposes; a list of them is a grid study",
+        max_length=MAX_SEED_POINTS,
+        description=f"uniform λ tried first, in order, before the sampler proposes; a list of them is a grid study "
+        f"(at most {MAX_SEED_POINTS})",
     )
     budget: int | None = Field(None, description="mean response tokens a point may spend")
     halving: HalvingConfig = HalvingConfig()
@@ -140,6 +146,12 @@ class StudyConfig(_Strict):
             return data
         defaults = {"trials": default_trials(dimension), "sampler": default_sampler(dimension).value}
         return {**data, **{key: value for key, value in defaults.items() if data.get(key) is None}}
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _composed(cls, name: Any) -> Any:
+        """One spelling per name: "café" typed with a combining accent (as macOS file names store it) is "café"."""
+        return unicodedata.normalize("NFC", name) if isinstance(name, str) else name
 
     @field_validator("name")
     @classmethod

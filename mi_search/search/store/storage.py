@@ -12,8 +12,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mi_search.diskspace import disk_full, no_space
 from mi_search.errors import UserError
+from mi_search.filekind import check_regular
 from mi_search.search.store.journal import SafeJournalFile
 from mi_search.store_kinds import OPTUNA_STORAGE, check_store_kind
+from mi_search.store_lock import creating
 
 JOURNAL_PREFIX = "journal:"
 # A trial whose process died is noticed after this many missed heartbeats, then retried with its parameters.
@@ -34,11 +36,12 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
         path = url.removeprefix(JOURNAL_PREFIX)
         if not path or Path(path).is_dir():
             raise UserError(f"--storage {url} names no journal file; give a file path, e.g. journal:mi-search.log")
-        return JournalStorage(SafeJournalFile(path))
+        check_regular(Path(path), "journal", "give a journal file path, e.g. journal:mi-search.log")
+        return open_journal(path)
     sqlite = url.startswith("sqlite")
     check_store_kind(url, "--storage", OPTUNA_STORAGE, "sqlite:///mi-search.db")
     try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them knowingly
+        with warnings.catch_warnings(), creating(url):  # heartbeats are "experimental" in Optuna; we rely on them knowingly
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             storage = RDBStorage(
                 url,
@@ -60,6 +63,19 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
     if sqlite:
         serialize_sqlite_transactions(storage.engine)
     return storage
+
+
+def open_journal(path: str) -> JournalStorage:
+    """A journal storage; records that are JSON but not ones Optuna can replay are one line, not Optuna's assertion."""
+    backend = SafeJournalFile(path)
+    try:
+        return JournalStorage(backend)
+    except (AssertionError, KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc).strip() else 'a record it cannot replay'}"
+        raise UserError(
+            f"{path} is not an Optuna journal Optuna can replay ({reason[:120]}); pass the right file to "
+            "--storage journal:PATH, or a new path to start a study there"
+        ) from None
 
 
 def serialize_sqlite_transactions(engine: Engine) -> None:

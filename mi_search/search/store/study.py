@@ -80,14 +80,42 @@ def open_study(storage: BaseStorage, config: StudyConfig, existing: optuna.Study
     if existing is not None:
         if stored_config(existing).pair != config.pair:  # a pair corrected before any trial completed
             existing.set_user_attr(CONFIG_ATTR, json.loads(config.model_dump_json()))
+        queue_seeds(existing, config)  # a run killed while it queued them left some out
         return existing
     study = optuna.create_study(study_name=config.study_name, storage=storage, directions=DIRECTIONS, load_if_exists=True)
     if CONFIG_ATTR not in study.user_attrs:  # another worker may have created it a moment ago
         study.set_user_attr(CONFIG_ATTR, json.loads(config.model_dump_json()))
-    if not study.get_trials(deepcopy=False):
-        for lam in config.seed_lambdas:
-            study.enqueue_trial(config.space.uniform(lam), skip_if_exists=True)
+    queue_seeds(study, config)
     return study
+
+
+def queue_seeds(study: optuna.Study, config: StudyConfig) -> int:
+    """Queue the seed λ the study holds no trial for (in any state), in order; returns how many were queued.
+
+    Resumable: a run killed or interrupted while queuing leaves the rest to the next run. The study's
+    trials are read once (Optuna's `enqueue_trial(skip_if_exists=True)` reads them all for every
+    point, which is quadratic in the grid's size).
+    """
+    names = sorted(config.space.uniform(0.0))
+    trials_ = study.get_trials(deepcopy=False)
+    known = {_key(t.params or t.system_attrs.get("fixed_params", {}), names) for t in trials_}
+    queued = 0
+    for lam in config.seed_lambdas:
+        params = config.space.uniform(lam)
+        if _key(params, names) in known:
+            continue
+        study.enqueue_trial(params)
+        known.add(_key(params, names))
+        queued += 1
+    return queued
+
+
+def _key(params: dict[str, Any], names: list[str]) -> tuple | None:
+    """The λ values of a trial's parameters (decoding parameters left out); None if some λ is missing."""
+    try:
+        return tuple(float(params[name]) for name in names)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def join_study(storage: BaseStorage, name: str) -> tuple[optuna.Study, StudyConfig]:

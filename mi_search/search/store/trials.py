@@ -260,5 +260,18 @@ def owner_of(trial: FrozenTrial) -> ProcessId | None:
     return ProcessId.from_dict(raw)
 
 
+def still_running(study: optuna.Study, trial: optuna.Trial) -> bool:
+    """Whether the storage still holds `trial` as RUNNING (another process may have reaped it)."""
+    return study._storage.get_trial(trial._trial_id).state is TrialState.RUNNING
+
+
+def running_twin(trial: optuna.Trial) -> FrozenTrial | None:
+    """Another RUNNING trial with exactly these parameters: a concurrent process proposed the same point."""
+    for other in running(trial.study):
+        if other._trial_id != trial._trial_id and other.params and other.params == trial.params:
+            return other
+    return None
+
+
 def running(study: optuna.Study) -> list[FrozenTrial]:
     return study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
