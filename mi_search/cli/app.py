@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 from mi_search.diskspace import disk_full
 from mi_search.errors import UserError
-from mi_search.process import check_working_folder
+from mi_search.cli.process import check_working_folder
 
 try:  # typer 0.2x carries its own copy of click
     from typer._click.exceptions import NoArgsIsHelpError, UsageError

@@ -65,3 +65,41 @@ def _writable(folder: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def check_working_folder() -> None:
+    """A deleted current folder is one line now, not a fatal error inside a math library's start-up."""
+    from mi_search.errors import UserError
+
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        raise UserError("the current folder was deleted; cd to an existing folder and run the command again") from None
+
+
+def _matplotlib_config_dir() -> None:
+    """Matplotlib warns twice when HOME cannot be written (a read-only HOME in a container) and then uses a
+    temporary folder anyway; we give it that folder first, silently."""
+    if "MPLCONFIGDIR" in os.environ:
+        return
+    home = os.path.expanduser("~")
+    config = os.path.join(home, ".config", "matplotlib")
+    target = config if os.path.isdir(config) else home
+    if os.path.isdir(target) and os.access(target, os.W_OK) and _writable(target):
+        return
+    import tempfile
+
+    folder = os.path.join(tempfile.gettempdir(), f"mi-search-matplotlib-{os.getuid()}")
+    os.makedirs(folder, exist_ok=True)
+    os.environ["MPLCONFIGDIR"] = folder
+
+
+def _writable(folder: str) -> bool:
+    """Tried, not guessed: root passes os.access on a read-only mount."""
+    import tempfile
+
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".mi-search-check.", dir=folder))
+    except OSError:
+        return False
+    return True

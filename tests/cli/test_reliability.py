@@ -17,7 +17,7 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from mi_search.search.store import trials as trial_attrs
-from mi_search.search.study import ASK_WINDOW_S
+from mi_search.search.store.study import ASK_WINDOW_S
 
 from tests.conftest import mi_search, trials_of, write_study
 
@@ -147,7 +147,7 @@ def test_reaping_respects_the_owner_and_its_start_time(tmp_path):
     assert not ProcessId(me.host, me.pid, me.started + "0").alive()  # same PID, another start: PID reused
     storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path}/o.db")
     study = optuna.create_study(storage=storage, study_name="o")
-    from mi_search.search.study import reap_orphans
+    from mi_search.search.store.study import reap_orphans
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -165,8 +165,8 @@ def test_reaping_respects_the_owner_and_its_start_time(tmp_path):
 
 
 def test_workers_draw_their_own_sampler_seeds_from_the_study_seed():
-    from mi_search.search.config import build_config
-    from mi_search.search.study import make_sampler, worker_seed
+    from mi_search.search.settings.config import build_config
+    from mi_search.search.store.study import make_sampler, worker_seed
 
     assert worker_seed(7, None) == 7  # the study's own process: reproducible
     seeds = {worker_seed(7, f"host:{pid}") for pid in range(100, 200)}

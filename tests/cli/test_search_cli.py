@@ -93,7 +93,7 @@ def test_changing_what_a_stored_study_is_is_refused_and_the_study_untouched(tmp_
 
 
 def test_search_help_shows_knots_with_the_models_default():
-    from mi_search.search.space import SearchSpace
+    from mi_search.search.settings.space import SearchSpace
 
     result = runner.invoke(app, ["search", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mi_search.cli import app
-from mi_search.search.storage import open_storage
+from mi_search.search.store.storage import open_storage
 
 runner = CliRunner()
 QUICK = "name: s\nbudget: 4k\ntrials: 1\ntask: {search_size: 4, holdout_size: 4}\n"
@@ -118,13 +118,13 @@ def test_an_absurd_budget_is_refused(inside, budget):
 
 
 def test_a_budget_just_inside_the_limit_is_read_exactly():
-    from mi_search.search.budget import MAX_BUDGET, parse_budget
+    from mi_search.search.settings.budget import MAX_BUDGET, parse_budget
 
     assert parse_budget(str(MAX_BUDGET)) == MAX_BUDGET and parse_budget("4k") == 4000
 
 
 def test_a_seed_list_over_the_limit_is_refused_at_once(inside):
-    from mi_search.search.config import MAX_SEED_POINTS
+    from mi_search.search.settings.config import MAX_SEED_POINTS
 
     grid = ", ".join(f"{i / 20_000:.5f}" for i in range(20_000))  # ~200 KB
     (inside / "s.yaml").write_text(f"{QUICK}seed_lambdas: [{grid}]\n")
@@ -149,7 +149,7 @@ def test_another_studys_report_folder_is_not_replaced(inside):
 
 
 def test_a_decomposed_unicode_study_name_is_the_composed_name():
-    from mi_search.search.config import build_config
+    from mi_search.search.settings.config import build_config
 
     decomposed = unicodedata.normalize("NFD", "café")
     assert decomposed != "café"
@@ -228,7 +228,7 @@ def test_a_read_only_home_gives_matplotlib_a_temporary_folder_without_warnings(t
 
     home = immutable(tmp_path / "home")
     code = (
-        "import os; from mi_search.process import configure_process; configure_process(); "
+        "import os; from mi_search.cli.process import configure_process; configure_process(); "
         "import matplotlib.pyplot as plt; plt.figure(); print(os.environ['MPLCONFIGDIR'])"
     )
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": "", "XDG_CACHE_HOME": ""}

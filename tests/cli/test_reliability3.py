@@ -19,11 +19,11 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from mi_search.search import trials as trial_attrs
-from mi_search.search.config import build_config
-from mi_search.search.owner import ProcessId, this_process
-from mi_search.search.storage import open_storage
-from mi_search.search.study import DIRECTIONS, open_study, queue_seeds, reap_orphans
+from mi_search.search.store import trials as trial_attrs
+from mi_search.search.settings.config import build_config
+from mi_search.search.store.owner import ProcessId, this_process
+from mi_search.search.store.storage import open_storage
+from mi_search.search.store.study import DIRECTIONS, open_study, queue_seeds, reap_orphans
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
@@ -93,7 +93,7 @@ def test_resumes_in_a_row_and_at_once_never_score_one_lambda_twice(tmp_path):
 
 
 def test_a_trial_proposing_a_running_lambda_waits_for_it_and_reuses_its_scores(tmp_path):
-    from mi_search.search.twins import wait_for_running_twin
+    from mi_search.search.running.twins import wait_for_running_twin
 
     storage = open_storage(f"sqlite:///{tmp_path}/s.db")
     study = optuna.create_study(study_name="s", storage=storage, directions=DIRECTIONS)
@@ -157,7 +157,7 @@ def test_a_process_in_its_own_pid_namespace_does_not_reap_a_live_owner(tmp_path)
     url = f"sqlite:///{tmp_path}/s.db"
     study, number = running_trial_owned_by(url, this_process())  # this test process: alive, but invisible there
     code = (
-        "import optuna; from mi_search.search.storage import open_storage; from mi_search.search.study import reap_orphans; "
+        "import optuna; from mi_search.search.store.storage import open_storage; from mi_search.search.store.study import reap_orphans; "
         f"study = optuna.load_study(study_name='s', storage=open_storage('{url}')); print(reap_orphans(study))"
     )
     probe = subprocess.run(

@@ -13,13 +13,13 @@ import optuna
 import pytest
 from matplotlib.colors import to_rgb
 from mi_search.backends.settings import HFSettings, VLLMSettings
-from mi_search.search.budget import unbound_budget_line
-from mi_search.search.config import SamplerName, StudyConfig, build_config, read_study_file
-from mi_search.search.results import read_result
-from mi_search.search.space import SpaceKind
-from mi_search.search.storage import open_storage
+from mi_search.search.settings.budget import unbound_budget_line
+from mi_search.search.settings.config import SamplerName, StudyConfig, build_config, read_study_file
+from mi_search.search.report.results import read_result
+from mi_search.search.settings.space import SpaceKind
+from mi_search.search.store.storage import open_storage
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 STUDIES_README = ROOT / "studies" / "README.md"
 
@@ -173,7 +173,7 @@ def _figures(monkeypatch) -> dict[str, object]:
 
 
 def _study(tmp_path, backend, **settings):
-    from mi_search.search.request import StudyRequest
+    from mi_search.search.settings.request import StudyRequest
     from mi_search.service.runtime import Runtime
     from mi_search.service.study import run_study
 
@@ -294,9 +294,9 @@ else:
 
 @pytest.mark.slow
 def test_the_promoted_model_serves_without_mi_search_installed_quietly_with_a_plain_checkpoint(tmp_path):
-    from mi_search.search.request import StudyRequest
-    from mi_search.search.storage import open_storage as storage_of
-    from mi_search.search.study import join_study
+    from mi_search.search.settings.request import StudyRequest
+    from mi_search.search.store.storage import open_storage as storage_of
+    from mi_search.search.store.study import join_study
     from mi_search.service.runtime import Runtime
     from mi_search.service.study import run_study
     from mi_search.tracking.promote import promote
