@@ -49,7 +49,20 @@ class Reuse:
         return blend_key(self.holdout if holdout else self.search, self.plan.lambdas(spec), params)
 
     def lookup(self, spec: LambdaSpec, params: DecodingParams, *, holdout: bool = False) -> StoredEvaluation | None:
-        return self.store.get(self.key(spec, params, holdout=holdout))
+        found = self.store.get(self.key(spec, params, holdout=holdout))
+        return found if found is not None and found.serves(self.config.budget) else None
+
+    def record(self, entry: StoredEvaluation) -> tuple[dict[str, Any], dict[str, float]]:
+        """A trial's attributes and constraints for a stored evaluation, at this study's budget."""
+        return trials.reused_record(
+            entry.scores,
+            entry.outcomes,
+            questions=entry.questions,
+            mean_lambda=entry.mean_lambda,
+            origin=entry.origin,
+            budget=self.config.budget,
+            stop=entry.stop,
+        )
 
     def keep(
         self,
@@ -76,6 +89,8 @@ class Reuse:
                 uniform=uniform_lambda(lambdas),
                 space=self.space.model_dump(mode="json"),
                 params=point,
+                stop=measured.get("stop"),
+                over_budget_at=self.config.budget if measured.get("stop") else None,
             )
         )
 
@@ -101,17 +116,12 @@ class Reuse:
         distributions = space_distributions(self.space)
         added = []
         for entry in self.store.entries(self.search):
+            if not entry.serves(self.config.budget):
+                continue
             point = self._point_of(entry, decoding)
             if point is None or not all(distributions[n]._contains(distributions[n].to_internal_repr(v)) for n, v in point.items()):
                 continue
-            attrs, constraints = trials.reused_record(
-                entry.scores,
-                entry.outcomes,
-                questions=entry.questions,
-                mean_lambda=entry.mean_lambda,
-                origin=entry.origin,
-                budget=self.config.budget,
-            )
+            attrs, constraints = self.record(entry)
             values = [entry.scores[self.config.objectives.accuracy], entry.scores["mean_tokens"]]
             added.append(
                 optuna.trial.create_trial(

@@ -95,3 +95,18 @@ def test_another_decoding_is_never_mixed_in_and_a_damaged_entry_is_skipped(tmp_p
     assert sum(1 for r in third.result.records if r.reused_from) == 1  # the damaged one was measured again
     assert search_tokens(third) > 0
     assert optuna.load_study(study_name=STORE_STUDY, storage=url).user_attrs[key]["origin"] == "again#1"  # replaced
+
+
+def test_a_point_stopped_over_budget_serves_smaller_budgets_only(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    sixteen = {"task": {"search_size": 16, "holdout_size": 4}}
+    first = study(url, tmp_path, "b80", budget="80tokens", trials=3, **sixteen)  # λ=1 (~122 tokens) stops at rung 4
+    thinking = next(r for r in first.result.records if r.params["lam"] == 1.0)
+    assert not thinking.full and thinking.stop["reason"] == "over_budget"
+    smaller = study(url, tmp_path, "b70", budget="70tokens", trials=3, **sixteen)
+    assert search_tokens(smaller) == 0
+    taken = next(r for r in smaller.result.records if r.params["lam"] == 1.0)
+    assert not taken.full and taken.reused_from == f"b80#{thinking.number}" and not taken.feasible
+    larger = study(url, tmp_path, "b200", budget="200tokens", trials=3, **sixteen)
+    measured = next(r for r in larger.result.records if r.params["lam"] == 1.0)
+    assert measured.reused_from is None and measured.full and measured.generated_tokens > 0

@@ -116,14 +116,7 @@ class TrialRunner:
             return twin.values[0], twin.values[1]
         stored = self.reuse.lookup(spec, params) if self.reuse is not None else None
         if stored is not None:  # measured by another study, worker or sweep with the same fingerprints
-            attrs, constraints = trials.reused_record(
-                stored.scores,
-                stored.outcomes,
-                questions=stored.questions,
-                mean_lambda=stored.mean_lambda,
-                origin=stored.origin,
-                budget=self.config.budget,
-            )
+            attrs, constraints = self.reuse.record(stored)
             trials.store_reused(trial, attrs, constraints)
             self.observer.trial_finished(trial, Evaluation(stored.score_values, []))
             return stored.scores[self.config.objectives.accuracy], stored.scores["mean_tokens"]

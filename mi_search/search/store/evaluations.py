@@ -53,6 +53,12 @@ class StoredEvaluation:
     uniform: float | None = None  # the one λ every tensor had, when they all had the same
     space: dict[str, Any] | None = None  # the space the point was sampled in, and its parameters there
     params: dict[str, Any] | None = None
+    stop: dict[str, Any] | None = None  # stopped early, over the budget `over_budget_at`; None: every question scored
+    over_budget_at: int | None = None
+
+    def serves(self, budget: int) -> bool:
+        """Whether a study with `budget` may take it: a full evaluation always, one stopped over budget only at a budget no larger."""
+        return self.stop is None or (self.over_budget_at is not None and budget <= self.over_budget_at)
 
     @property
     def score_values(self) -> Scores:
@@ -71,6 +77,8 @@ class StoredEvaluation:
             "uniform": self.uniform,
             "space": self.space,
             "params": self.params,
+            "stop": self.stop,
+            "over_budget_at": self.over_budget_at,
         }
 
 
@@ -110,11 +118,12 @@ class EvaluationStore:
 
     def put(self, entry: StoredEvaluation) -> None:
         """Add `entry` unless a readable one has its key (two workers measuring one blend keep the first);
-        a damaged entry is replaced by the new measurement."""
+        a damaged entry, or one stopped early, is replaced by a full measurement."""
         study = self._open(create=True)
         assert study is not None
         there = self.storage.get_study_user_attrs(study._study_id).get(_PREFIX + entry.key)
-        if there is None or _read(entry.key, there, warn=False) is None:
+        kept = None if there is None else _read(entry.key, there, warn=False)
+        if kept is None or (kept.stop is not None and entry.stop is None):  # a full evaluation replaces a stopped one
             study.set_user_attr(_PREFIX + entry.key, entry.as_json())
 
     def entries(self, measurement: str) -> list[StoredEvaluation]:
@@ -156,6 +165,8 @@ def _read(key: str, raw: Any, *, warn: bool = True) -> StoredEvaluation | None:
             uniform=raw.get("uniform"),
             space=raw.get("space"),
             params=raw.get("params"),
+            stop=raw.get("stop"),
+            over_budget_at=raw.get("over_budget_at"),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if not warn:

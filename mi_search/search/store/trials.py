@@ -114,16 +114,25 @@ def store_repeat(trial: optuna.Trial, twin: FrozenTrial) -> None:
 
 
 def reused_record(
-    scores: dict[str, float], outcomes: dict[str, list], *, questions: int, mean_lambda: float, origin: str, budget: int
+    scores: dict[str, float],
+    outcomes: dict[str, list],
+    *,
+    questions: int,
+    mean_lambda: float,
+    origin: str,
+    budget: int,
+    stop: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, float]]:
-    """The user attributes and constraints of a trial that takes a stored evaluation: full, free, marked reused.
+    """The user attributes and constraints of a trial that takes a stored evaluation: free, marked reused.
 
     The budget constraint is recomputed for this study's budget; the evaluation itself does not depend on it.
+    `stop`: the evaluation was stopped early, over a budget at least this one (a partial estimate, as it was).
     """
     attrs = {
         _SCORES: scores,
         _QUESTIONS: questions,
-        _FULL: True,
+        _FULL: stop is None,
+        **({_STOP: stop} if stop is not None else {}),
         _GENERATED: 0,
         _MEAN_LAMBDA: mean_lambda,
         _OUTCOMES: outcomes,
@@ -145,11 +154,20 @@ def reused_from(trial: optuna.Trial | FrozenTrial) -> str | None:
 
 
 def measured(trial: FrozenTrial) -> dict[str, Any] | None:
-    """What a fully scored trial measured itself (not repeated, not reused): what the evaluation store keeps."""
+    """What a trial measured itself (not repeated, not reused): what the evaluation store keeps.
+
+    A trial stopped early is kept only when it stopped over the budget: it is over any smaller budget
+    too, so a study with a smaller budget takes it as it stands. One stopped as dominated is not kept:
+    that verdict depends on the front of the study that stopped it.
+    """
     attrs = trial.user_attrs
-    if not attrs.get(_FULL) or _REPEAT_OF in attrs or _REUSED in attrs or _OUTCOMES not in attrs:
+    if _REPEAT_OF in attrs or _REUSED in attrs or _OUTCOMES not in attrs:
+        return None
+    stop = attrs.get(_STOP)
+    if not attrs.get(_FULL) and not (isinstance(stop, dict) and stop.get("reason") == "over_budget"):
         return None
     return {
+        "stop": None if attrs.get(_FULL) else stop,
         "scores": attrs[_SCORES],
         "outcomes": attrs[_OUTCOMES],
         "questions": attrs[_QUESTIONS],
