@@ -12,7 +12,7 @@ from mi_search.errors import UserError
 from mi_search.search.request import StudyRequest
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
-from mi_search.tracking.runs import ROLE_TAG, STUDY_TAG, UID_TAG
+from mi_search.tracking.runs import REUSED_TAG, ROLE_TAG, STUDY_TAG, UID_TAG
 
 QUICK = {"task": {"search_size": 4, "holdout_size": 4}, "backend": {"device": "cpu"}, "holdout_points": 1, "budget": "4k"}
 
@@ -65,3 +65,12 @@ def test_a_copied_project_folder_is_refused_before_it_writes_into_the_original(t
     assert after == before
     copied = optuna.load_study(study_name="tracked", storage=f"sqlite:///{copy}/studies.db")
     assert len(copied.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 1
+
+
+def test_trials_taken_from_the_evaluation_store_are_tagged_reused_in_mlflow(tmp_path):
+    study(tmp_path, name="paid", trials=2)
+    study(tmp_path, name="free", trials=2, budget="3k")
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    experiment = client.get_experiment_by_name("free")
+    runs = client.search_runs([experiment.experiment_id], filter_string=f"tags.`{ROLE_TAG}` = 'trial'")
+    assert len(runs) == 2 and all(r.data.tags.get(REUSED_TAG, "").startswith("paid#") for r in runs)
