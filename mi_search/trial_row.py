@@ -65,6 +65,7 @@ class TrialRow:
     holdout: dict[str, float] | None  # held-out scores (`objective`, `accuracy`, `mean_tokens`, ...) once re-scored
     level: float  # the confidence of every interval below
     intervals: dict[str, Span] = field(default_factory=dict)  # by INTERVAL_NAMES, only those the outcomes give
+    reused_from: str | None = None  # "<study>#<trial>": a stored evaluation taken at no token cost
 
     @property
     def think_ratio(self) -> float:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
+from optuna.storages import BaseStorage
 from mlflow.tracking import MlflowClient
 
 from mi_search.backends.base import Backend
@@ -25,8 +26,10 @@ from mi_search.search.running.objective import Observers, TrialRunner
 from mi_search.search.report.folder import check_report_folder, write_report
 from mi_search.search.settings.request import StudyRequest
 from mi_search.search.report.results import StudyResult, read_result
+from mi_search.search.running.reuse import Reuse
 from mi_search.search.store.storage import open_storage
 from mi_search.search.store import trials
+from mi_search.search.store.identity import check_fingerprint, record_fingerprint, study_fingerprint, study_uid
 from mi_search.search.store.owner import this_process, worker_id
 from mi_search.search.store.study import (
     bind_layers,
@@ -40,7 +43,7 @@ from mi_search.search.store.study import (
 from mi_search.service.pair import resolve_pair
 from mi_search.service.runtime import Quiet, Runtime, StudyObserver
 from mi_search.tracking.promote import Promotion, check_promotion, promote
-from mi_search.tracking.store import connect
+from mi_search.tracking.store import check_artifact_root, connect
 from mi_search.tracking.study_runs import StudyTracker, study_tags
 
 
@@ -67,6 +70,8 @@ def run_study(
     folder = runtime.out or study_folder(fresh.study_name)
     check_report_folder(folder, fresh.study_name)  # a folder that cannot be written fails now, not after every trial ran
     client = _connect(runtime)  # unreachable: one line, now
+    if client is not None:
+        check_artifact_root(client, runtime.tracking_uri, fresh.study_name)  # a copied project folder: refused now
     if runtime.promote is not None:
         check_promotion(runtime.promote, runtime.alias)
     storage = open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat)
@@ -81,15 +86,26 @@ def run_study(
         plan = backend.plan if pair is None else pair.plan
         config = bind_layers(config, settings, plan.num_layers, source=request.source, names=request.names)
     check_space(config, backend.plan if pair is None else pair.plan)  # a corrected pair's included
-    study = open_study(storage, config, existing)
+    fingerprint = study_fingerprint(config, inputs, pair)
+    if existing is not None:
+        check_fingerprint(existing, fingerprint)  # weights, golds, dtype changed: refused before anything is written
+    reuse = _reuse(storage, fingerprint, pair, config)
+    warmed: list[int] = []
+    warm = None if reuse is None else (lambda new: warmed.append(reuse.warm_start(new, inputs.decoding)))
+    study = open_study(storage, config, existing, warm_start=warm)
+    record_fingerprint(study, fingerprint)
+    study_uid(study)
     reap_orphans(study)
     if existing is not None:
         had = len(trials.completed(study))
         observer.note(f"continuing study {config.study_name!r}: it has {had} finished trials, this run adds {config.trials}")
     backend, tracker = _open(study, config, inputs, runtime, client, observer, backend, pair)
-    _run_trials(study, config, inputs, backend, tracker, observer)
+    n_trials = max(0, config.trials - sum(warmed))  # stored evaluations taken count as this run's trials
+    _run_trials(study, config, inputs, backend, tracker, observer, reuse=reuse, n_trials=n_trials)
     with observer.step("re-scoring new front points on the held-out questions"):
-        rescore_front(study, read_result(study, config.budget), backend, inputs.holdout, config, inputs.decoding)
+        rescore_front(
+            study, read_result(study, config.budget), backend, inputs.holdout, config, inputs.decoding, reuse=reuse
+        )
         result = read_result(study, config.budget)
         files = write_report(folder, result, _report_extra(config, inputs, result))
         if tracker is not None:
@@ -120,6 +136,8 @@ def run_worker(
     `names` says how the caller spelled each overridden key (a flag), so an error names what the user typed.
     """
     client = _connect(runtime)
+    if client is not None:
+        check_artifact_root(client, runtime.tracking_uri, name)
     storage = open_storage(runtime.storage, heartbeat_interval=runtime.heartbeat)
     study, stored = join_study(storage, name)
     config = resume_config(stored, overrides or {}, source="the command line", names=names)
@@ -127,9 +145,14 @@ def run_worker(
         inputs = prepare_inputs(config)
         pair = resolve_pair(config.pair, config.backend)
     check_space(config, pair.plan)
+    fingerprint = study_fingerprint(config, inputs, pair)
+    check_fingerprint(study, fingerprint)  # before a trial is reaped, run or tracked
+    record_fingerprint(study, fingerprint)
+    study_uid(study)
     reap_orphans(study)
     backend, tracker = _open(study, config, inputs, runtime, client, observer, None, pair)
-    _run_trials(study, config, inputs, backend, tracker, observer, worker=worker_id())
+    reuse = _reuse(storage, fingerprint, pair, config)
+    _run_trials(study, config, inputs, backend, tracker, observer, worker=worker_id(), reuse=reuse)
     return config
 
 
@@ -191,19 +214,22 @@ def _run_trials(
     observer: StudyObserver,
     *,
     worker: str | None = None,
+    reuse: Reuse | None = None,
+    n_trials: int | None = None,
 ) -> None:
     """This invocation's trials (the study's `trials`, as Optuna's n_trials), merging in place for each.
 
     Each trial first records the process running it, so a kill at any point is reaped at once by
     the next process that opens the study on this host (`reap_orphans`).
     """
-    if not config.trials:
+    n_trials = config.trials if n_trials is None else n_trials
+    if not n_trials:
         return
     callbacks = [tracker.after_trial] if tracker is not None else []
     me = this_process()
-    with observer.trials(config.trials, len(inputs.search.questions)) as progress:
+    with observer.trials(n_trials, len(inputs.search.questions)) as progress:
         watchers = Observers(progress, *([tracker] if tracker is not None else []))
-        runner = TrialRunner(backend, inputs.search, config, inputs.decoding, watchers)
+        runner = TrialRunner(backend, inputs.search, config, inputs.decoding, watchers, reuse)
 
         def owned(trial: optuna.Trial) -> tuple[float, float]:
             trials.store_owner(trial, me)
@@ -218,7 +244,7 @@ def _run_trials(
 
         study.sampler = make_sampler(config, worker or resume_key(study))
         try:
-            study.optimize(owned, n_trials=config.trials, callbacks=callbacks, gc_after_trial=False)
+            study.optimize(owned, n_trials=n_trials, callbacks=callbacks, gc_after_trial=False)
         except TakenOver as taken:
             raise UserError(
                 f"trial {taken.number} was given up while this process was stopped past its heartbeat (another "
@@ -243,6 +269,13 @@ def resume_key(study: optuna.Study) -> str | None:
     resumed one the number of trials it holds, so a rerun does not replay the random start of the run before it."""
     started = sum(t.state is not optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False))
     return f"resumed after {started}" if started else None
+
+
+def _reuse(storage: BaseStorage, fingerprint: dict, pair: ResolvedPair | None, config: StudyConfig) -> Reuse | None:
+    """The evaluation store of this storage, as this study sees it; none for a given backend (no checkpoints to key by)."""
+    if pair is None:
+        return None
+    return Reuse(storage, fingerprint, pair.plan, config, config.study_name)
 
 
 def _report_extra(config: StudyConfig, inputs: StudyInputs, result: StudyResult) -> dict:

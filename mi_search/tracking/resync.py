@@ -11,7 +11,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from mi_search.search.store import trials
 from mi_search.tracking.keys import metric_key, score_metrics
-from mi_search.tracking.runs import PARENT_TAG, ROLE_TAG, STUDY_TAG, TRIAL_TAG, children, trial_run_name
+from mi_search.tracking.runs import PARENT_TAG, REUSED_TAG, ROLE_TAG, STUDY_TAG, TRIAL_TAG, children, trial_run_name
 
 
 def resync(
@@ -50,6 +50,8 @@ def _create(
 ) -> str:
     name = trial_run_name(study.study_name, trial.number, summary.get(trial.number, ""))
     tags = {PARENT_TAG: parent_run_id, TRIAL_TAG: str(trial.number), STUDY_TAG: study.study_name, ROLE_TAG: "trial"}
+    if trials.reused_from(trial) is not None:  # a warm-started trial: a stored evaluation, no token spent
+        tags[REUSED_TAG] = trials.reused_from(trial)
     return client.create_run(experiment_id, run_name=name, tags=tags, start_time=_ms(trial.datetime_start)).info.run_id
 
 

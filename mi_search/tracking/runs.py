@@ -9,12 +9,15 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from mi_search.merge.spec import LambdaSpec
+from mi_search.search.store.identity import UID_ATTR
 
 PARENT_RUN_ATTR = "mlflow_parent_run_id"  # Optuna study user attribute
 STUDY_TAG = "mi_search.study"
 TRIAL_TAG = "mi_search.trial"
 ROLE_TAG = "mi_search.role"  # study | trial | promote
 PARENT_TAG = "mlflow.parentRunId"
+UID_TAG = "mi_search.study_uid"  # the Optuna study's own id (`identity.UID_ATTR`): a recreated study is another
+REUSED_TAG = "mi_search.reused_from"  # a trial that took a stored evaluation: "<study>#<trial>" that measured it
 _LONGEST_SUMMARY = 40
 CREATION_SETTLE_S = 1.0
 
@@ -35,11 +38,16 @@ def trial_run_name(study_name: str, number: int, summary: str) -> str:
     return f"{study_name} · trial-{number} {summary}"
 
 
-def find_parent(client: MlflowClient, experiment_id: str, study_name: str) -> str | None:
-    """The study's parent run: the oldest live one tagged for it (start time, then id, so every process agrees)."""
-    runs = client.search_runs(
-        [experiment_id], filter_string=f"tags.`{ROLE_TAG}` = 'study' and tags.`{STUDY_TAG}` = '{_quoted(study_name)}'"
-    )
+def find_parent(client: MlflowClient, experiment_id: str, study_name: str, uid: str | None = None) -> str | None:
+    """The study's parent run: the oldest live one tagged for it (start time, then id, so every process agrees).
+
+    With `uid` only a parent tagged with that study id counts: a study deleted from its storage and
+    created again under the same name gets a parent run of its own.
+    """
+    wanted = f"tags.`{ROLE_TAG}` = 'study' and tags.`{STUDY_TAG}` = '{_quoted(study_name)}'"
+    if uid is not None:
+        wanted += f" and tags.`{UID_TAG}` = '{_quoted(uid)}'"
+    runs = client.search_runs([experiment_id], filter_string=wanted)
     if not runs:
         return None
     return min(runs, key=lambda r: (r.info.start_time, r.info.run_id)).info.run_id
@@ -58,15 +66,15 @@ def open_parent(
     stored = study.user_attrs.get(PARENT_RUN_ATTR)
     if stored is not None and _live(client, stored):
         return stored, False
-    found = find_parent(client, experiment_id, study.study_name)
+    uid = study.user_attrs.get(UID_ATTR)
+    found = find_parent(client, experiment_id, study.study_name, uid)
     if found is not None:
         study.set_user_attr(PARENT_RUN_ATTR, found)
         return found, False
-    mine = client.create_run(
-        experiment_id, run_name=study.study_name, tags={**tags, STUDY_TAG: study.study_name, ROLE_TAG: "study"}
-    ).info.run_id
+    identity = {STUDY_TAG: study.study_name, ROLE_TAG: "study", **({UID_TAG: uid} if uid else {})}
+    mine = client.create_run(experiment_id, run_name=study.study_name, tags={**tags, **identity}).info.run_id
     time.sleep(CREATION_SETTLE_S)  # once per study: let simultaneous creators' runs become visible
-    winner = find_parent(client, experiment_id, study.study_name) or mine
+    winner = find_parent(client, experiment_id, study.study_name, uid) or mine
     if winner != mine:
         client.delete_run(mine)
     study.set_user_attr(PARENT_RUN_ATTR, winner)

@@ -60,6 +60,26 @@ def artifact_location(tracking_uri: str) -> str | None:
     return (database.resolve().parent / ARTIFACTS_DIR).as_uri()
 
 
+def check_artifact_root(client: MlflowClient, tracking_uri: str, name: str) -> None:
+    """Refuse a local store whose experiment `name` keeps its artifacts outside the store's folder.
+
+    MLflow stores an experiment's artifact root as an absolute URI and cannot change it: a project
+    folder copied or moved elsewhere would write every artifact of its runs into the original folder
+    (and overwrite its tables). Nothing is written before this check.
+    """
+    expected = artifact_location(tracking_uri)
+    experiment = client.get_experiment_by_name(name) if expected is not None else None
+    if experiment is None or experiment.artifact_location == expected:
+        return
+    found = experiment.artifact_location
+    if found.startswith("file:") and found != expected:
+        raise UserError(
+            f"the MLflow experiment {name!r} in {tracking_uri} keeps its artifacts in {found}, outside this store's "
+            f"folder (a copied or moved project?); pass a new --tracking-uri, e.g. sqlite:///mlflow-copy.db, or run "
+            "in the original folder"
+        )
+
+
 def experiment_for(client: MlflowClient, tracking_uri: str, name: str) -> str:
     """The id of the experiment `name`, created on first use, of the kind that opens on its runs."""
     experiment = client.get_experiment_by_name(name)

@@ -37,6 +37,7 @@ from mi_search.tracking.resync import resync
 from mi_search.tracking.runs import (
     PARENT_RUN_ATTR,
     PARENT_TAG,
+    REUSED_TAG,
     ROLE_TAG,
     STUDY_TAG,
     TRIAL_TAG,
@@ -127,6 +128,9 @@ class StudyTracker:
             "generated_tokens": float(evaluation.generated_tokens),
         }
         self._log_metrics(run_id, values)
+        origin = trials.reused_from(trial)
+        if origin is not None:  # a stored evaluation, taken at no token cost
+            self.guard.call(lambda: self.client.set_tag(run_id, REUSED_TAG, origin))
         if evaluation.samples:  # a repeated trial reuses scores and has no samples of its own
             title = trial_run_name(trial.study.study_name, trial.number, _summary_of(trial, self.config))
             limit = self._max_tokens.get(trial.number)

@@ -65,6 +65,7 @@ def trial_rows(
             holdout=dict(r.holdout) if r.holdout else None,
             level=level,
             intervals=_intervals(r, level),
+            reused_from=r.reused_from,
         )
         for r in records
     )

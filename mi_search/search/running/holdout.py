@@ -12,6 +12,7 @@ from mi_search.evaluation.evaluate import evaluate
 from mi_search.search.store import trials
 from mi_search.search.settings.config import StudyConfig
 from mi_search.search.running.inputs import QuestionSet
+from mi_search.search.running.reuse import Reuse
 from mi_search.search.statistics.outcomes import outcomes_from_samples
 from mi_search.search.statistics.pareto import hypervolume
 from mi_search.search.report.results import StudyResult
@@ -25,6 +26,7 @@ def rescore_front(
     config: StudyConfig,
     decoding: DecodingParams,
     on_point: Callable[[int], None] | None = None,
+    reuse: Reuse | None = None,
 ) -> list[int]:
     """Evaluate the front points chosen for held-out questions that have no held-out scores yet.
 
@@ -35,18 +37,34 @@ def rescore_front(
         if trials.has_holdout(study, number):
             continue
         spec, params = config.space.setting(result.record(number).params, decoding)
+        stored = reuse.lookup(spec, params, holdout=True) if reuse is not None else None
+        if stored is not None:  # re-scored before, by this or another study: no token spent
+            trials.store_holdout(
+                study,
+                number,
+                stored.score_values,
+                objective=config.objectives.accuracy,
+                generated=0,
+                outcomes=list(trials.unpack_outcomes(stored.outcomes)),
+            )
+            done.append(number)
+            continue
         backend.merge(spec)
         evaluation = evaluate(
             backend, holdout.questions, k=config.k, params=params, golds=holdout.golds, study_seed=config.seed
         )
+        outcomes = outcomes_from_samples(evaluation.samples)
         trials.store_holdout(
             study,
             number,
             evaluation.scores,
             objective=config.objectives.accuracy,
             generated=evaluation.generated_tokens,
-            outcomes=outcomes_from_samples(evaluation.samples),
+            outcomes=outcomes,
         )
+        if reuse is not None:
+            packed = trials.pack_outcomes(outcomes)
+            reuse.keep_holdout(number, spec, params, evaluation.scores, packed, evaluation.generated_tokens)
         done.append(number)
         if on_point is not None:
             on_point(number)

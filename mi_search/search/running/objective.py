@@ -30,6 +30,7 @@ from mi_search.merge.spec import LambdaSpec
 from mi_search.search.store import trials
 from mi_search.search.settings.config import StudyConfig
 from mi_search.search.running.inputs import QuestionSet
+from mi_search.search.running.reuse import Reuse
 from mi_search.search.statistics.intervals import over_budget_margin
 from mi_search.search.statistics.outcomes import QuestionOutcome, outcomes_from_samples
 from mi_search.search.statistics.paired import confidently_worse, paired_difference
@@ -82,9 +83,16 @@ class TrialRunner:
     """The Optuna objective: (accuracy ↑, mean response tokens ↓) of one λ vector and decoding setting."""
 
     def __init__(
-        self, backend: Backend, search: QuestionSet, config: StudyConfig, decoding: DecodingParams, observer: TrialObserver
+        self,
+        backend: Backend,
+        search: QuestionSet,
+        config: StudyConfig,
+        decoding: DecodingParams,
+        observer: TrialObserver,
+        reuse: Reuse | None = None,
     ) -> None:
         self.backend, self.config, self.decoding, self.observer = backend, config, decoding, observer
+        self.reuse = reuse  # the evaluation store: a blend measured before costs no tokens
         layers = config.space.layers
         if layers is not None and layers != backend.plan.num_layers:
             raise UserError(f"the study's space has {layers} layers, the model {backend.plan.num_layers}; start another study")
@@ -108,6 +116,12 @@ class TrialRunner:
             trials.store_repeat(trial, twin)
             self.observer.trial_finished(trial, Evaluation(trials.stored_scores(twin), []))
             return twin.values[0], twin.values[1]
+        stored = self.reuse.lookup(spec, params) if self.reuse is not None else None
+        if stored is not None:  # measured by another study, worker or sweep with the same fingerprints
+            attrs, constraints = self.reuse.record(stored)
+            trials.store_reused(trial, attrs, constraints)
+            self.observer.trial_finished(trial, Evaluation(stored.score_values, []))
+            return stored.scores[self.config.objectives.accuracy], stored.scores["mean_tokens"]
         self.backend.merge(spec)
         trials.store_mean_lambda(trial, self.backend.plan.mean_lambda(spec))
         questions, golds, k = self.search.questions, self.search.golds, self.config.k
@@ -141,6 +155,8 @@ class TrialRunner:
             generated=generated,
             budget=self.config.budget,
         )
+        if self.reuse is not None:
+            self.reuse.keep_trial(trial, spec, params)
         self.observer.trial_finished(trial, Evaluation(scores, samples, generated))
         return scores.as_dict()[self.config.objectives.accuracy], scores.mean_tokens
 

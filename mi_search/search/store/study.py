@@ -7,6 +7,7 @@ import importlib.util
 import json
 import sys
 import warnings
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -75,8 +76,17 @@ def check_space(config: StudyConfig, plan: MergePlan) -> None:
     plan.lambdas(space.spec_for(space.uniform(0.5)))
 
 
-def open_study(storage: BaseStorage, config: StudyConfig, existing: optuna.Study | None) -> optuna.Study:
-    """The study `resolve_config` found, or a new one created with `config` stored and the seed λ enqueued."""
+def open_study(
+    storage: BaseStorage,
+    config: StudyConfig,
+    existing: optuna.Study | None,
+    warm_start: Callable[[optuna.Study], object] | None = None,
+) -> optuna.Study:
+    """The study `resolve_config` found, or a new one created with `config` stored and the seed λ enqueued.
+
+    `warm_start` adds completed trials to a new study before its seeds are enqueued, so a seed λ already
+    measured is not queued again.
+    """
     if existing is not None:
         if stored_config(existing).pair != config.pair:  # a pair corrected before any trial completed
             existing.set_user_attr(CONFIG_ATTR, json.loads(config.model_dump_json()))
@@ -85,6 +95,8 @@ def open_study(storage: BaseStorage, config: StudyConfig, existing: optuna.Study
     study = optuna.create_study(study_name=config.study_name, storage=storage, directions=DIRECTIONS, load_if_exists=True)
     if CONFIG_ATTR not in study.user_attrs:  # another worker may have created it a moment ago
         study.set_user_attr(CONFIG_ATTR, json.loads(config.model_dump_json()))
+    if warm_start is not None and not study.get_trials(deepcopy=False):
+        warm_start(study)  # completed trials first: a seed λ already measured is then not queued again
     queue_seeds(study, config)
     return study
 

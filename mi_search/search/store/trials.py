@@ -35,6 +35,7 @@ _SCORES, _QUESTIONS, _FULL, _GENERATED, _MEAN_LAMBDA, _REPEAT_OF, _RUN_ID = (
     "mlflow_run_id",
 )
 _OUTCOMES, _STOP = "outcomes", "stopped"
+_REUSED = "reused_from"  # "<study>#<trial>": the stored evaluation this trial took, at no token cost
 _HOLDOUT = "holdout:{number}"  # study user attribute: held-out scores of one front trial
 _HOLDOUT_OUTCOMES = "holdout_outcomes:{number}"  # study user attribute: its held-out per-question outcomes
 
@@ -57,6 +58,7 @@ class TrialRecord:
     holdout: dict[str, float] | None
     run_id: str | None
     stage: int | None = None
+    reused_from: str | None = None  # the evaluation store's entry it took, measured by that study's trial
     overthinking: bool = False
     outcomes: tuple[QuestionOutcome, ...] = ()  # per search question scored, in the study's question order
     holdout_outcomes: tuple[QuestionOutcome, ...] = ()
@@ -103,12 +105,83 @@ def store_scores(trial: optuna.Trial, scores: Scores, *, questions: int, full: b
 
 def store_repeat(trial: optuna.Trial, twin: FrozenTrial) -> None:
     """A trial whose parameters an earlier trial ran: its record, at no token cost."""
-    for key in (_SCORES, _QUESTIONS, _FULL, _MEAN_LAMBDA, _OUTCOMES, _STOP):
+    for key in (_SCORES, _QUESTIONS, _FULL, _MEAN_LAMBDA, _OUTCOMES, _STOP, _REUSED):
         if key in twin.user_attrs:
             trial.set_user_attr(key, twin.user_attrs[key])
     trial.set_user_attr(_GENERATED, 0)
     trial.set_user_attr(_REPEAT_OF, twin.number)
     trial.set_constraint(BUDGET_CONSTRAINT, twin.constraints[BUDGET_CONSTRAINT])
+
+
+def reused_record(
+    scores: dict[str, float],
+    outcomes: dict[str, list],
+    *,
+    questions: int,
+    mean_lambda: float,
+    origin: str,
+    budget: int,
+    stop: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """The user attributes and constraints of a trial that takes a stored evaluation: free, marked reused.
+
+    The budget constraint is recomputed for this study's budget; the evaluation itself does not depend on it.
+    `stop`: the evaluation was stopped early, over a budget at least this one (a partial estimate, as it was).
+    """
+    attrs = {
+        _SCORES: scores,
+        _QUESTIONS: questions,
+        _FULL: stop is None,
+        **({_STOP: stop} if stop is not None else {}),
+        _GENERATED: 0,
+        _MEAN_LAMBDA: mean_lambda,
+        _OUTCOMES: outcomes,
+        _REUSED: origin,
+    }
+    return attrs, {BUDGET_CONSTRAINT: scores["mean_tokens"] - budget}
+
+
+def store_reused(trial: optuna.Trial, attrs: dict[str, Any], constraints: dict[str, float]) -> None:
+    """A running trial whose blend the evaluation store already holds: its record, at no token cost."""
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
+    for key, value in constraints.items():
+        trial.set_constraint(key, value)
+
+
+def reused_from(trial: optuna.Trial | FrozenTrial) -> str | None:
+    return trial.user_attrs.get(_REUSED)
+
+
+def measured(trial: FrozenTrial) -> dict[str, Any] | None:
+    """What a trial measured itself (not repeated, not reused): what the evaluation store keeps.
+
+    A trial stopped early is kept only when it stopped over the budget: it is over any smaller budget
+    too, so a study with a smaller budget takes it as it stands. One stopped as dominated is not kept:
+    that verdict depends on the front of the study that stopped it.
+    """
+    attrs = trial.user_attrs
+    if _REPEAT_OF in attrs or _REUSED in attrs or _OUTCOMES not in attrs:
+        return None
+    stop = attrs.get(_STOP)
+    if not attrs.get(_FULL) and not (isinstance(stop, dict) and stop.get("reason") == "over_budget"):
+        return None
+    return {
+        "stop": None if attrs.get(_FULL) else stop,
+        "scores": attrs[_SCORES],
+        "outcomes": attrs[_OUTCOMES],
+        "questions": attrs[_QUESTIONS],
+        "mean_lambda": attrs[_MEAN_LAMBDA],
+        "generated_tokens": attrs[_GENERATED],
+    }
+
+
+def pack_outcomes(outcomes: list[QuestionOutcome]) -> dict[str, list]:
+    return _pack(outcomes)
+
+
+def unpack_outcomes(packed: dict[str, list]) -> tuple[QuestionOutcome, ...]:
+    return _unpack(packed)
 
 
 def _pack(outcomes: list[QuestionOutcome]) -> dict[str, list]:
@@ -219,6 +292,7 @@ def read_record(
         holdout_outcomes=_unpack(study_attrs.get(_HOLDOUT_OUTCOMES.format(number=trial.number))),
         stop=attrs.get(_STOP),
         objective=objective,
+        reused_from=attrs.get(_REUSED),
     )
 
 

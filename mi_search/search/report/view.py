@@ -1,0 +1,39 @@
+"""A study read back at another budget: feasibility recomputed from the measurements, nothing generated.
+
+What a trial measured (accuracy, mean tokens, per-question outcomes, held-out scores) does not
+depend on the budget; only which points are feasible does. So the front and the chosen point at any
+budget are a view of the stored trials: the same records, each feasible when its search mean tokens
+are within that budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import optuna
+
+from mi_search.search.report.results import StudyResult, choose, completed_records, label
+from mi_search.search.statistics.pareto import hypervolume, pareto_front
+
+
+def result_at_budget(study: optuna.Study, budget: int) -> StudyResult:
+    """The study's front, hypervolume and chosen point had its budget been `budget`."""
+    from mi_search.search.store.study import stored_config
+
+    config = stored_config(study)
+    level, objective = config.halving.level, config.objectives.accuracy
+    records = [replace(r, feasible=r.mean_tokens <= budget) for r in completed_records(study, objective)]
+    records = label(records, level, objective)
+    full = [r for r in records if r.full]
+    front = [full[i].number for i in pareto_front([r.point for r in full])]
+    choice = choose(records, front, budget, config.choose, level, objective)
+    return StudyResult(
+        name=study.study_name,
+        budget=budget,
+        records=records,
+        front=front,
+        hypervolume=hypervolume([r.point for r in full], budget) if full else 0.0,
+        chosen=choice.number if choice else None,
+        choice=choice,
+        level=level,
+    )
