@@ -17,7 +17,6 @@ from mi_search.backends.base import Backend
 from mi_search.backends.load import load_backend
 from mi_search.errors import UserError
 from mi_search.backends.pair import ResolvedPair
-from mi_search.search.settings.budget import unbound_budget_line
 from mi_search.search.settings.config import StudyConfig, build_config, resume_config
 from mi_search.search.running.holdout import rescore_front
 from mi_search.search.running.inputs import StudyInputs, prepare_inputs
@@ -25,7 +24,7 @@ from mi_search.search.store.locations import study_folder
 from mi_search.search.running.objective import Observers, TrialRunner
 from mi_search.search.report.folder import check_report_folder, write_report
 from mi_search.search.settings.request import StudyRequest
-from mi_search.search.report.results import StudyResult, read_result
+from mi_search.search.report.results import StudyResult, read_result, unbound_budget_line
 from mi_search.search.running.reuse import Reuse
 from mi_search.search.store.storage import open_storage
 from mi_search.search.store import trials

@@ -13,9 +13,8 @@ import optuna
 import pytest
 from matplotlib.colors import to_rgb
 from mi_search.backends.settings import HFSettings, VLLMSettings
-from mi_search.search.settings.budget import unbound_budget_line
 from mi_search.search.settings.config import SamplerName, StudyConfig, build_config, read_study_file
-from mi_search.search.report.results import read_result
+from mi_search.search.report.results import read_result, unbound_budget_line
 from mi_search.search.settings.space import SpaceKind
 from mi_search.search.store.storage import open_storage
 
