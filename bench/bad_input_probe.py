@@ -863,7 +863,7 @@ def damaged_sqlite(name: str, tables: tuple[str, ...]) -> Setup:
                 db.execute(f"CREATE TABLE {table} (x TEXT)")
             db.executemany(f"INSERT INTO {tables[0]} VALUES (?)", [("x" * 500,)] * 200)
         data = bytearray(path.read_bytes())
-        data[2 * 4096 + 8 : 2 * 4096 + 600] = os.urandom(592)
+        data[4096 + 8 : 4096 + 600] = os.urandom(592)  # page 2: the root of the first table, which holds the rows
         path.write_bytes(bytes(data))
 
     return run

@@ -56,5 +56,6 @@ def sqlite_tables(url: str) -> set[str]:
     except sqlite3.DatabaseError as exc:  # not a database at all, or a damaged header
         raise UserError(f"{path} is not a SQLite database ({exc}); give another path") from None
     if damage != "ok":
-        raise UserError(f"{path} is a damaged SQLite database ({damage}); restore it from a copy or give another path")
+        found = " ".join(damage.replace("*** in database main ***", "").split())  # SQLite's report spans lines
+        raise UserError(f"{path} is a damaged SQLite database ({found}); restore it from a copy or give another path")
     return tables
