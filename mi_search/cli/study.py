@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -233,10 +233,18 @@ def ui(
 
     server = f"http://127.0.0.1:{port}"
     links = study_links(connect(tracking_uri), server)
-    console.print(f"MLflow UI for {tracking_uri} on {server} (Ctrl-C stops it)")
+    console.print(f"MLflow UI for {tracking_uri} on {server} (Ctrl-C stops it)", soft_wrap=True, highlight=False)
     for study, runs, chart in links:
         console.print(f"{study}: runs, then the front chart:")
         console.print(runs, soft_wrap=True, highlight=False)
         console.print(chart, soft_wrap=True, highlight=False)
     command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", tracking_uri]
-    os.execv(sys.executable, [*command, "--host", "127.0.0.1", "--port", str(port)])
+    os.execve(sys.executable, [*command, "--host", "127.0.0.1", "--port", str(port)], server_environment(os.environ))
+
+
+def server_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The MLflow server's environment: MLflow imports a Starlette module that Starlette 1.x marks deprecated,
+    one warning per worker at start; nothing a user can act on, and it buries the printed links."""
+    quiet = "ignore:starlette.middleware.wsgi is deprecated:UserWarning"  # by message: -W cannot import a category
+    given = environ.get("PYTHONWARNINGS")
+    return {**environ, "PYTHONWARNINGS": f"{given},{quiet}" if given else quiet}
