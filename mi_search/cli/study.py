@@ -111,7 +111,8 @@ def _search(
     print_table(console, front_table(report.result))
     if report.result.chosen is None:
         console.print("[yellow]no front point stays within the budget on the held-out questions[/yellow]")
-    console.print(f"wrote {report.folder}/pareto.json, trials.csv, pareto.png and stage_map.png")
+    names = [path.name for path in report.files]  # lambda_profile.png too, for vector spaces
+    console.print(f"wrote {report.folder}/{', '.join(names[:-1])} and {names[-1]}", soft_wrap=True, highlight=False)
     if report.promotion is not None:
         print_promotion(report.promotion)
     command = f"mi-search --study {report.result.name} --storage {storage} --trials 8"
