@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -130,7 +130,8 @@ def _search(
     print_table(console, front_table(report.result))
     if report.result.chosen is None:
         console.print("[yellow]no front point stays within the budget on the held-out questions[/yellow]")
-    console.print(f"wrote {report.folder}/pareto.json, trials.csv, pareto.png and stage_map.png")
+    names = [path.name for path in report.files]  # lambda_profile.png too, for vector spaces
+    console.print(f"wrote {report.folder}/{', '.join(names[:-1])} and {names[-1]}", soft_wrap=True, highlight=False)
     if report.promotion is not None:
         print_promotion(report.promotion)
     command = f"mi-search --study {report.result.name} --storage {storage} --trials 8"
@@ -253,10 +254,18 @@ def ui(
 
     server = f"http://127.0.0.1:{port}"
     links = study_links(connect(tracking_uri), server)
-    console.print(f"MLflow UI for {tracking_uri} on {server} (Ctrl-C stops it)")
+    console.print(f"MLflow UI for {tracking_uri} on {server} (Ctrl-C stops it)", soft_wrap=True, highlight=False)
     for study, runs, chart in links:
         console.print(f"{study}: runs, then the front chart:")
         console.print(runs, soft_wrap=True, highlight=False)
         console.print(chart, soft_wrap=True, highlight=False)
     command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", tracking_uri]
-    os.execv(sys.executable, [*command, "--host", "127.0.0.1", "--port", str(port)])
+    os.execve(sys.executable, [*command, "--host", "127.0.0.1", "--port", str(port)], server_environment(os.environ))
+
+
+def server_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The MLflow server's environment: MLflow imports a Starlette module that Starlette 1.x marks deprecated,
+    one warning per worker at start; nothing a user can act on, and it buries the printed links."""
+    quiet = "ignore:starlette.middleware.wsgi is deprecated:UserWarning"  # by message: -W cannot import a category
+    given = environ.get("PYTHONWARNINGS")
+    return {**environ, "PYTHONWARNINGS": f"{given},{quiet}" if given else quiet}

@@ -35,7 +35,11 @@ def lambda_summary(spec: LambdaSpec, mean_lambda: float | None = None) -> str:
 
 
 def trial_run_name(study_name: str, number: int, summary: str) -> str:
-    return f"{study_name} · trial-{number} {summary}"
+    """`t12 λ0.61`: short enough for the runs list's name column, which cuts at about 20 characters.
+
+    The study needs no place in it: a trial run lives in its study's experiment, under the study's parent run.
+    """
+    return f"t{number} {summary.replace('λ=', 'λ')}".strip()
 
 
 def find_parent(client: MlflowClient, experiment_id: str, study_name: str, uid: str | None = None) -> str | None:

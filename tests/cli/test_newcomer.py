@@ -338,3 +338,19 @@ print("PYFUNC-OK", json.dumps(answer), flush=True)
     assert "PLAIN-OK" in done.stdout and "PYFUNC-OK" in done.stdout, done.stdout
     loading = done.stderr.split("---pyfunc---", 1)[1]
     assert "Loading weights" not in loading and "Warning" not in loading, loading
+
+
+@pytest.mark.slow
+def test_the_ui_server_imports_mlflows_app_without_warning_lines():
+    """What `mi-search ui` execs the MLflow server with: the workers' imports print no Starlette warning."""
+    import os
+
+    from mi_search.cli.study import server_environment
+
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    probe = [sys.executable, "-c", "import mlflow.server.fastapi_app"]
+    bare = subprocess.run(probe, capture_output=True, text=True, timeout=300, env=environ, check=True)
+    served = subprocess.run(probe, capture_output=True, text=True, timeout=300, env=server_environment(environ), check=True)
+    if "StarletteDeprecationWarning" not in bare.stderr:
+        pytest.skip("this Starlette does not warn on MLflow's import")
+    assert "Warning" not in served.stderr and "Invalid -W" not in served.stderr, served.stderr

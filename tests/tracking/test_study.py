@@ -82,7 +82,7 @@ def test_each_trial_is_a_child_run_with_params_metrics_and_samples(tmp_path, bac
     for trial in study.get_trials():
         run = runs[trial.number]
         assert trial.user_attrs["mlflow_run_id"] == run.info.run_id and run.info.status == "FINISHED"
-        assert run.info.run_name == f"tracked · trial-{trial.number} λ={trial.params['lam']:.4g}"
+        assert run.info.run_name == f"t{trial.number} λ{trial.params['lam']:.4g}"
         assert float(run.data.params["lam"]) == trial.params["lam"] and run.data.params["temperature"] == "0.0"
         assert {"accuracy", "pass_at_1", "vote_at_1", "mean_tokens", "think_ratio", "stage", "feasible"} <= set(
             run.data.metrics
