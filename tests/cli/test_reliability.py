@@ -36,7 +36,7 @@ def start_long_study(tmp_path, url, *extra):
 def wait_inside_a_trial(url, process, *, completed=1, after=-1):
     """Until `completed` trials are done and another (numbered above `after`) is running, recorded by the
     process that runs it."""
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
     while time.monotonic() < deadline:
         time.sleep(0.3)
         assert process.poll() is None, process.communicate()
@@ -205,7 +205,7 @@ def test_a_kill_while_the_report_is_written_leaves_a_whole_report_and_the_next_r
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     staged = None
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
         while staged is None and process.poll() is None and time.monotonic() < deadline:
             staged = next((p for p in runs.iterdir() if p.name.startswith(".small.") and p.name.endswith(".tmp")), None)
             time.sleep(0.002)
@@ -246,7 +246,7 @@ def test_a_killed_promotion_is_cleaned_up_by_the_next_one(tmp_path, finished_stu
 
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
         while not reached():
             assert process.poll() is None and time.monotonic() < deadline, f"the promotion never reached {moment}"
             time.sleep(0.01)

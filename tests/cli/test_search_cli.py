@@ -161,7 +161,7 @@ def test_a_study_killed_mid_trial_loses_nothing_and_retries_that_trial(tmp_path)
     command = [sys.executable, "-m", "mi_search", "--study", study, "--storage", url, "--heartbeat", "1"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
         while time.monotonic() < deadline:
             time.sleep(0.3)
             try:
