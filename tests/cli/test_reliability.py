@@ -1,10 +1,12 @@
 """Kills and signals with real processes: an orphaned trial is reaped by the next process at once,
-SIGTERM and SIGINT end a study cleanly, and a process killed between `ask` and its first record is reaped too."""
+SIGTERM and SIGINT end a study cleanly, and a process killed between `ask` and its first record is reaped too.
+What is killed runs in a child process; the commands that set up or finish around it run in this one."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +21,7 @@ from optuna.trial import TrialState
 from mi_search.search.store import trials as trial_attrs
 from mi_search.search.store.study import ASK_WINDOW_S
 
-from tests.conftest import mi_search, trials_of, write_study
+from tests.conftest import in_process, trials_of, write_study
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
@@ -31,9 +33,10 @@ def start_long_study(tmp_path, url, *extra):
     return subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_inside_a_trial(url, process, *, completed=1):
-    """Until `completed` trials are done and another is running, recorded by the process that runs it."""
-    deadline = time.monotonic() + 240
+def wait_inside_a_trial(url, process, *, completed=1, after=-1):
+    """Until `completed` trials are done and another (numbered above `after`) is running, recorded by the
+    process that runs it."""
+    deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
     while time.monotonic() < deadline:
         time.sleep(0.3)
         assert process.poll() is None, process.communicate()
@@ -42,7 +45,9 @@ def wait_inside_a_trial(url, process, *, completed=1):
         except KeyError:  # the study is not created yet
             continue
         done = sum(t.state == TrialState.COMPLETE for t in found)
-        owned = [t for t in found if t.state == TrialState.RUNNING and trial_attrs.owner_of(t) is not None]
+        owned = [
+            t for t in found if t.state == TrialState.RUNNING and t.number > after and trial_attrs.owner_of(t) is not None
+        ]
         if done >= completed and owned:
             time.sleep(0.5)  # well inside the trial's generation
             return owned[0]
@@ -57,17 +62,24 @@ def child_runs(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
-def test_a_killed_trial_is_reaped_at_once_by_the_finishing_command(tmp_path, kind):
+def test_a_live_trial_is_left_alone_and_a_killed_one_reaped_at_once_by_the_finishing_command(tmp_path, kind):
+    """One long study serves both: first the finishing command runs beside the live process and reaps nothing of
+    it, then the process is killed inside a trial and the next finishing command reaps that trial at once."""
     url = f"sqlite:///{tmp_path}/s.db" if kind == "sqlite" else f"journal:{tmp_path}/s.log"
     process = start_long_study(tmp_path, url)  # the default heartbeat: 10 s, a grace of 30 s
     try:
-        killed = wait_inside_a_trial(url, process)
+        running = wait_inside_a_trial(url, process)
+        in_process("--study", "small", "--storage", url, "--trials", "0", cwd=tmp_path)
+        assert {t.number: t.state for t in trials_of(url, "small")}[running.number] in (TrialState.RUNNING, TrialState.COMPLETE)
+        assert process.poll() is None
+        killed = wait_inside_a_trial(url, process, after=running.number)  # a trial just begun, killed inside it
         os.kill(process.pid, signal.SIGKILL)
     finally:
+        process.kill()
         process.communicate()
     assert trial_attrs.owner_of(killed).pid == process.pid
     # At once, well inside the heartbeat grace: the finishing command runs no trial, yet reaps the orphan.
-    mi_search("--study", "small", "--storage", url, "--trials", "0", cwd=tmp_path)
+    in_process("--study", "small", "--storage", url, "--trials", "0", cwd=tmp_path)
     after = {t.number: t for t in trials_of(url, "small")}
     assert after[killed.number].state == TrialState.FAIL
     (retry,) = (t for t in after.values() if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed.number)
@@ -76,7 +88,7 @@ def test_a_killed_trial_is_reaped_at_once_by_the_finishing_command(tmp_path, kin
     assert child_runs(tmp_path)[str(killed.number)] == "KILLED"
     # The next run takes the queued trials (the retry and any seed λ not run yet) and leaves none behind.
     waiting = sum(t.state == TrialState.WAITING for t in after.values())
-    mi_search("--study", "small", "--storage", url, "--trials", waiting, cwd=tmp_path)
+    in_process("--study", "small", "--storage", url, "--trials", waiting, cwd=tmp_path)
     after = {t.number: t for t in trials_of(url, "small")}
     assert after[retry.number].state == TrialState.COMPLETE
     assert not [t for t in after.values() if t.state in (TrialState.RUNNING, TrialState.WAITING)]
@@ -107,7 +119,7 @@ def test_term_and_int_fail_the_trial_end_its_run_and_exit_without_a_traceback(tm
 def test_a_process_killed_between_ask_and_its_record_is_reaped(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
     study = write_study(tmp_path, trials=1)
-    mi_search("--study", study, "--storage", url, "--trials", "0", cwd=tmp_path)
+    in_process("--study", study, "--storage", url, "--trials", "0", cwd=tmp_path)
     # A real process asks for a trial and is killed before it can write anything: the ~20 ms window.
     asker = (
         "import os, signal, optuna; from mi_search.search.store.storage import open_storage; "
@@ -117,24 +129,10 @@ def test_a_process_killed_between_ask_and_its_record_is_reaped(tmp_path):
     (orphan,) = [t for t in trials_of(url, "small") if t.state == TrialState.RUNNING]
     assert trial_attrs.owner_of(orphan) is None
     time.sleep(ASK_WINDOW_S + 0.5)  # no live process leaves a trial unrecorded this long
-    mi_search("--study", "small", "--storage", url, "--trials", "0", cwd=tmp_path)
+    in_process("--study", "small", "--storage", url, "--trials", "0", cwd=tmp_path)
     after = {t.number: t for t in trials_of(url, "small")}
     assert after[orphan.number].state == TrialState.FAIL
     assert not [t for t in after.values() if t.state == TrialState.RUNNING]
-
-
-@pytest.mark.slow
-def test_a_live_trial_on_this_host_is_not_reaped(tmp_path):
-    url = f"sqlite:///{tmp_path}/s.db"
-    process = start_long_study(tmp_path, url)
-    try:
-        running = wait_inside_a_trial(url, process)
-        mi_search("--study", "small", "--storage", url, "--trials", "0", cwd=tmp_path)
-        assert {t.number: t.state for t in trials_of(url, "small")}[running.number] in (TrialState.RUNNING, TrialState.COMPLETE)
-        assert process.poll() is None
-    finally:
-        process.kill()
-        process.communicate()
 
 
 @pytest.mark.slow
@@ -179,11 +177,27 @@ def test_workers_draw_their_own_sampler_seeds_from_the_study_seed():
     assert len(set(first)) == 3 and again == first[2]
 
 
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory):
+    """A finished 3-trial study, run once: its store, MLflow store and report, for tests to copy and then spoil."""
+    folder = tmp_path_factory.mktemp("finished")
+    study = write_study(folder, trials=3, task={"search_size": 8, "holdout_size": 8})
+    in_process("--study", study, "--storage", f"sqlite:///{folder}/s.db", cwd=folder)
+    assert {p.name for p in (folder / "runs").iterdir()} == {"small"}
+    return folder
+
+
+def copy_of(finished_study, tmp_path):
+    """A private copy of the finished study in `tmp_path`: its store, MLflow store (default place) and report."""
+    for name in ("s.db", "mlflow.db", "runs"):
+        source = finished_study / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, tmp_path / name)
+    return f"sqlite:///{tmp_path}/s.db"
+
+
 @pytest.mark.slow
-def test_a_kill_while_the_report_is_written_leaves_a_whole_report_and_the_next_run_sweeps_up(tmp_path):
-    url = f"sqlite:///{tmp_path}/s.db"
-    study = write_study(tmp_path, trials=3, task={"search_size": 8, "holdout_size": 8})
-    mi_search("--study", study, "--storage", url, cwd=tmp_path)
+def test_a_kill_while_the_report_is_written_leaves_a_whole_report_and_the_next_run_sweeps_up(tmp_path, finished_study):
+    url = copy_of(finished_study, tmp_path)
     runs, report = tmp_path / "runs", tmp_path / "runs" / "small"
     whole = {"pareto.json", "trials.csv", "pareto.png", "stage_map.png"}
     assert {p.name for p in report.iterdir()} == whole
@@ -191,7 +205,7 @@ def test_a_kill_while_the_report_is_written_leaves_a_whole_report_and_the_next_r
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     staged = None
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
         while staged is None and process.poll() is None and time.monotonic() < deadline:
             staged = next((p for p in runs.iterdir() if p.name.startswith(".small.") and p.name.endswith(".tmp")), None)
             time.sleep(0.002)
@@ -203,21 +217,19 @@ def test_a_kill_while_the_report_is_written_leaves_a_whole_report_and_the_next_r
     assert {p.name for p in report.iterdir()} == whole  # the old report or the new one, never a mix
     json.loads((report / "pareto.json").read_text())
     assert any(p.name.startswith(".small.") for p in runs.iterdir())  # the killed run's staging folder
-    mi_search("--study", "small", "--storage", url, "--trials", "0", cwd=tmp_path)
+    in_process("--study", "small", "--storage", url, "--trials", "0", cwd=tmp_path)
     assert sorted(p.name for p in runs.iterdir()) == ["small"]
     assert {p.name for p in report.iterdir()} == whole
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("moment", ["exporting", "logging the model"])
-def test_a_killed_promotion_is_cleaned_up_by_the_next_one(tmp_path, moment):
+def test_a_killed_promotion_is_cleaned_up_by_the_next_one(tmp_path, finished_study, moment):
     from mlflow.entities import LoggedModelStatus
 
     from mi_search.tracking.registry import PENDING, STATE_TAG
 
-    url, tracking = f"sqlite:///{tmp_path}/s.db", f"sqlite:///{tmp_path}/mlflow.db"
-    study = write_study(tmp_path, trials=3, task={"search_size": 8, "holdout_size": 8})
-    mi_search("--study", study, "--storage", url, "--tracking-uri", tracking, cwd=tmp_path)
+    url, tracking = copy_of(finished_study, tmp_path), f"sqlite:///{tmp_path}/mlflow.db"
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {**os.environ, "TMPDIR": str(temp)}  # where promotions stage their copy of the merge
@@ -234,7 +246,7 @@ def test_a_killed_promotion_is_cleaned_up_by_the_next_one(tmp_path, moment):
 
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
         while not reached():
             assert process.poll() is None and time.monotonic() < deadline, f"the promotion never reached {moment}"
             time.sleep(0.01)

@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from mi_search.cli import app
 from mi_search.search.store.storage import open_storage
 
-from tests.conftest import assert_user_error, mi_search, runner, trials_of, write_study
+from tests.conftest import assert_user_error, in_process, mi_search, runner, trials_of, write_study
 from tests.postgres_server import postgres_server
 
 
@@ -81,14 +81,21 @@ def test_a_bad_study_file_is_refused_before_anything_is_stored(tmp_path, monkeyp
     assert not (tmp_path / "mi-search.db").exists()
 
 
-@pytest.mark.slow
-def test_changing_what_a_stored_study_is_is_refused_and_the_study_untouched(tmp_path):
-    url = f"sqlite:///{tmp_path}/s.db"
-    study = write_study(tmp_path, trials=1)
-    mi_search("--study", study, "--storage", url, cwd=tmp_path)
+@pytest.fixture(scope="module")
+def stored_study(tmp_path_factory):
+    """A stored 1-trial study (a profile of 3 knots) and its report, run once: the tests that refuse changes to it
+    read it, and each checks that nothing in it changed."""
+    folder = tmp_path_factory.mktemp("stored")
+    url = f"sqlite:///{folder}/s.db"
+    in_process("--study", write_study(folder, trials=1, space={"kind": "profile", "knots": 3}), "--storage", url, cwd=folder)
+    return folder, url
+
+
+def test_changing_what_a_stored_study_is_is_refused_and_the_study_untouched(stored_study, monkeypatch):
+    folder, url = stored_study
     before = [(t.number, t.state, t.values) for t in trials_of(url, "small")]
-    done = mi_search("--study", "small", "--storage", url, "--budget", "2k", cwd=tmp_path, check=False)
-    assert done.returncode == 2 and "created with budget=4000" in done.stderr
+    monkeypatch.chdir(folder)
+    assert_user_error(runner.invoke(app, ["--study", "small", "--storage", url, "--budget", "2k"]), "created with budget=4000")
     assert [(t.number, t.state, t.values) for t in trials_of(url, "small")] == before
 
 
@@ -103,18 +110,16 @@ def test_search_help_shows_knots_with_the_models_default():
     assert "profile (default: global)" in space
 
 
-@pytest.mark.slow
-def test_bad_input_leaves_a_stored_study_untouched(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path}/s.db"
-    mi_search("--study", write_study(tmp_path, trials=1, space={"kind": "profile", "knots": 3}), "--storage", url, cwd=tmp_path)
-    report = tmp_path / "runs" / "small" / "pareto.json"
+def test_bad_input_leaves_a_stored_study_untouched(tmp_path, monkeypatch, stored_study):
+    folder, url = stored_study
+    report = folder / "runs" / "small" / "pareto.json"
 
     def state():
         study = optuna.load_study(study_name="small", storage=open_storage(url))
         return [(t.number, t.state, t.values, t.params) for t in study.get_trials()], study.user_attrs, report.read_bytes()
 
     before = state()
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(folder)
     flags = [
         (["--space", "cubes"], "--space: input should be 'global', 'modules', 'blocks', 'layers' or 'profile'"),
         (["--knots", "1"], "--knots: a profile needs at least 2 knots (the first layer and the last), got 1"),
@@ -156,7 +161,7 @@ def test_a_study_killed_mid_trial_loses_nothing_and_retries_that_trial(tmp_path)
     command = [sys.executable, "-m", "mi_search", "--study", study, "--storage", url, "--heartbeat", "1"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
         while time.monotonic() < deadline:
             time.sleep(0.3)
             try:
@@ -171,13 +176,14 @@ def test_a_study_killed_mid_trial_loses_nothing_and_retries_that_trial(tmp_path)
             pytest.fail("the study never reached a running third trial")
         os.kill(process.pid, signal.SIGKILL)
     finally:
+        process.kill()  # where the test failed before its kill: not 30 trials left to wait for
         process.wait()
     killed_state = trials_of(url, "small")
     completed = {t.number: t.values for t in killed_state if t.state == TrialState.COMPLETE}
     (killed,) = (t for t in killed_state if t.state == TrialState.RUNNING)
 
     time.sleep(3.5)  # three missed heartbeats of one second: the killed trial is now stale
-    mi_search("--study", "small", "--storage", url, "--heartbeat", "1", "--trials", "1", cwd=tmp_path)
+    in_process("--study", "small", "--storage", url, "--heartbeat", "1", "--trials", "1", cwd=tmp_path)
 
     after = {t.number: t for t in trials_of(url, "small")}
     assert {n: after[n].values for n in completed} == completed
@@ -207,7 +213,7 @@ def shared_storage(request, tmp_path):
 @pytest.mark.slow
 def test_two_workers_share_one_study_without_losing_or_duplicating_trials(tmp_path, shared_storage):
     study = write_study(tmp_path, name="shared")
-    mi_search("--study", study, "--storage", shared_storage, "--trials", "0", cwd=tmp_path)
+    in_process("--study", study, "--storage", shared_storage, "--trials", "0", cwd=tmp_path)  # the workers are the processes
     command = [sys.executable, "-m", "mi_search", "worker", "--study", "shared", "--storage", shared_storage]
     workers = [
         subprocess.Popen([*command, "--trials", "3"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
