@@ -125,12 +125,24 @@ def read_result(
     rule = rule or (config.choose if config else ChoiceConfig())
     level = level or (config.halving.level if config else 0.95)
     objective = config.objectives.accuracy if config else "accuracy"
-    records = label(completed_records(study, objective), level, objective)
+    return result_of(study.study_name, completed_records(study, objective), budget, rule, level, objective)
+
+
+def result_of(
+    name: str,
+    records: list[TrialRecord],
+    budget: int,
+    rule: ChoiceConfig,
+    level: float,
+    objective: AccuracyObjective,
+) -> StudyResult:
+    """Stages, the feasible front, its hypervolume and the chosen point of `records` under `budget`."""
+    records = label(records, level, objective)
     full = [r for r in records if r.full]
     front = [full[i].number for i in pareto_front([r.point for r in full])]
     choice = choose(records, front, budget, rule, level, objective)
     return StudyResult(
-        name=study.study_name,
+        name=name,
         budget=budget,
         records=records,
         front=front,

@@ -12,8 +12,7 @@ from dataclasses import replace
 
 import optuna
 
-from mi_search.search.report.results import StudyResult, choose, completed_records, label
-from mi_search.search.statistics.pareto import hypervolume, pareto_front
+from mi_search.search.report.results import StudyResult, completed_records, result_of
 
 
 def result_at_budget(study: optuna.Study, budget: int) -> StudyResult:
@@ -23,17 +22,4 @@ def result_at_budget(study: optuna.Study, budget: int) -> StudyResult:
     config = stored_config(study)
     level, objective = config.halving.level, config.objectives.accuracy
     records = [replace(r, feasible=r.mean_tokens <= budget) for r in completed_records(study, objective)]
-    records = label(records, level, objective)
-    full = [r for r in records if r.full]
-    front = [full[i].number for i in pareto_front([r.point for r in full])]
-    choice = choose(records, front, budget, config.choose, level, objective)
-    return StudyResult(
-        name=study.study_name,
-        budget=budget,
-        records=records,
-        front=front,
-        hypervolume=hypervolume([r.point for r in full], budget) if full else 0.0,
-        chosen=choice.number if choice else None,
-        choice=choice,
-        level=level,
-    )
+    return result_of(study.study_name, records, budget, config.choose, level, objective)
