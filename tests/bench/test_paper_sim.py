@@ -172,6 +172,7 @@ def test_attention_drives_quality_given_thinking(model) -> None:
     assert worse[0] < plain[0] - 0.05  # Instruct attention under Thinking MLPs hurts
 
 
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_vector_fronts_beat_the_global_front_somewhat(model) -> None:
     glob = sim.true_front(model)
     modules = sim.true_front(model, SearchSpace(kind="modules"))

@@ -80,6 +80,7 @@ def test_plan_on_weights_with_a_garbage_header_is_one_line(inside, content, frag
     assert_user_error(runner.invoke(app, ["plan", "--instruct", str(instruct), "--thinking", str(thinking)]), fragment)
 
 
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_a_study_with_no_completed_trial_takes_a_corrected_pair(inside):
     first, _ = copy_pair(inside, "first")
     fixed_instruct, fixed_thinking = copy_pair(inside, "fixed")

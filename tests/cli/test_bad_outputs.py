@@ -53,6 +53,7 @@ def test_an_out_in_a_folder_that_takes_no_files_is_refused_before_any_trial(insi
     assert not (inside / "mi-search.db").exists() or not stored_studies("sqlite:///mi-search.db")
 
 
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_the_report_folder_is_replaced_whole_with_no_stray_files(inside):
     args = ["--budget", "4k", "--study", str(study_file(inside, "r")), "--trials", "1"]
     assert runner.invoke(app, args).exit_code == 0

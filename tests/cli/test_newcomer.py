@@ -149,11 +149,11 @@ def test_a_piped_study_reads_at_a_glance_says_it_continued_and_that_its_budget_d
 
 @pytest.fixture(scope="module")
 def toy_backend():
-    from mi_search.backends.load import load_backend
+    from mi_search import open_pair
     from mi_search.backends.settings import HFSettings
     from mi_search.merge.pair import PairConfig
 
-    return load_backend(PairConfig(), HFSettings(device="cpu"))
+    return open_pair(PairConfig(), HFSettings(device="cpu"))
 
 
 def _figures(monkeypatch) -> dict[str, object]:

@@ -91,6 +91,7 @@ def stored_study(tmp_path_factory):
     return folder, url
 
 
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_changing_what_a_stored_study_is_is_refused_and_the_study_untouched(stored_study, monkeypatch):
     folder, url = stored_study
     before = [(t.number, t.state, t.values) for t in trials_of(url, "small")]

@@ -11,6 +11,8 @@ from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
 from tests.conftest import assert_user_error, run
 
+pytestmark = pytest.mark.slow  # every test here runs whole toy studies
+
 QUICK = {"task": {"search_size": 4, "holdout_size": 4}, "backend": {"device": "cpu"}, "holdout_points": 3}
 
 

@@ -17,6 +17,8 @@ from mi_search.service.study import run_study, run_worker
 from mi_search.tasks.toy import toy_questions
 from tests.conftest import copy_pair
 
+pytestmark = pytest.mark.slow  # every test here runs whole toy studies
+
 QUICK = {"task": {"search_size": 4, "holdout_size": 4}, "budget": "4k", "backend": {"device": "cpu"}, "holdout_points": 1}
 
 

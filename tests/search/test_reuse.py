@@ -13,6 +13,8 @@ from mi_search.search.store.evaluations import STORE_STUDY, StoreWarning
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study, run_worker
 
+pytestmark = pytest.mark.slow  # every test here runs whole toy studies
+
 QUICK = {"task": {"search_size": 4, "holdout_size": 4}, "backend": {"device": "cpu"}, "holdout_points": 2}
 
 

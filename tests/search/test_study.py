@@ -44,6 +44,7 @@ def run(tmp_path, backend, **changes):
     return run_study(request, runtime(tmp_path), backend=backend)
 
 
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_study_writes_a_labelled_front_and_chooses_on_held_out_scores(tmp_path, backend):
     report = run(tmp_path, backend, trials=6)
     result = report.result
@@ -78,6 +79,7 @@ def test_study_writes_a_labelled_front_and_chooses_on_held_out_scores(tmp_path, 
         assert (tmp_path / "out" / image).read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_held_out_rescoring_happens_once_per_front_point(tmp_path, backend):
     report = run(tmp_path, backend, trials=3)
     assert all(report.result.record(n).holdout for n in report.result.front)
@@ -87,6 +89,7 @@ def test_held_out_rescoring_happens_once_per_front_point(tmp_path, backend):
     assert again == []
 
 
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_seeds_are_enqueued_once_even_when_resumed(tmp_path, backend):
     run(tmp_path, backend, trials=1)
     run(tmp_path, backend, trials=3)
@@ -96,6 +99,7 @@ def test_seeds_are_enqueued_once_even_when_resumed(tmp_path, backend):
     assert len(study.get_trials()) == 4
 
 
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_a_trial_that_cannot_fit_the_budget_stops_at_the_first_rung(tmp_path, backend):
     # The toy's Thinking end answers in ~127 tokens, far over a 90-token budget.
     report = run(tmp_path, backend, budget=90, name="tight", trials=3)
@@ -106,6 +110,7 @@ def test_a_trial_that_cannot_fit_the_budget_stops_at_the_first_rung(tmp_path, ba
     assert thinking.number not in report.result.front
 
 
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_repeated_parameters_reuse_the_earlier_scores_at_no_token_cost(tmp_path, backend):
     run(tmp_path, backend, trials=0)
     study_of(tmp_path, "toy-global-4000").enqueue_trial({"lam": 0.0})  # a second λ=0 behind the seeds
@@ -137,6 +142,7 @@ def test_joining_a_missing_study_names_the_fix(tmp_path):
         join_study(open_storage(f"sqlite:///{tmp_path}/studies.db"), "nobody")
 
 
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_blocks_space_trials_record_their_mean_lambda(tmp_path, backend):
     report = run(tmp_path, backend, space={"kind": "blocks", "blocks": 3}, name="blocks", trials=4)
     records = report.result.records
@@ -164,6 +170,7 @@ def test_sqlite_workers_never_pop_the_same_waiting_trial(tmp_path):
     assert sorted(popped) == sorted(waiting)  # none lost, none run twice
 
 
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_a_study_with_the_botorch_sampler_proposes_after_its_start(tmp_path, backend):
     from optuna_integration import BoTorchSampler
 

@@ -29,6 +29,7 @@ def runtime(tmp_path) -> Runtime:
     return Runtime(storage=f"sqlite:///{tmp_path}/s.db", tracking_uri=None, heartbeat=5, out=tmp_path / "out")
 
 
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 @pytest.mark.parametrize(("kind", "names"), [("layers", 12), ("profile", 8)])
 def test_per_layer_spaces_run_on_the_toy_and_report_a_summary(tmp_path, backend, kind, names):
     report = run_study(StudyRequest(overrides={"budget": "4k", "space": {"kind": kind}, **SMALL}), runtime(tmp_path), backend=backend)

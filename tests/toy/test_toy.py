@@ -73,6 +73,7 @@ def shipped_sweep():
     return rows
 
 
+@pytest.mark.slow  # the shipped pair's sweep (a module fixture of two minutes)
 def test_shipped_pair_shows_the_three_stages(shipped_sweep):
     first, last = shipped_sweep[0], shipped_sweep[-1]
     assert first.scores.think_ratio <= 0.05
@@ -100,6 +101,7 @@ def _stage_indices(rows, stage: int) -> list[int]:
     return [i for i, r in enumerate(rows) if r.stage == stage]
 
 
+@pytest.mark.slow  # reads the shipped pair's sweep (a module fixture of two minutes)
 def test_stage_one_answers_lengthen_without_losing_accuracy(shipped_sweep):
     stage1 = _stage_indices(shipped_sweep, 1)
     first, last = shipped_sweep[0].scores, shipped_sweep[stage1[-1]].scores
@@ -107,6 +109,7 @@ def test_stage_one_answers_lengthen_without_losing_accuracy(shipped_sweep):
     assert min(shipped_sweep[i].scores.accuracy for i in stage1) >= 0.9 * first.accuracy
 
 
+@pytest.mark.slow  # reads the shipped pair's sweep (a module fixture of two minutes)
 def test_stage_three_overthinks(shipped_sweep):
     stage3 = _stage_indices(shipped_sweep, 3)
     start, end = shipped_sweep[stage3[0]].scores, shipped_sweep[-1].scores
@@ -126,6 +129,7 @@ def _front(rows) -> list[int]:
     return [i for i in range(len(points)) if not dominated(i)]
 
 
+@pytest.mark.slow  # reads the shipped pair's sweep (a module fixture of two minutes)
 def test_interior_blends_beat_the_endpoints(shipped_sweep):
     interior = [i for i in _front(shipped_sweep) if 0 < i < len(shipped_sweep) - 1]
     assert len(interior) >= 2

@@ -14,6 +14,8 @@ from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
 from mi_search.tracking.runs import REUSED_TAG, ROLE_TAG, STUDY_TAG, UID_TAG
 
+pytestmark = pytest.mark.slow  # every test here runs whole toy studies
+
 QUICK = {"task": {"search_size": 4, "holdout_size": 4}, "backend": {"device": "cpu"}, "holdout_points": 1, "budget": "4k"}
 
 
@@ -24,7 +26,7 @@ def private_cache(tmp_path, monkeypatch):
 
 def study(folder, name="tracked", **changes):
     runtime = Runtime(
-        storage=f"sqlite:///{folder}/studies.db", tracking_uri=f"sqlite:///{folder}/mlflow.db", heartbeat=5, out=folder / "out"
+        storage=f"sqlite:///{folder}/studies.db", tracking_uri=f"sqlite:///{folder}/mlflow.db", heartbeat=5, out=folder / "out" / name
     )
     return run_study(StudyRequest(overrides={**QUICK, "name": name, "trials": 1, **changes}), runtime)
 

@@ -22,6 +22,8 @@ from mi_search.tracking.promote import promote
 
 from tests.conftest import assert_user_error, run
 
+pytestmark = pytest.mark.slow  # every test here runs whole toy studies
+
 SETTINGS = {"budget": "4k", "task": {"search_size": 16, "holdout_size": 16}, "name": "promoted"}
 
 

@@ -22,6 +22,8 @@ from mi_search.service.study import run_study
 from mi_search.tracking.store import connect
 from mi_search.tracking.study_runs import PARENT_RUN_ATTR, STUDY_TAG, TRIAL_TAG, StudyTracker
 
+pytestmark = pytest.mark.slow  # every test here runs whole toy studies
+
 SETTINGS = {"budget": "4k", "task": {"search_size": 16, "holdout_size": 16}, "name": "tracked"}
 
 
