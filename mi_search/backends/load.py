@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mi_search.backends.base import Backend
 from mi_search.backends.pair import ResolvedPair
-from mi_search.backends.settings import BackendSettings, HFSettings
+from mi_search.backends.settings import BackendSettings, HFSettings, VLLMSettings
 
 
 def load_backend(pair: ResolvedPair, settings: BackendSettings = HFSettings()) -> Backend:
@@ -16,3 +16,12 @@ def load_backend(pair: ResolvedPair, settings: BackendSettings = HFSettings()) -
     from mi_search.backends.vllm_backend import load_vllm
 
     return load_vllm(pair, settings)
+
+
+def check_runnable(model_config: dict, settings: BackendSettings) -> None:
+    """What the backend refuses of a model from its config alone (vLLM: an architecture or head size it lacks),
+    said before the memory plan, which would otherwise name a less fundamental problem first."""
+    if isinstance(settings, VLLMSettings):
+        from mi_search.backends.vllm_backend import check_runnable as check_vllm
+
+        check_vllm(model_config, settings)

