@@ -8,7 +8,7 @@ import typer
 
 from mi_search.cli.app import app, console, reports_user_errors
 from mi_search.cli.options import StorageOpt
-from mi_search.cli.render import front_table
+from mi_search.cli.render import front_table, print_table
 from mi_search.search.store.locations import DEFAULT_STORAGE
 
 
@@ -25,6 +25,6 @@ def front_command(
     from mi_search.service.front import front_at
 
     result = front_at(storage, study, budget)
-    console.print(front_table(result))
+    print_table(console, front_table(result))
     if result.chosen is None:
         console.print(f"no re-scored front point is within {result.budget} tokens; run the study at that budget to re-score one")
