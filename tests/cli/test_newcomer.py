@@ -305,7 +305,7 @@ def test_the_promoted_model_serves_without_mi_search_installed_quietly_with_a_pl
     run_study(StudyRequest(overrides=settings), runtime)
     study, config = join_study(storage_of(runtime.storage), "served")
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    promote(study, config, name="served", alias="champion", tracking_uri=uri)
+    promote(study, config, resolve_pair(config.pair, None), name="served", alias="champion", tracking_uri=uri)
 
     script = _WITHOUT_MI_SEARCH + f"""
 import mlflow, json
@@ -327,6 +327,7 @@ sys.stderr.write("---pyfunc---\\n"); sys.stderr.flush()
 loaded = mlflow.pyfunc.load_model("models:/served@champion")
 answer = loaded.predict(["12+30="])
 import mi_search
+from mi_search import resolve_pair
 assert str(local) in mi_search.__file__ or "code" in mi_search.__file__, mi_search.__file__
 print("PYFUNC-OK", json.dumps(answer), flush=True)
 """
