@@ -153,3 +153,11 @@ def test_outcomes_stored_before_votes_were_kept_read_back_without_one():
     new = [QuestionOutcome("a", 1, 4, 10.0, 0.0, False), QuestionOutcome("b", 4, 4, 20.0, 1.0, True)]
     packed = trials._pack(new)
     assert packed == {**old, "vote": [0, 1]} and trials._unpack(packed) == tuple(new)
+
+
+def test_the_knee_of_a_front_whose_cheapest_point_is_also_the_most_accurate_is_none():
+    from mi_search.search.statistics.choice import knee
+
+    # held-out scores can reorder a front: the cheapest point re-scores as the most accurate
+    assert knee({1: (0.9, 50.0), 2: (0.8, 60.0), 3: (0.85, 70.0)}) is None
+    assert knee({1: (0.5, 10.0), 2: (0.9, 20.0), 3: (0.95, 100.0)}) == 2

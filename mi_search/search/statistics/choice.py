@@ -154,7 +154,11 @@ def knee(points: Mapping[K, tuple[float, float]]) -> K | None:
     if span_a <= 0 or span_t <= 0:
         return None
     scaled = [((a - min(accuracies)) / span_a, (t - min(tokens)) / span_t) for a, t in zip(accuracies, tokens)]
-    (a0, t0), (a1, t1) = scaled[0], scaled[max(range(len(keys)), key=lambda i: scaled[i][0])]
+    top_accuracy = max(range(len(keys)), key=lambda i: scaled[i][0])
+    if top_accuracy == 0:  # the cheapest point is also the most accurate (on held-out questions): no bend
+        return None
+    (a0, t0), (a1, t1) = scaled[0], scaled[top_accuracy]
+
     def height(point: tuple[float, float]) -> float:  # above the chord, in scaled units
         a, t = point
         return ((t1 - t0) * (a - a0) - (a1 - a0) * (t - t0)) / math.hypot(t1 - t0, a1 - a0)
