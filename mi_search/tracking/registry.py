@@ -35,6 +35,7 @@ MODEL_CODE = Path(__file__).with_name("model_code.py")
 # no mi-search install (mi-search is not on a package registry), only the requirements below.
 SERVING_MODULES = (
     "__init__.py",
+    "version.py",
     "backends/__init__.py",
     "backends/base.py",
     "backends/hf_generate.py",

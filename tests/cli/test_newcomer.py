@@ -12,6 +12,7 @@ from pathlib import Path
 import optuna
 import pytest
 from matplotlib.colors import to_rgb
+from mi_search import resolve_pair
 from mi_search.backends.settings import HFSettings, VLLMSettings
 from mi_search.search.settings.config import SamplerName, StudyConfig, build_config, read_study_file
 from mi_search.search.report.results import read_result, unbound_budget_line
@@ -205,11 +206,11 @@ def test_pareto_png_labels_front_points_keeps_the_front_wide_and_colours_held_ou
     assert held, "held-out error bars are drawn in the held-out colour"
 
     # Trials at one spot (greedy blends often answer identically) are drawn once and counted.
-    chosen = result.record(result.chosen)
-    copies = [replace(chosen, number=100 + i) for i in range(4)]
-    plot_pareto(replace(result, records=[*result.records, *copies]), tmp_path / "dupes.png")
+    chosen = result.row(result.chosen)
+    copies = [replace(chosen, trial=100 + i, chosen=False, on_front=False) for i in range(4)]
+    plot_pareto([*result.rows, *copies], tmp_path / "dupes.png", title="dupes", budget=result.budget)
     texts = [t.get_text() for t in drawn["dupes.png"].axes[0].texts]
-    assert any(text.endswith("×5") and text.startswith(f"t{chosen.number} λ") for text in texts), texts
+    assert any(text.endswith("×5") and text.startswith(f"t{chosen.trial} λ") for text in texts), texts
 
 
 def test_a_modules_study_draws_its_profile_and_a_stage_map_of_points(tmp_path, toy_backend, monkeypatch):
@@ -327,7 +328,6 @@ sys.stderr.write("---pyfunc---\\n"); sys.stderr.flush()
 loaded = mlflow.pyfunc.load_model("models:/served@champion")
 answer = loaded.predict(["12+30="])
 import mi_search
-from mi_search import resolve_pair
 assert str(local) in mi_search.__file__ or "code" in mi_search.__file__, mi_search.__file__
 print("PYFUNC-OK", json.dumps(answer), flush=True)
 """
