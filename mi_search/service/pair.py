@@ -40,8 +40,9 @@ def resolve_pair(
     instruct_ref, thinking_ref = config.references()
     instruct_meta, thinking_meta, table = check_metadata(instruct_ref, thinking_ref)
     preflight_metadata(instruct_meta, thinking_meta)
+    model_config = read_config(instruct_meta)  # the weights' folder holds this same file: read once
     if settings is not None:
-        check_runnable(read_config(instruct_meta), settings)
+        check_runnable(model_config, settings)
     memory = plan_pair(instruct_meta, settings) if settings is not None else None  # before any weight is fetched
     instruct_dir, thinking_dir = resolve_checkpoint(instruct_ref), resolve_checkpoint(thinking_ref)
     check_tensors(instruct_dir, thinking_dir)
@@ -52,7 +53,7 @@ def resolve_pair(
         instruct=_checkpoint(instruct_ref, instruct_dir),
         thinking=_checkpoint(thinking_ref, thinking_dir),
         table=table,
-        model_config=read_config(instruct_dir),
+        model_config=model_config,
         plan=checkpoint_plan(instruct_dir, table),
         memory=memory,
     )
