@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mi_search.atomic import atomic_write_text
+from mi_search.merge.checkpoints import safetensors_files
+from mi_search.merge.finite import FiniteScan
 
 if TYPE_CHECKING:
     from mi_search.backends.pair import Checkpoint, ResolvedPair
@@ -50,14 +52,18 @@ def cache_file() -> Path:
     return (Path(root) if root else Path.home() / ".cache" / "mi-search") / "fingerprints.json"
 
 
-def file_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes, streamed."""
+def file_hash(path: Path, scan: FiniteScan | None = None) -> str:
+    """SHA-256 of a file's bytes, streamed; `scan` sees the same bytes, so checking values costs no second read."""
     digest = hashlib.sha256()
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
     with open(path, "rb", buffering=0) as handle:
         while read := handle.readinto(buffer):
             digest.update(view[:read])
+            if scan is not None:
+                scan.feed(view[:read])
+    if scan is not None:
+        scan.close()
     return digest.hexdigest()
 
 
@@ -81,15 +87,19 @@ class HashCache:
             warnings.warn(f"ignoring the damaged fingerprint cache {self.path} ({exc}); it is rebuilt", CacheWarning, 2)
             return {}
 
-    def hash(self, path: Path) -> str:
+    def hash(self, path: Path, *, check_values: bool = False) -> str:
+        """The file's hash; with `check_values` (safetensors files) its floating tensors are also shown finite,
+        in the same read, and an unchanged file once shown finite is not read again."""
         real = Path(path).resolve()
         stat = real.stat()
         key = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
         entry = self.entries.get(str(real))
-        if entry is not None and all(entry.get(k) == v for k, v in key.items()) and isinstance(entry.get("sha256"), str):
+        fresh = entry is not None and all(entry.get(k) == v for k, v in key.items())
+        if fresh and isinstance(entry.get("sha256"), str) and (entry.get("finite") is True or not check_values):
             return entry["sha256"]
-        value = file_hash(real)
-        self.entries[str(real)] = {**key, "sha256": value}
+        value = file_hash(real, FiniteScan(real) if check_values else None)
+        known_finite = check_values or (fresh and entry.get("finite") is True)
+        self.entries[str(real)] = {**key, "sha256": value, **({"finite": True} if known_finite else {})}
         self.changed = True
         return value
 
@@ -107,6 +117,18 @@ class HashCache:
 
 def _text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_weight_values(directories: tuple[Path, ...], cache: HashCache | None = None) -> None:
+    """Every weight of these checkpoints finite, read once: the read also fills the hash cache the
+    study's fingerprint reads next, and a file already shown finite and unchanged is not read at all."""
+    cache = cache or HashCache()
+    try:
+        for directory in directories:
+            for file in safetensors_files(directory):
+                cache.hash(file, check_values=True)
+    finally:
+        cache.save()
 
 
 def weights_fingerprint(directory: Path, cache: HashCache) -> dict[str, str]:

@@ -236,27 +236,3 @@ def parameter_count(directory: Path) -> int | None:
     stored = config.get("dtype") or config.get("torch_dtype") or "bfloat16"
     itemsize = {"float32": 4, "float16": 2, "bfloat16": 2}.get(str(stored).removeprefix("torch."), 2)
     return int(total) // itemsize
-
-
-def check_values(instruct_dir: Path, thinking_dir: Path) -> None:
-    """Every tensor of both checkpoints readable and finite, read one at a time from the safetensors files.
-
-    A NaN or a cut-off shard found only once the models load would leave a study stored around a
-    pair it cannot use; this reads the weights once more (the page cache keeps them for the load).
-    """
-    import torch
-
-    for directory in (instruct_dir, thinking_dir):
-        for file in safetensors_files(directory):
-            try:
-                with safe_open(file, framework="pt") as handle:
-                    for name in handle.keys():  # noqa: SIM118 - safe_open handles are not dicts
-                        tensor = handle.get_tensor(name)
-                        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-                            raise UserError(
-                                f"tensor {name} in {file} holds NaN or infinite values; re-download or re-export that checkpoint"
-                            )
-            except SafetensorError as exc:
-                raise UserError(
-                    f"{file} is not a readable safetensors file ({exc}); re-download or re-export that checkpoint"
-                ) from None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mi_search.atomic import check_out_folder
 from mi_search.backends.base import Backend
+from mi_search.backends.fingerprint import check_weight_values
 from mi_search.backends.load import check_runnable, load_backend
 from mi_search.backends.pair import Checkpoint, ResolvedPair
 from mi_search.backends.placement import plan_pair
@@ -18,7 +19,6 @@ from mi_search.backends.settings import BackendSettings, HFSettings
 from mi_search.merge.checkpoints import (
     check_metadata,
     check_tensors,
-    check_values,
     checkpoint_plan,
     hub_revision,
     preflight_metadata,
@@ -35,7 +35,8 @@ def resolve_pair(
     """The pair checked and resolved; `settings` plans its memory on this machine (None: only to export).
 
     `read_values` reads every weight once to refuse NaN or infinite values: a new study does, so it is
-    never stored around weights that cannot load.
+    never stored around weights that cannot load. That read also hashes the files for the study's
+    fingerprint (cached), so a new study reads its weights twice in all: this check and the load.
     """
     instruct_ref, thinking_ref = config.references()
     instruct_meta, thinking_meta, table = check_metadata(instruct_ref, thinking_ref)
@@ -47,7 +48,7 @@ def resolve_pair(
     instruct_dir, thinking_dir = resolve_checkpoint(instruct_ref), resolve_checkpoint(thinking_ref)
     check_tensors(instruct_dir, thinking_dir)
     if read_values:
-        check_values(instruct_dir, thinking_dir)
+        check_weight_values((instruct_dir, thinking_dir))
     return ResolvedPair(
         config=config,
         instruct=_checkpoint(instruct_ref, instruct_dir),
