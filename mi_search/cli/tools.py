@@ -17,11 +17,13 @@ from mi_search.cli.options import (
     OptionGroup,
     Overrides,
     OverwriteOpt,
+    StorageOpt,
     flag,
     takes,
 )
 from mi_search.cli.render import print_table
 from mi_search.errors import UserError
+from mi_search.search.store.locations import DEFAULT_STORAGE
 
 SWEEP_OPTIONS: OptionGroup = {
     "lambdas": flag(
@@ -114,12 +116,29 @@ def merge(
 def sweep(
     out: Annotated[Path, typer.Option(help="Directory for sweep.csv, samples.jsonl and stage_map.png.")],
     overwrite: OverwriteOpt = False,
+    study: Annotated[
+        str | None,
+        typer.Option(
+            "--study",
+            help="Sweep a stored study's own search questions with its pair, decoding and backend; the points "
+            "go into the storage's evaluation store, so that study and others with its measurement take them.",
+            rich_help_panel="Storage",
+        ),
+    ] = None,
+    storage: StorageOpt = DEFAULT_STORAGE,
     *,
     overrides: Overrides,
 ) -> None:
     """Evaluate a grid of global λ and label each point with its stage."""
+    from mi_search.service.study_sweep import run_study_sweep
     from mi_search.service.sweep import run_sweep_config, sweep_config
 
+    if study is not None:
+        others = [name for key, name in overrides.names.items() if key != "lambdas"]
+        if others:
+            raise UserError(
+                f"--study sweeps with the study's own task, pair, decoding and backend; drop {', '.join(sorted(others))}"
+            )
     config = sweep_config(overrides.settings, names=overrides.names)
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -127,16 +146,26 @@ def sweep(
     bar = progress.add_task(f"sweep × {config.k} samples", total=len(config.lambdas))
 
     def on_point(lam: float, scores: Any) -> None:
+        if not progress.live.is_started:
+            progress.start()
         point = f"λ={lam:.2f} acc={scores.accuracy:.3f} tokens={scores.mean_tokens:.1f}"
         progress.update(bar, advance=1, description=point)
 
+    taken = None
     try:  # the bar shows once scoring starts: input refused while loading ends as its one line alone
-        result = run_sweep_config(
-            config, out, overwrite=overwrite, step=console.status, on_point=on_point, on_scoring=progress.start
-        )
+        if study is not None:
+            result, taken = run_study_sweep(
+                storage, study, list(config.lambdas), out, overwrite=overwrite, step=console.status, on_point=on_point
+            )
+        else:
+            result = run_sweep_config(
+                config, out, overwrite=overwrite, step=console.status, on_point=on_point, on_scoring=progress.start
+            )
     finally:
         if progress.live.is_started:
             progress.stop()
+    if taken:
+        console.print(f"{taken} of {len(config.lambdas)} points were read from the evaluation store, not generated")
     if result.skipped:
         console.print(f"[yellow]skipped {result.skipped} questions whose gold answer cannot be graded[/yellow]")
     table = Table(title=f"{result.name}: {result.questions} questions × {config.k} samples")

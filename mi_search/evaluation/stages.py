@@ -16,7 +16,9 @@ Rule (`label_stages`):
 "Tied" and "beats" are a `Comparison`'s. `Tolerance` (the default) reads the point estimates:
 tied is within ACCURACY_TOLERANCE, beats is more tokens and lower accuracy. A study passes a
 paired comparison over per-question outcomes (`search.report.results.PairedComparison`), so that no stage
-boundary and no flag comes from one question's noise; `StagePoint.outcomes` carries what it needs.
+boundary and no flag comes from one question's noise; `StagePoint.outcomes` carries what it needs. There,
+tied needs evidence of equivalence (the upper bound of the accuracy given up is below ACCURACY_TOLERANCE)
+and beats needs a significant difference.
 
 Input order does not matter and duplicate λ are allowed; labels come back in input order.
 """
@@ -48,7 +50,7 @@ class Comparison(Protocol):
     """How two labelled points compare: the judgement behind the stage-3 start and the overthinking flag."""
 
     def tied(self, point: StagePoint, best: StagePoint) -> bool:
-        """`point`'s accuracy is not (significantly) below `best`'s."""
+        """`point`'s accuracy is within ACCURACY_TOLERANCE of `best`'s (shown, where outcomes allow)."""
         ...
 
     def beaten(self, point: StagePoint, best: StagePoint) -> bool:

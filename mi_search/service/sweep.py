@@ -31,6 +31,8 @@ from mi_search.merge.spec import LambdaSpec
 from mi_search.evaluation.samples import Question
 from mi_search.tasks.config import TaskConfig
 from mi_search.tasks.registry import load_task
+from mi_search.search.report.results import PairedComparison
+from mi_search.search.statistics.outcomes import QuestionOutcome, outcomes_from_samples
 from mi_search.service.pair import resolve_pair
 from mi_search.yaml_config import validate
 
@@ -154,14 +156,20 @@ def run_sweep(
         evaluations.append(evaluation)
         if on_point is not None:
             on_point(lam, evaluation.scores)
-    labels = label_stages(
-        [
-            StagePoint(lam, e.scores.think_ratio, e.scores.accuracy, e.scores.mean_tokens)
-            for lam, e in zip(lambdas, evaluations)
-        ]
-    )
-    rows = [SweepRow(lam, e.scores, lab.stage, lab.overthinking) for lam, e, lab in zip(lambdas, evaluations, labels)]
+    outcomes = [tuple(outcomes_from_samples(e.samples)) for e in evaluations]
+    rows = label_rows(lambdas, [e.scores for e in evaluations], outcomes)
     return rows, evaluations
+
+
+def label_rows(lambdas: list[float], scores: list[Scores], outcomes: list[tuple[QuestionOutcome, ...]]) -> list[SweepRow]:
+    """Each λ's scores with its stage, judged paired on the questions as a study judges its trials:
+    no stage boundary or overthinking flag from one question's noise."""
+    points = [
+        StagePoint(lam, s.think_ratio, s.accuracy, s.mean_tokens, per_question)
+        for lam, s, per_question in zip(lambdas, scores, outcomes)
+    ]
+    labels = label_stages(points, PairedComparison())
+    return [SweepRow(lam, s, lab.stage, lab.overthinking) for lam, s, lab in zip(lambdas, scores, labels)]
 
 
 def row_record(row: SweepRow) -> dict:

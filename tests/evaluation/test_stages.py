@@ -14,6 +14,7 @@ from mi_search.evaluation.stages import (
     StageLabel,
     StagePoint,
     label_stages,
+    stage3_start,
     stage_of,
 )
 
@@ -174,3 +175,40 @@ def test_nan_lambda_or_accuracy_is_rejected():
         label_stages([StagePoint(math.nan, 0.5)])
     with pytest.raises(ValueError, match="accuracy"):
         label_stages([StagePoint(0.5, 1.0, math.nan, 10)])
+
+
+def _outcomes(correct: list[int], tokens: float):
+    from mi_search.search.statistics.outcomes import QuestionOutcome
+
+    return tuple(QuestionOutcome(f"q{i:04d}", c, 1, tokens, 1.0, bool(c)) for i, c in enumerate(correct))
+
+
+@pytest.mark.parametrize(
+    ("questions", "starts_early"),
+    [(20, False), (2000, True)],
+    ids=["20 questions show nothing", "2000 questions show equivalence"],
+)
+def test_the_stage3_start_needs_evidence_of_equivalence(questions, starts_early):
+    """A saturated point that misses one question the plateau answers starts stage 3 only when the questions
+    can show it is within the margin: on 20 questions its unseen loss could be 15 points (rule of three)."""
+    from mi_search.search.report.results import PairedComparison
+
+    answers = [i % 2 for i in range(questions)]
+    plateau = [1] + answers[1:]  # one more right answer
+    points = [
+        StagePoint(0.2, 0.0, 0.2, 100),
+        StagePoint(0.6, 1.0, sum(answers) / questions, 300, _outcomes(answers, 300)),
+        StagePoint(0.8, 1.0, sum(plateau) / questions, 400, _outcomes(plateau, 400)),
+    ]
+    start = stage3_start(points, PairedComparison(0.95))
+    assert start == (0.6 if starts_early else 0.8)
+
+
+def test_a_saturated_point_a_little_worse_on_many_questions_is_not_tied():
+    """On 2,000 questions a point 5 points below the plateau is shown outside the margin: stage 2."""
+    from mi_search.search.report.results import PairedComparison
+
+    plateau = [1 if i % 2 == 0 else 0 for i in range(2000)]
+    worse = [c if i % 20 else 0 for i, c in enumerate(plateau)]  # loses every 10th correct answer: −0.05
+    points = [StagePoint(0.6, 1.0, 0.45, 300, _outcomes(worse, 300)), StagePoint(0.8, 1.0, 0.5, 400, _outcomes(plateau, 400))]
+    assert stage3_start(points, PairedComparison(0.95)) == 0.8

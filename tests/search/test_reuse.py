@@ -112,3 +112,41 @@ def test_a_point_stopped_over_budget_serves_smaller_budgets_only(tmp_path):
     larger = study(url, tmp_path, "b200", budget="200tokens", trials=3, **sixteen)
     measured = next(r for r in larger.result.records if r.params["lam"] == 1.0)
     assert measured.reused_from is None and measured.full and measured.generated_tokens > 0
+
+
+def test_a_sweep_of_a_study_feeds_it_and_every_study_with_its_measurement(tmp_path):
+    from mi_search.service.study_sweep import run_study_sweep
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    first = study(url, tmp_path, "swept", budget="80tokens", trials=2)  # the seeds λ 0 and 0.5
+    grid = [0.0, 0.25, 0.5, 0.75]
+    result, taken = run_study_sweep(url, "swept", grid, tmp_path / "sweep")
+    assert taken == 2  # λ 0 and 0.5: the study's own trials, read back, not generated
+    by_lambda = {r.params["lam"]: r for r in first.result.records}
+    assert [row.scores.accuracy for row in result.rows[::2]] == [by_lambda[0.0].accuracy, by_lambda[0.5].accuracy]
+    assert (tmp_path / "sweep" / "sweep.csv").is_file()
+    _, again = run_study_sweep(url, "swept", grid, tmp_path / "again")
+    assert again == len(grid)  # everything stored: nothing generated the second time
+    # another budget, same measurement: the sweep's points come in as completed trials, for no token
+    other = study(url, tmp_path, "other", budget="70tokens", trials=4)
+    assert search_tokens(other) == 0
+    assert sorted(r.params["lam"] for r in other.result.records) == grid
+    assert {r.reused_from for r in other.result.records if r.params["lam"] in (0.25, 0.75)} == {
+        "sweep:swept@0.25",
+        "sweep:swept@0.75",
+    }
+    # the swept study itself takes them on its next run, once each, and runs no trial for them
+    resumed = study(url, tmp_path, "swept", trials=2)
+    assert sorted(r.params["lam"] for r in resumed.result.records) == grid
+    assert search_tokens(resumed) == search_tokens(first)
+
+
+def test_a_sweep_of_a_study_refuses_settings_of_its_own(tmp_path):
+    from typer.testing import CliRunner
+
+    from mi_search.cli.app import app
+
+    done = CliRunner().invoke(app, ["sweep", "--study", "x", "--out", str(tmp_path / "o"), "--k", "2", "--limit", "9"])
+    assert done.exit_code == 2
+    assert done.output.strip().splitlines()[-1].endswith("drop --k, --limit") or "drop --k, --limit" in done.output
+    assert not (tmp_path / "o").exists()

@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 
 from mi_search.evaluation.scores import AccuracyObjective
-from mi_search.evaluation.stages import StagePoint, Tolerance, label_stages, stage3_start, stage_beside
+from mi_search.evaluation.stages import ACCURACY_TOLERANCE, StagePoint, Tolerance, label_stages, stage3_start, stage_beside
 from mi_search.search.settings.config import ChoiceConfig, ChoiceRule
 from mi_search.search.report.rows import trial_rows
 from mi_search.search.statistics.choice import (
@@ -25,7 +25,6 @@ from mi_search.search.statistics.choice import (
     cheapest_tied,
     cheapest_within,
     knee,
-    not_significantly_below,
 )
 from mi_search.search.statistics.intervals import tokens_interval
 from mi_search.search.statistics.outcomes import carries
@@ -162,15 +161,19 @@ class PairedComparison:
     """The stage rule's judgements paired over per-question `objective` values; point estimates where
     outcomes (or what the objective needs of them) are missing."""
 
-    def __init__(self, level: float, objective: AccuracyObjective = "accuracy") -> None:
+    def __init__(self, level: float = 0.95, objective: AccuracyObjective = "accuracy") -> None:
         self.level, self.objective, self.fallback = level, objective, Tolerance()
 
     def _paired(self, point: StagePoint, best: StagePoint) -> bool:
         return carries(point.outcomes or (), self.objective) and carries(best.outcomes or (), self.objective)
 
     def tied(self, point: StagePoint, best: StagePoint) -> bool:
+        """Shown equivalent: the paired upper bound of the accuracy `point` gives up against the plateau is
+        below ACCURACY_TOLERANCE (non-inferiority, as the choice's margin), so with few questions stage 3
+        starts at the plateau itself rather than wherever a difference could not be seen."""
         if self._paired(point, best):
-            return not_significantly_below(point.outcomes, best.outcomes, self.level, objective=self.objective)
+            loss = accuracy_loss(point.outcomes, best.outcomes, self.level, objective=self.objective)
+            return loss.within(ACCURACY_TOLERANCE)
         return self.fallback.tied(point, best)
 
     def beaten(self, point: StagePoint, best: StagePoint) -> bool:

@@ -1,9 +1,10 @@
 """A study's view of the evaluation store: take what is measured, keep what it measures.
 
 Three ways a study takes a stored evaluation, none of which generates a token:
-- a new study is warm-started with every stored evaluation that is a point of its space, added as
-  completed trials through Optuna's own `create_trial`/`add_trials`, their budget constraint
-  recomputed for this study's budget (a budget is a view of the same measurements);
+- a study is warm-started with every stored evaluation that is a point of its space (a new study with
+  all, a resumed one with those stored since), added as completed trials through Optuna's own
+  `create_trial`/`add_trials`, their budget constraint recomputed for this study's budget (a budget
+  is a view of the same measurements);
 - a trial whose blend the store holds (a worker's, another study's, a sweep's) takes it as it runs;
 - a front point re-scored on the held-out questions takes the stored held-out evaluation.
 
@@ -112,11 +113,18 @@ class Reuse:
         self.keep(spec, params, measured, origin=f"{self.study_name}#holdout:{number}", holdout=True)
 
     def warm_start(self, study: optuna.Study, decoding: DecodingParams) -> int:
-        """Add every stored evaluation that is a point of this study's space as a completed trial; how many were added."""
+        """Add every stored evaluation that is a point of this study's space, and not one of its trials yet,
+        as a completed trial; how many were added. A new study takes them all; a resumed one what was
+        stored since (a sweep of it, another study with the same measurement)."""
         distributions = space_distributions(self.space)
+        have = {
+            self.key(*self.space.setting(t.params, decoding))
+            for t in study.get_trials(deepcopy=False)
+            if set(t.params) == set(distributions)
+        }
         added = []
         for entry in self.store.entries(self.search):
-            if not entry.serves(self.config.budget):
+            if not entry.serves(self.config.budget) or entry.key in have:
                 continue
             point = self._point_of(entry, decoding)
             if point is None or not all(distributions[n]._contains(distributions[n].to_internal_repr(v)) for n, v in point.items()):

@@ -84,12 +84,14 @@ def open_study(
 ) -> optuna.Study:
     """The study `resolve_config` found, or a new one created with `config` stored and the seed λ enqueued.
 
-    `warm_start` adds completed trials to a new study before its seeds are enqueued, so a seed λ already
-    measured is not queued again.
+    `warm_start` adds completed trials (stored evaluations it lacks) before seeds are enqueued, so a seed
+    λ already measured is not queued again.
     """
     if existing is not None:
         if stored_config(existing).pair != config.pair:  # a pair corrected before any trial completed
             existing.set_user_attr(CONFIG_ATTR, json.loads(config.model_dump_json()))
+        if warm_start is not None:  # what was stored since its last run: a sweep of it, another study's trials
+            warm_start(existing)
         queue_seeds(existing, config)  # a run killed while it queued them left some out
         return existing
     study = optuna.create_study(study_name=config.study_name, storage=storage, directions=DIRECTIONS, load_if_exists=True)
