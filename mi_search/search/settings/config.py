@@ -47,16 +47,27 @@ class ObjectivesConfig(_Strict):
     )
 
 
+# A stopped trial gives up at most this share of the front's hypervolume (`statistics.gain`); chosen by
+# bench/fidelity.py on the simulated paper pair, where it saves tokens at the hypervolume of no halving.
+MIN_GAIN = 0.01
+
+
 class HalvingConfig(_Strict):
-    """Paired successive halving over questions: a trial stops at a rung only when it confidently cannot join the front.
+    """Paired successive halving over questions: a trial stops at a rung only when it confidently cannot add to the front.
 
     `rungs` are fractions of the search subset, increasing, ending at 1. At each rung before the last
-    the trial stops when its mean tokens are over the budget with one-sided confidence `level`, or when
-    a front point beats it in both objectives on the same questions, paired, at that level.
+    the trial stops when its mean tokens are over the budget with one-sided confidence `level`, when
+    a front point beats it in both objectives on the same questions, paired, at that level, or when its
+    optimistic point (paired bounds at `level`) adds at most `min_gain` of the front's hypervolume.
+    A trial at least as good as a front point in both objectives on the same questions never stops.
     """
 
     rungs: tuple[float, ...] = (0.25, 1.0)
     level: float = Field(0.95, description="one-sided confidence of a stop, in (0, 1)")
+    min_gain: float = Field(
+        MIN_GAIN,
+        description="stop a trial whose optimistic point adds at most this share of the front's hypervolume, in [0, 1)",
+    )
 
     @field_validator("rungs")
     @classmethod
@@ -71,6 +82,13 @@ class HalvingConfig(_Strict):
         if not 0.0 < level < 1.0:
             raise ValueError("level must be a confidence in (0, 1), e.g. 0.95")
         return level
+
+    @field_validator("min_gain")
+    @classmethod
+    def _a_share_of_hypervolume(cls, share: float) -> float:
+        if not 0.0 <= share < 1.0:
+            raise ValueError("min_gain must be a share of the front's hypervolume in [0, 1), e.g. 0.01; 0 stops only dominated trials")
+        return share
 
 
 class ChoiceRule(str, Enum):
