@@ -125,6 +125,7 @@ class SamplerName(str, Enum):
     BOTORCH = "botorch"  # optuna-integration's BoTorchSampler with qLogNEHVI: the `botorch` extra
     NSGA2 = "nsga2"
     RANDOM = "random"  # a baseline for benchmarks
+    TRUST = "trust"  # vector spaces: global λ first, then steps around the front (sampling.trust_region)
 
 
 class StudyConfig(_Strict):
@@ -135,7 +136,7 @@ class StudyConfig(_Strict):
     decoding: DecodingOverrides = DecodingOverrides()
     k: SampleCount = 1
     objectives: ObjectivesConfig = ObjectivesConfig()
-    sampler: SamplerName = Field(SamplerName.GP, description="gp, tpe, botorch, nsga2 or random; default: by the space's dimension")
+    sampler: SamplerName = Field(SamplerName.GP, description="gp, tpe, trust, botorch, nsga2 or random; default: by the space's dimension")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="the samplers' seed and every sample's, 0 to 2**32 - 1")
     trials: int = Field(16, ge=0, description="trials per invocation, as Optuna's n_trials; default grows with the dimension")
     seed_lambdas: tuple[Annotated[float, Field(ge=0.0, le=1.0)], ...] = Field(
