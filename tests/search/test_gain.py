@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mi_search.search.statistics.gain import Incumbent, at_least_as_good, optimistic_gain
+from mi_search.search.statistics.gain import Incumbent, at_least_as_good, optimistic_gain, paired_estimate
 from mi_search.search.statistics.outcomes import QuestionOutcome
 
 N = 40
@@ -76,3 +76,13 @@ def test_no_evidence_is_no_stop():
 def test_a_level_outside_the_unit_interval_is_refused(level):
     with pytest.raises(ValueError, match="level"):
         optimistic_gain(outcomes(set(), 100.0), FRONT, BUDGET, level)
+
+
+def test_the_paired_estimate_corrects_a_partial_mean_by_the_incumbents_full_score():
+    # On CHEAP's odd (all wrong) questions a challenger right on a quarter of them: raw mean 0.25 there, but
+    # paired with CHEAP (0.5 over all) it is 0.75, at CHEAP's tokens plus its 20 more.
+    hard = range(1, N, 2)
+    challenger = outcomes({i for i in hard if i % 8 == 1}, 120.0, questions=hard)
+    estimate = paired_estimate(challenger, CHEAP)
+    assert estimate.accuracy == pytest.approx(0.5 + 0.25) and estimate.mean_tokens == pytest.approx(120.0)
+    assert paired_estimate(challenger, Incumbent(9, 0.5, 100.0, outcomes(set(), 100.0, questions=range(0, N, 2)))) is None

@@ -146,6 +146,20 @@ def test_the_partial_score_is_compared_on_the_same_questions_not_with_the_full_m
     assert trials.is_full(by_lam[0.5])
 
 
+def test_a_stopped_trial_tells_the_sampler_its_paired_estimate_not_its_first_rungs_mean(tmp_path):
+    # The first rung's questions are the incumbent's easy ones: a raw partial mean there flatters any trial.
+    config = build_config({"budget": 500}, source="test")
+    first = sorted(int(q.id[1:]) for q in study_order(QuestionSet(*gradable(QUESTIONS, math_gold)), config.seed).questions[: N // 4])
+    rest = sorted(set(range(N)) - set(first))
+    incumbent = set(first) | set(rest[::2])  # 20 + 30 of 80 right: 0.625
+    script = {0.0: (incumbent, 100), 0.5: (set(first[::2]), 180)}  # half the first rung right, more tokens
+    _, by_lam = run(tmp_path, script, [0.0, 0.5])
+    stopped = by_lam[0.5]
+    assert stopped.user_attrs["stopped"]["reason"] == "dominated"
+    assert stopped.user_attrs["scores"]["accuracy"] == 0.5  # its scores on the questions it answered
+    assert stopped.values[0] == pytest.approx(0.625 - 0.5) and stopped.values[1] == pytest.approx(180.0)
+
+
 def test_every_trial_sees_the_questions_in_one_shuffled_order(tmp_path):
     script = {0.0: (EVEN, 100), 0.5: (EVEN, 100)}
     _, by_lam = run(tmp_path, script, [0.0, 0.5])

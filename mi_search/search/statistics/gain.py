@@ -104,3 +104,16 @@ def optimistic_gain(
         if best is None or share < best.share:
             best = Gain(share, incumbent.number, shared, optimistic.accuracy, optimistic.mean_tokens)
     return best
+
+
+def paired_estimate(
+    challenger: Sequence[QuestionOutcome], incumbent: Incumbent, objective: AccuracyObjective = "accuracy"
+) -> Point | None:
+    """The challenger's scores on every question the incumbent scored: the incumbent's plus the mean paired
+    difference on the questions both scored (None: none shared). Unbiased where the raw partial mean is not."""
+    pairs = pair_outcomes(challenger, incumbent.outcomes)
+    if not pairs or not (carries(challenger, objective) and carries(incumbent.outcomes, objective)):
+        return None
+    accuracy = sum(a.value(objective) - b.value(objective) for a, b in pairs) / len(pairs)
+    tokens = sum(a.mean_tokens - b.mean_tokens for a, b in pairs) / len(pairs)
+    return Point(min(1.0, max(0.0, incumbent.accuracy + accuracy)), max(0.0, incumbent.mean_tokens + tokens))
