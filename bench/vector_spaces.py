@@ -15,6 +15,7 @@ in the same storage and starts each vector study from what it scored (the evalua
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -31,11 +32,19 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=None, help="default: the study default for the space")
     parser.add_argument("--budget", type=int, default=16000)
     parser.add_argument("--k", type=int, default=8)
+    parser.add_argument("--coarse", action="store_true", help="start each vector study from a global study's evaluations")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         problem = paper_problem(args.budget, args.k, folder)
+        coarse_tokens = 0
+        if args.coarse:  # its storage, with the evaluation store, is copied under each vector study's name
+            problem.settings["space"] = {"kind": "global"}
+            label, ref_hv = reference_hv(problem, "global", [])
+            coarse = run_one(problem, {"seed": args.seed}, folder, "coarse", ref_hv)
+            coarse_tokens = coarse.tokens
+            print(f"global (coarse) seed {args.seed}: {coarse.trials} trials tokens={coarse.tokens} hv_ratio={coarse.hv / ref_hv:.4f} (reference: {label})")
         for space in args.space:
             problem.settings["space"] = {"kind": space, "layers": 36} if space in ("layers", "profile") else {"kind": space}
             label, ref_hv = reference_hv(problem, space, [])
@@ -43,10 +52,15 @@ def main() -> None:
                 overrides = {"seed": args.seed} | ({"sampler": sampler} if sampler != "default" else {})
                 if args.trials is not None:
                     overrides["trials"] = args.trials
-                outcome = run_one(problem, overrides, folder, f"{space}-{sampler}-{args.seed}", ref_hv)
+                name = f"{space}-{sampler}-{args.seed}"
+                if args.coarse:
+                    shutil.copy(folder / "coarse.db", folder / f"{name}.db")
+                outcome = run_one(problem, overrides, folder, name, ref_hv)
+                coarse_part = f" (+ coarse {coarse_tokens})" if args.coarse else ""
                 print(
-                    f"{space} sampler={sampler} seed {args.seed}: {outcome.trials} trials ({outcome.full} fully scored) "
-                    f"tokens={outcome.tokens} hv_ratio={outcome.hv / ref_hv:.4f} (reference: {label}) chosen {outcome.chosen}",
+                    f"{space} sampler={sampler} seed {args.seed}{' coarse' if args.coarse else ''}: {outcome.trials} trials "
+                    f"({outcome.full} fully scored) tokens={outcome.tokens}{coarse_part} hv_ratio={outcome.hv / ref_hv:.4f} "
+                    f"(reference: {label}) chosen {outcome.chosen}",
                     flush=True,
                 )
 

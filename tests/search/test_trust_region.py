@@ -42,10 +42,15 @@ def test_it_starts_from_global_lambda_in_bisection_order_skipping_those_held():
 
 def test_it_refines_around_front_points_moving_a_few_lambda_at_a_time():
     study = run(30)
+
+    def a_step(trial, earlier) -> bool:
+        """A few λ moved, or whole groups each by one step (a module, a third of the depth), clipping aside."""
+        moved = {n: round(trial.params[n] - earlier.params[n], 9) for n in NAMES if trial.params[n] != earlier.params[n]}
+        inside = [d for n, d in moved.items() if 0.0 < trial.params[n] < 1.0]
+        return len(moved) <= D // 2 or len(set(inside)) <= 2
+
     for trial in study.trials[5:]:
-        earlier = study.trials[: trial.number]
-        kept = max(sum(trial.params[n] == e.params[n] for n in NAMES) for e in earlier)
-        assert kept >= D // 2, (trial.number, kept)  # a step from an earlier point, not a fresh draw
+        assert any(a_step(trial, e) for e in study.trials[: trial.number]), trial.number  # not a fresh draw
     assert any(len(set(t.params.values())) > 1 for t in study.best_trials)  # the front left the global line
 
 

@@ -11,10 +11,13 @@ Two phases, both read from the study's trials, so a resumed study or a worker co
    holds `coarse_points` uniform vectors: what the evaluation store already scored in coarser
    spaces is warm-started into the study at no token cost and counts; the rest are proposed from a
    fixed bisection order of [0, 1], skipping λ already held.
-2. Fine. Each proposal perturbs one feasible front point (fully scored, drawn at random): each λ
-   moves with probability `min(1, active / dimension)` by a normal step of the current radius,
-   clipped to [0, 1]. The radius halves after every `patience` trials in a row that did not join the
-   front (TuRBO's rule), down to `min_radius`, and is back to `radius` once one does.
+2. Fine. Each proposal perturbs one feasible front point (fully scored, drawn at random) by a normal
+   step of the current radius, clipped to [0, 1], at one of three scales drawn with equal odds: every
+   λ of a module together (all attention λ by one step, all MLP λ by another: the `modules` space's
+   move), the λ of one third of the depth together (per module), or single λ (each moves with
+   probability `min(1, active / dimension)`). Coarse moves find the directions a 72-λ space shares
+   with small ones; single λ refine. The radius halves after every `patience` trials in a row that
+   did not join the front (TuRBO's rule), down to `min_radius`, and is back to `radius` once one does.
 
 Decoding parameters, when the space searches any, are sampled by the fallback (independent) sampler.
 The front is given as a function (`store.trials.front_trials`), so this module imports nothing of the store.
@@ -29,6 +32,8 @@ import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
+
+from mi_search.search.settings.space import vector_position
 
 Front = Callable[[optuna.Study], list[FrozenTrial]]  # the study's fully scored feasible front trials
 
@@ -51,6 +56,12 @@ class TrustRegionSampler(optuna.samplers.BaseSampler):
         active: float = 8.0,
     ) -> None:
         self.names, self.front = list(names), front
+        positions = [vector_position(n) for n in self.names]
+        modules = sorted({p[0] for p in positions if p is not None})
+        depth = {m: max(p[1] for p in positions if p is not None and p[0] == m) for m in modules}
+        # module of each λ (a number; -1: a scalar λ, moved only singly) and its depth in [0, 1]
+        self.parts = np.array([modules.index(p[0]) if p is not None else -1 for p in positions])
+        self.depths = np.array([p[1] / max(depth[p[0]], 1) if p is not None else 0.0 for p in positions])
         self.coarse_points, self.radius, self.min_radius, self.patience, self.active = (
             coarse_points, radius, min_radius, patience, active,
         )
@@ -79,11 +90,23 @@ class TrustRegionSampler(optuna.samplers.BaseSampler):
         center = front[int(self._rng.integers(len(front)))]
         radius = self.current_radius(study, {t.number for t in front})
         x = np.array([center.params[n] for n in self.names])
-        move = self._rng.uniform(size=len(x)) < min(1.0, self.active / len(x))
+        return {name: float(v) for name, v in zip(self.names, np.clip(x + self._step(radius), 0.0, 1.0))}
+
+    def _step(self, radius: float) -> np.ndarray:
+        """One move at a scale drawn with equal odds: whole modules, a third of the depth per module, single λ."""
+        d = len(self.names)
+        scale = int(self._rng.integers(3)) if (self.parts >= 0).any() else 2
+        if scale < 2:
+            groups = self.parts if scale == 0 else self.parts * 3 + np.minimum((self.depths * 3).astype(int), 2)
+            if scale == 1:  # one third of the depth moves; the rest stays
+                third = int(self._rng.integers(3))
+                groups = np.where(np.minimum((self.depths * 3).astype(int), 2) == third, groups, -1)
+            moves = {g: self._rng.normal(0.0, radius) for g in np.unique(groups) if g >= 0}
+            return np.array([moves.get(g, 0.0) if g >= 0 else 0.0 for g in groups])
+        move = self._rng.uniform(size=d) < min(1.0, self.active / d)
         if not move.any():
-            move[int(self._rng.integers(len(x)))] = True
-        step = np.where(move, self._rng.normal(0.0, radius, size=len(x)), 0.0)
-        return {name: float(v) for name, v in zip(self.names, np.clip(x + step, 0.0, 1.0))}
+            move[int(self._rng.integers(d))] = True
+        return np.where(move, self._rng.normal(0.0, radius, size=d), 0.0)
 
     def _coarse(self, held: list[FrozenTrial]) -> float | None:
         """The next uniform λ while the study holds fewer than `coarse_points` (any state but failed); else None."""
