@@ -176,6 +176,14 @@ def test_a_level_outside_the_unit_interval_is_refused(level):
         build_config({"budget": 500, "halving": {"level": level}}, source="test")
 
 
+@pytest.mark.parametrize("share", [-0.01, 1.0, 2.0])
+def test_a_min_gain_outside_zero_to_one_is_refused(share):
+    from mi_search.errors import UserError
+
+    with pytest.raises(UserError, match=r"min_gain must be a share of the front's hypervolume in \[0, 1\)"):
+        build_config({"budget": 500, "halving": {"min_gain": share}}, source="test")
+
+
 
 
 def _outcomes(right: set[int], tokens: float, n: int = N) -> tuple:
