@@ -7,10 +7,10 @@ What a trial is for is the hypervolume it adds; this module bounds that from abo
 
 The optimistic point. Against front point i, paired on the questions both scored at one-sided `level`:
 accuracy `A_i + upper bound of (trial − i)` and tokens `T_i + lower bound of (trial − i)`, with A_i,
-T_i i's scores on every search question. Each is the trial's best case as i sees it; the trial's
-optimistic gain is the least hypervolume any of these points adds to the front (the closest front
-point pairs tightest, since the paired differences of neighbours vary least). No correction is made
-for several front points, as `paired.confidently_dominated` makes none.
+T_i i's scores on every search question. The trial is paired with one front point, the one whose
+accuracy bound is tightest (its closest neighbour: the paired differences of neighbours vary least),
+chosen before the gain is looked at: taking the least gain over every front point would pick whichever
+partial-question sample happened to flatter a stop.
 
 The rule. A trial stops when its optimistic gain is at most `min_gain` of the front's hypervolume:
 even at its best case it would add less than that, so a stop gives up at most `min_gain` of the
@@ -48,7 +48,7 @@ class Incumbent:
 
 @dataclass(frozen=True)
 class Gain:
-    """The least hypervolume the trial's optimistic point adds, as a share of the front's, and through which point."""
+    """The hypervolume the trial's optimistic point adds, as a share of the front's, and the point it is paired with."""
 
     share: float  # added hypervolume over the front's; 0: the optimistic point is dominated
     against: int  # the front point whose paired bounds gave it
@@ -77,7 +77,7 @@ def optimistic_gain(
     *,
     objective: AccuracyObjective = "accuracy",
 ) -> Gain | None:
-    """The least hypervolume share the challenger's optimistic point adds to `front`; None: no evidence, or never stop.
+    """The hypervolume share the challenger's optimistic point adds to `front`; None: no evidence, or never stop.
 
     None when the front holds no hypervolume, when the challenger shares fewer than two questions with
     every front point (or lacks what `objective` needs), or when it is at least as good as a front point
@@ -88,22 +88,22 @@ def optimistic_gain(
     base = hypervolume(points, budget) if points else 0.0
     if base <= 0 or not carries(challenger, objective):
         return None
-    best: Gain | None = None
+    closest = None  # (half-width of the accuracy bound, incumbent, its accuracy bound)
     for incumbent in front:
-        if not carries(incumbent.outcomes, objective):
-            continue
-        shared = len(pair_outcomes(challenger, incumbent.outcomes))
-        if shared < 2:
+        if not carries(incumbent.outcomes, objective) or len(pair_outcomes(challenger, incumbent.outcomes)) < 2:
             continue
         if at_least_as_good(challenger, incumbent.outcomes, objective):
             return None  # it would replace this front point: never stopped
         accuracy = paired_difference(challenger, incumbent.outcomes, metric=objective, side="upper", level=level)
-        tokens = paired_difference(challenger, incumbent.outcomes, metric="tokens", side="lower", level=level)
-        optimistic = Point(min(1.0, incumbent.accuracy + accuracy.bound), max(0.0, incumbent.mean_tokens + tokens.bound))
-        share = max(0.0, hypervolume([*points, optimistic], budget) - base) / base
-        if best is None or share < best.share:
-            best = Gain(share, incumbent.number, shared, optimistic.accuracy, optimistic.mean_tokens)
-    return best
+        if closest is None or accuracy.bound - accuracy.mean_diff < closest[0]:
+            closest = (accuracy.bound - accuracy.mean_diff, incumbent, accuracy)
+    if closest is None:
+        return None
+    _, incumbent, accuracy = closest
+    tokens = paired_difference(challenger, incumbent.outcomes, metric="tokens", side="lower", level=level)
+    optimistic = Point(min(1.0, incumbent.accuracy + accuracy.bound), max(0.0, incumbent.mean_tokens + tokens.bound))
+    share = max(0.0, hypervolume([*points, optimistic], budget) - base) / base
+    return Gain(share, incumbent.number, accuracy.n, optimistic.accuracy, optimistic.mean_tokens)
 
 
 def paired_estimate(
