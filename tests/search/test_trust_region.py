@@ -73,3 +73,9 @@ def test_the_study_builds_it_by_name_for_its_space():
     sampler = make_sampler(config)
     assert isinstance(sampler, TrustRegionSampler) and len(sampler.names) == 12
     assert COARSE_ORDER[0] == 0.5
+
+
+def test_spaces_past_sixteen_numbers_default_to_it():
+    layers = build_config({"budget": 100, "space": {"kind": "layers", "layers": 36}}, source="test")
+    profile = build_config({"budget": 100, "space": {"kind": "profile", "layers": 36}}, source="test")
+    assert layers.sampler.value == "trust" and profile.sampler.value == "gp"
