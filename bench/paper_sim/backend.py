@@ -42,6 +42,8 @@ class SimulatedBackend:
     def __init__(self, pair: SimulatedPair) -> None:
         self.pair = pair
         self.instruct_dir, self.thinking_dir = pair.instruct_dir, pair.thinking_dir
+        # What the simulation stands for, as a pair's fingerprint would: studies on it share the evaluation store
+        self.fingerprint = {"simulated": "paper_sim Qwen3-4B AIME'25", "questions": len(pair.model.questions)}
 
     @property
     def plan(self) -> MergePlan:

@@ -86,9 +86,11 @@ def run_study(
         config = bind_layers(config, settings, plan.num_layers, source=request.source, names=request.names)
     check_space(config, backend.plan if pair is None else pair.plan)  # a corrected pair's included
     fingerprint = study_fingerprint(config, inputs, pair)
+    if pair is None and getattr(backend, "fingerprint", None):  # a given backend that says what it stands for
+        fingerprint["pair"] = backend.fingerprint
     if existing is not None:
         check_fingerprint(existing, fingerprint)  # weights, golds, dtype changed: refused before anything is written
-    reuse = _reuse(storage, fingerprint, pair, config)
+    reuse = _reuse(storage, fingerprint, pair, config, backend)
     warmed: list[int] = []
     warm = None if reuse is None else (lambda new: warmed.append(reuse.warm_start(new, inputs.decoding)))
     study = open_study(storage, config, existing, warm_start=warm)
@@ -270,11 +272,16 @@ def resume_key(study: optuna.Study) -> str | None:
     return f"resumed after {started}" if started else None
 
 
-def _reuse(storage: BaseStorage, fingerprint: dict, pair: ResolvedPair | None, config: StudyConfig) -> Reuse | None:
-    """The evaluation store of this storage, as this study sees it; none for a given backend (no checkpoints to key by)."""
-    if pair is None:
-        return None
-    return Reuse(storage, fingerprint, pair.plan, config, config.study_name)
+def _reuse(
+    storage: BaseStorage, fingerprint: dict, pair: ResolvedPair | None, config: StudyConfig, backend: Backend | None = None
+) -> Reuse | None:
+    """The evaluation store of this storage, as this study sees it; none for a given backend (no checkpoints to key
+    by) unless it names what it stands for (`backend.fingerprint`, as the benchmarks' simulated pair does)."""
+    if pair is not None:
+        return Reuse(storage, fingerprint, pair.plan, config, config.study_name)
+    if backend is not None and "pair" in fingerprint:
+        return Reuse(storage, fingerprint, backend.plan, config, config.study_name)
+    return None
 
 
 def _report_extra(config: StudyConfig, inputs: StudyInputs, result: StudyResult) -> dict:

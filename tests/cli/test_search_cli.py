@@ -53,7 +53,7 @@ def test_the_main_command_runs_the_default_study_and_continues_it(tmp_path):
         (["--budget", "4k", "--space", "cubes"], "--space: input should be 'global', 'modules', 'blocks', 'layers' or 'profile'"),
         (["--budget", "4k", "--space", "profile", "--knots", "1"], "--knots: a profile needs at least 2 knots"),
         (["--budget", "4k", "--space", "profile", "--knots", "7"], "7 knots for a model of 6 layers; use knots between 2 and 6"),
-        (["--budget", "4k", "--sampler", "cmaes"], "--sampler: input should be 'gp', 'tpe', 'botorch', 'nsga2' or 'random'"),
+        (["--budget", "4k", "--sampler", "cmaes"], "--sampler: input should be 'gp', 'tpe', 'botorch', 'nsga2', 'random' or 'trust'"),
         (["--budget", "4k", "--backend", "tgi"], "unknown backend 'tgi'; use hf or vllm"),
         (["--budget", "4k", "--sources", "disk"], "--sources: input should be 'auto', 'device' or 'host'"),
         (["--budget", "4k", "--backend", "vllm", "--sources", "disk"], "--sources: input should be 'auto', 'device' or 'host'"),

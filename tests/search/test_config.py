@@ -47,7 +47,7 @@ def test_pieces_load_relative_to_the_study_file(tmp_path):
         ({"budget": "4k", "halving": {"rungs": [0.25, 0.25, 1.0]}}, "rungs must increase"),
         ({"budget": "4k", "choose": "cheapest"}, "`choose.rule`: input should be 'best', 'cheapest-within' or 'cheapest-tied'"),
         ({"budget": "4k", "choose": {"rule": "cheapest-within", "margin": 1.5}}, "`choose.margin`: margin must be an accuracy difference in (0, 1)"),
-        ({"budget": "4k", "sampler": "cmaes"}, "`sampler`: input should be 'gp', 'tpe', 'botorch', 'nsga2' or 'random'"),
+        ({"budget": "4k", "sampler": "cmaes"}, "`sampler`: input should be 'gp', 'tpe', 'botorch', 'nsga2', 'random' or 'trust'"),
         ({"budget": "4k", "trials": "many"}, "`trials`: input should be a valid integer"),
         ({"budget": "4k", "space": {"kinds": "global"}}, "unknown key `space.kinds`; remove it or fix its spelling; known keys there: kind,"),
         ({"budget": "4k", "backend": {"kind": "vllm", "device": "cuda"}}, "`backend.device` does not apply to backend vllm; remove it; known keys there: dtype, kind, sources"),

@@ -97,6 +97,30 @@ def test_a_clearly_worse_challenger_is_stopped_with_its_reason_recorded(tmp_path
     assert record.stop == stop and len(record.outcomes) == N // 4
 
 
+def test_a_hopeless_trial_under_the_front_is_stopped_though_no_point_beats_it_in_both(tmp_path):
+    # The cheap point's answers at nearly the rich point's tokens: neither front point beats it with
+    # confidence in both objectives (the dominance rule keeps it), yet at its best case it adds a sliver.
+    rich = {i for i in range(N) if i % 10 != 0}
+    script = {0.0: (EVEN, 100), 1.0: (rich, 300), 0.5: (EVEN, 290)}
+    study, by_lam = run(tmp_path, script, [0.0, 1.0, 0.5])
+    stop = by_lam[0.5].user_attrs["stopped"]
+    assert stop["reason"] == "no_gain" and stop["rung"] == N // 4 and stop["gain"] <= stop["min_gain"] == 0.01
+    assert trials.is_full(by_lam[0.0]) and trials.is_full(by_lam[1.0])
+    assert "adds at most" in read_result(study, 500).row(by_lam[0.5].number).stopped
+
+
+def test_a_near_front_point_is_kept_under_the_strict_rule(tmp_path):
+    # min_gain 0: only a best case the front dominates is a stop; a sliver above it is kept.
+    rich = {i for i in range(N) if i % 10 != 0}
+    script = {0.0: (EVEN, 100), 1.0: (rich, 300), 0.5: (EVEN, 290)}
+    settings = {"budget": 500, "seed_lambdas": [0.0, 1.0, 0.5], "trials": 3, "halving": {"min_gain": 0.0}}
+    config = build_config(settings, source="test")
+    study = open_study(open_storage(f"sqlite:///{tmp_path}/s.db"), config, None)
+    runner = TrialRunner(ScriptedBackend(script), QuestionSet(*gradable(QUESTIONS, math_gold)), config, DecodingParams(), Silent())
+    study.optimize(runner, n_trials=3)
+    assert all(trials.is_full(t) for t in trials.completed(study))
+
+
 def test_worse_accuracy_alone_or_cheaper_is_not_a_stop(tmp_path):
     # Fewer right answers but also fewer tokens: a new cheap end of the front, kept.
     script = {0.0: (EVEN, 100), 0.5: ({i for i in range(N) if i % 8 == 0}, 40)}
@@ -122,6 +146,20 @@ def test_the_partial_score_is_compared_on_the_same_questions_not_with_the_full_m
     assert trials.is_full(by_lam[0.5])
 
 
+def test_a_stopped_trial_tells_the_sampler_its_paired_estimate_not_its_first_rungs_mean(tmp_path):
+    # The first rung's questions are the incumbent's easy ones: a raw partial mean there flatters any trial.
+    config = build_config({"budget": 500}, source="test")
+    first = sorted(int(q.id[1:]) for q in study_order(QuestionSet(*gradable(QUESTIONS, math_gold)), config.seed).questions[: N // 4])
+    rest = sorted(set(range(N)) - set(first))
+    incumbent = set(first) | set(rest[::2])  # 20 + 30 of 80 right: 0.625
+    script = {0.0: (incumbent, 100), 0.5: (set(first[::2]), 180)}  # half the first rung right, more tokens
+    _, by_lam = run(tmp_path, script, [0.0, 0.5])
+    stopped = by_lam[0.5]
+    assert stopped.user_attrs["stopped"]["reason"] == "dominated"
+    assert stopped.user_attrs["scores"]["accuracy"] == 0.5  # its scores on the questions it answered
+    assert stopped.values[0] == pytest.approx(0.625 - 0.5) and stopped.values[1] == pytest.approx(180.0)
+
+
 def test_every_trial_sees_the_questions_in_one_shuffled_order(tmp_path):
     script = {0.0: (EVEN, 100), 0.5: (EVEN, 100)}
     _, by_lam = run(tmp_path, script, [0.0, 0.5])
@@ -136,6 +174,14 @@ def test_a_level_outside_the_unit_interval_is_refused(level):
 
     with pytest.raises(UserError, match="level must be a confidence in"):
         build_config({"budget": 500, "halving": {"level": level}}, source="test")
+
+
+@pytest.mark.parametrize("share", [-0.01, 1.0, 2.0])
+def test_a_min_gain_outside_zero_to_one_is_refused(share):
+    from mi_search.errors import UserError
+
+    with pytest.raises(UserError, match=r"min_gain must be a share of the front's hypervolume in \[0, 1\)"):
+        build_config({"budget": 500, "halving": {"min_gain": share}}, source="test")
 
 
 
@@ -212,23 +258,26 @@ SAME_COUNTS = {0.0: (first(2), 100), 0.5: (last(2), 180)}  # Mean@k and Pass@k e
 
 
 @pytest.mark.parametrize(
-    ("script", "objective", "stopped"),
+    ("script", "objective", "reason"),
     [
-        (SAME_PASS, "accuracy", True),
-        (SAME_PASS, "pass_at_k", False),
-        (SAME_MEAN, "accuracy", False),
-        (SAME_MEAN, "pass_at_k", True),
-        (SAME_COUNTS, "accuracy", False),
-        (SAME_COUNTS, "vote_at_k", True),
+        (SAME_PASS, "accuracy", "dominated"),
+        # Pass@k 1 for both: not worse, but at the ceiling even its best case adds nothing for more tokens
+        (SAME_PASS, "pass_at_k", "no_gain"),
+        (SAME_MEAN, "accuracy", None),
+        (SAME_MEAN, "pass_at_k", "dominated"),
+        (SAME_COUNTS, "accuracy", None),
+        (SAME_COUNTS, "vote_at_k", "dominated"),
     ],
 )
-def test_halving_stops_on_the_studys_own_objective(tmp_path, script, objective, stopped):
+def test_halving_stops_on_the_studys_own_objective(tmp_path, script, objective, reason):
     study, by_lam = sampled_run(tmp_path, script, objective)
     challenger = by_lam[0.5]
-    assert trials.is_full(challenger) is not stopped, challenger.user_attrs.get("stopped")
-    if stopped:
-        stop = challenger.user_attrs["stopped"]
+    assert trials.is_full(challenger) is (reason is None), challenger.user_attrs.get("stopped")
+    stop = challenger.user_attrs.get("stopped")
+    if reason == "dominated":
         assert stop["reason"] == "dominated" and stop["accuracy_margin"] > 0 and stop["tokens_margin"] > 0
+    elif reason == "no_gain":
+        assert stop["reason"] == "no_gain" and stop["gain"] == 0.0 and stop["optimistic_accuracy"] == 1.0
     assert challenger.values[0] == challenger.user_attrs["scores"][objective]  # the objective Optuna sees
     # read back, the records know their objective: their intervals are over it
     record = read_result(study, 500).record(challenger.number)

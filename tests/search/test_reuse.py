@@ -150,3 +150,16 @@ def test_a_sweep_of_a_study_refuses_settings_of_its_own(tmp_path):
     assert done.exit_code == 2
     assert done.output.strip().splitlines()[-1].endswith("drop --k, --limit") or "drop --k, --limit" in done.output
     assert not (tmp_path / "o").exists()
+
+
+def test_a_layers_study_starts_from_the_global_points_and_only_refines(tmp_path):
+    # Coarse to fine: the global study's five λ are points of the layers space, taken at no token cost;
+    # the trust sampler then holds its coarse phase and proposes only steps around the front.
+    url = f"sqlite:///{tmp_path}/s.db"
+    study(url, tmp_path, "global", budget="80tokens", trials=5)
+    layers = study(url, tmp_path, "layers", budget="80tokens", trials=8, space={"kind": "layers"}, sampler="trust")
+    reused = [r for r in layers.result.records if r.reused_from]
+    own = [r for r in layers.result.records if not r.reused_from]
+    assert len(reused) == 5 and all(len(set(r.params.values())) == 1 for r in reused)
+    assert len(own) == 3 and all(len(set(r.params.values())) > 1 for r in own)
+    assert search_tokens(layers) == sum(r.generated_tokens for r in own) > 0

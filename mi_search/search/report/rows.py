@@ -32,6 +32,11 @@ def stop_line(stop: dict[str, Any] | None) -> str:
         return ""
     if stop["reason"] == "over_budget":
         return f"rung {stop['rung']}: over budget by >= {stop['tokens_margin']:.0f} tokens"
+    if stop["reason"] == "no_gain":
+        return (
+            f"rung {stop['rung']}: adds at most {stop['gain']:.2%} hypervolume (paired with {stop['against']}: "
+            f"at best {stop['optimistic_accuracy']:.3f} at {stop['optimistic_tokens']:.0f} tokens)"
+        )
     return (
         f"rung {stop['rung']}: dominated by {stop['against']} "
         f"(accuracy margin {stop['accuracy_margin']:.3f}, tokens margin {stop['tokens_margin']:.1f})"

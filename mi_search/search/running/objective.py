@@ -5,12 +5,15 @@ with the study seed (a file's order may put its hardest questions first), and sa
 j-th response from one seed (`evaluation.seeds`). Every trial stores its per-question outcomes.
 
 Paired successive halving: after each rung but the last the trial stops only when, on the questions
-scored so far, it is over the budget with one-sided confidence `halving.level`, or some front point
+scored so far, it is over the budget with one-sided confidence `halving.level`, some front point
 beats it in both accuracy and tokens on those same questions, paired, at that level
-(`paired.confidently_worse`). Accuracy is the study's objective (`objectives.accuracy`), paired per
+(`paired.confidently_worse`), or its optimistic point adds at most `halving.min_gain` of the front's
+hypervolume (`gain.optimistic_gain`). A trial at least as good as a front point in both objectives on
+the same questions is never stopped. Accuracy is the study's objective (`objectives.accuracy`), paired per
 question as the study scores it. A partial score is never compared with a full-subset mean. A stopped
-trial is still a COMPLETE Optuna trial with its partial estimates and the reason it stopped, so the
-sampler learns from it, but only fully scored trials can join the front.
+trial is still a COMPLETE Optuna trial with its partial scores and the reason it stopped; the values
+the sampler learns are its scores on every question as estimated paired with a front point
+(`gain.paired_estimate`), and only fully scored trials can join the front.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from mi_search.search.running.inputs import QuestionSet
 from mi_search.search.running.reuse import Reuse
 from mi_search.search.statistics.intervals import over_budget_margin
 from mi_search.search.statistics.outcomes import QuestionOutcome, outcomes_from_samples
+from mi_search.search.statistics.gain import Incumbent, at_least_as_good, optimistic_gain, paired_estimate
 from mi_search.search.statistics.paired import confidently_worse, paired_difference
+from mi_search.search.statistics.pareto import Point
 from mi_search.search.running.twins import wait_for_running_twin
 
 
@@ -126,7 +131,7 @@ class TrialRunner:
         trials.store_mean_lambda(trial, self.backend.plan.mean_lambda(spec))
         questions, golds, k = self.search.questions, self.search.golds, self.config.k
         samples: list[list[Sample]] = []
-        generated = 0
+        generated, stop = 0, None
         for size in self.rung_sizes:
             start = len(samples)
             part = evaluate(
@@ -158,7 +163,22 @@ class TrialRunner:
         if self.reuse is not None:
             self.reuse.keep_trial(trial, spec, params)
         self.observer.trial_finished(trial, Evaluation(scores, samples, generated))
+        if stop is not None:  # the sampler learns what the trial would score on every question, not on the first rungs'
+            estimate = self.full_estimate(trial.study, outcomes_from_samples(samples), stop)
+            if estimate is not None:
+                return estimate.accuracy, estimate.mean_tokens
         return scores.as_dict()[self.config.objectives.accuracy], scores.mean_tokens
+
+    def full_estimate(self, study: optuna.Study, outcomes: list[QuestionOutcome], stop: dict[str, Any]) -> Point | None:
+        """A stopped trial's scores on every search question, paired with the front point that stopped it (else the
+        cheapest): the first rungs' questions may be easier or harder than the rest, and a sampler fed their raw
+        means is drawn to (or from) wherever a trial happened to stop."""
+        front = {t.number: t for t in trials.front_trials(study)}
+        incumbent = front.get(stop.get("against")) or next(iter(front.values()), None)
+        if incumbent is None:
+            return None
+        theirs = Incumbent(incumbent.number, incumbent.values[0], incumbent.values[1], trials.outcomes_of(incumbent))
+        return paired_estimate(outcomes, theirs, self.config.objectives.accuracy)
 
     def stop_reason(self, study: optuna.Study, outcomes: list[QuestionOutcome]) -> dict[str, Any] | None:
         """Why a partly scored trial should stop (over budget, or the front point that beats it), or None."""
@@ -166,8 +186,11 @@ class TrialRunner:
         over = over_budget_margin(outcomes, self.config.budget, level)
         if over > 0:
             return {"rung": len(outcomes), "reason": "over_budget", "tokens_margin": over, "level": level}
-        for incumbent in trials.front_trials(study):
-            theirs = trials.outcomes_of(incumbent)
+        front = [Incumbent(t.number, t.values[0], t.values[1], trials.outcomes_of(t)) for t in trials.front_trials(study)]
+        if any(at_least_as_good(outcomes, incumbent.outcomes, objective) for incumbent in front):
+            return None  # it would take that front point's place: never stopped
+        for incumbent in front:
+            theirs = incumbent.outcomes
             if confidently_worse(outcomes, theirs, level, objective=objective):
                 accuracy = paired_difference(outcomes, theirs, metric=objective, side="upper", level=level)
                 tokens = paired_difference(outcomes, theirs, metric="tokens", side="lower", level=level)
@@ -180,4 +203,17 @@ class TrialRunner:
                     "tokens_margin": tokens.bound,  # how far above 0 the lower bound of (ours − theirs) is
                     "level": level,
                 }
+        gain = optimistic_gain(outcomes, front, self.config.budget, level, objective=objective)
+        if gain is not None and gain.share <= self.config.halving.min_gain:
+            return {
+                "rung": len(outcomes),
+                "reason": "no_gain",
+                "against": gain.against,  # the front point whose paired bounds gave the optimistic point
+                "questions": gain.questions,
+                "gain": gain.share,  # the most hypervolume it could add, over the front's
+                "min_gain": self.config.halving.min_gain,
+                "optimistic_accuracy": gain.accuracy,
+                "optimistic_tokens": gain.mean_tokens,
+                "level": level,
+            }
         return None

@@ -213,6 +213,15 @@ class SearchSpace(BaseModel):
 _VECTOR_NAME = re.compile(r"^lam_(?:layer(\d+)_(attention|mlp)|(attention|mlp)_knot(\d+)|block(\d+)_(attention|mlp))$")
 
 
+def vector_position(name: str) -> tuple[str, int] | None:
+    """A vector λ's module and depth index (layer, knot or block), e.g. ("mlp", 3); None for a scalar parameter."""
+    match = _VECTOR_NAME.match(name)
+    if not match:
+        return None
+    index = next(int(g) for g in match.group(1, 4, 5) if g is not None)
+    return next(g for g in match.group(2, 3, 6) if g is not None), index
+
+
 def vector_groups(params: dict[str, float]) -> dict[str, list[float]]:
     """A λ vector's values per module, in depth order (layers, knots or blocks); empty for scalar spaces."""
     groups: dict[str, list[tuple[int, float]]] = {}

@@ -167,6 +167,10 @@ def make_sampler(config: StudyConfig, worker: str | None = None) -> optuna.sampl
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
     if sampler is SamplerName.RANDOM:
         return optuna.samplers.RandomSampler(seed=seed)
+    if sampler is SamplerName.TRUST:
+        from mi_search.search.sampling.trust_region import TrustRegionSampler
+
+        return TrustRegionSampler(config.space.lambda_names(), trials.front_trials, seed=seed)
     if sampler is SamplerName.BOTORCH:
         check_sampler_installed(sampler)
         from optuna_integration import BoTorchSampler
