@@ -59,6 +59,31 @@ def has_thinking_markers(template_dir: Path) -> bool:
     )
 
 
+def check_thinking(params: DecodingParams, searched: tuple[int, int] | None, template_dir: Path | None) -> None:
+    """Refuse, in one line, a thinking budget that cannot apply: above max_new_tokens, or on a pair without markers.
+
+    `searched`: the space's [low, high] budget range, if it searches one; `template_dir` None (a simulated
+    pair) skips the marker check.
+    """
+    from mi_search.errors import UserError
+
+    budgets = [b for b in (params.thinking_budget, *(searched or ())) if b is not None]
+    if not budgets:
+        return
+    limit = params.max_new_tokens
+    if max(budgets) > limit:
+        raise UserError(
+            f"thinking_budget {max(budgets)} is above max_new_tokens {limit}: a thought cannot outgrow its response; "
+            f"use a budget from 1 to {limit} or raise max_new_tokens"
+        )
+    if template_dir is not None and not has_thinking_markers(template_dir):
+        raise UserError(
+            f"the pair's chat template and tokenizer ({template_dir}) have no {THINK_CLOSE} marker, so a thinking "
+            "budget has no thought to close; drop thinking_budget or use a pair whose Thinking model writes "
+            f"{THINK_OPEN}…{THINK_CLOSE}"
+        )
+
+
 def close_text(params: DecodingParams) -> str:
     return params.thinking_close if params.thinking_close is not None else f"\n{THINK_CLOSE}\n\n"
 

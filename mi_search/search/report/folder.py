@@ -26,12 +26,13 @@ def _interval(span: Span | None) -> dict[str, float] | None:
     return {"low": span.low, "high": span.high, "n": span.n} if span is not None and span.finite else None
 
 
-def point_record(row: TrialRow) -> dict[str, Any]:
-    """One front point as pareto.json lists it."""
+def point_record(row: TrialRow, thinking_budget: int | None = None) -> dict[str, Any]:
+    """One front point as pareto.json lists it; `thinking_budget`: the study's, where its space does not search one."""
     holdout = row.holdout or {}
     return {
         "trial": row.trial,
         "params": row.params,
+        "thinking_budget": row.params.get("thinking_budget", thinking_budget),
         "lambda_summary": vector_summary(row.params) or None,  # per module: mean and early/middle/late
         "mean_lambda": row.mean_lambda,
         "objective": row.objective,
@@ -60,16 +61,17 @@ def pareto_document(result: StudyResult, extra: dict[str, Any]) -> dict[str, Any
         "chosen": result.chosen,
         "choice": result.choice.as_dict() if result.choice else None,
         **extra,
-        "points": [point_record(result.row(n)) for n in result.front],
+        "points": [point_record(result.row(n), extra.get("thinking_budget")) for n in result.front],
     }
 
 
-def trials_table(rows: Sequence[TrialRow]) -> str:
-    """Every finished trial, one CSV row each, its parameters as columns."""
-    param_names = sorted({name for r in rows for name in r.params})
+def trials_table(rows: Sequence[TrialRow], thinking_budget: int | None = None) -> str:
+    """Every finished trial, one CSV row each, its parameters as columns; `thinking_budget` as in `point_record`."""
+    param_names = sorted({name for r in rows for name in r.params} - {"thinking_budget"})
     columns = [
         "trial",
         *param_names,
+        "thinking_budget",
         "mean_lambda",
         *SCORE_NAMES,
         "questions",
@@ -93,6 +95,7 @@ def trials_table(rows: Sequence[TrialRow]) -> str:
             {
                 "trial": r.trial,
                 **r.params,
+                "thinking_budget": r.params.get("thinking_budget", thinking_budget),
                 "mean_lambda": r.mean_lambda,
                 **{name: r.scores.get(name) for name in SCORE_NAMES},
                 "questions": r.questions,
@@ -124,7 +127,7 @@ def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[
 
     with atomic_directory(out, overwrite=True) as staging:
         (staging / "pareto.json").write_text(json.dumps(pareto_document(result, extra), indent=2) + "\n")
-        (staging / "trials.csv").write_text(trials_table(result.rows))
+        (staging / "trials.csv").write_text(trials_table(result.rows, extra.get("thinking_budget")))
         title = f"{result.name}: {len(result.rows)} trials, hypervolume {result.hypervolume:.3f}"
         plot_pareto(result.rows, staging / "pareto.png", title=title, budget=result.budget)
         distinct = [r for r in result.rows if r.repeat_of is None]  # stopped early: drawn hollow
