@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 from mi_search.search.store.storage import open_storage
-from tests.conftest import assert_user_error, copy_pair, run
+from tests.conftest import assert_user_error, copy_pair, in_process, run
 
 QUICK = "name: s\nbudget: 4k\ntrials: 1\ntask: {search_size: 4, holdout_size: 4}\n"
 
@@ -90,3 +90,19 @@ def test_a_sweep_crosses_lambdas_with_budgets(inside):
     budgets = {(s["lambda"], s["thinking_budget"]): [x["question_id"] for x in samples if (x["lambda"], x["thinking_budget"]) == (s["lambda"], s["thinking_budget"])] for s in samples}
     assert len({tuple(ids) for ids in budgets.values()}) == 1  # the same questions at every (λ, budget)
     shutil.rmtree(inside / "sw")
+
+
+@pytest.mark.slow
+def test_a_study_searches_lambda_and_thinking_budget_together(inside):
+    (inside / "s.yaml").write_text(
+        "name: s\nbudget: 4k\ntrials: 5\ntask: {search_size: 4, holdout_size: 4}\ndecoding: {max_new_tokens: 160}\n"
+        "space: {decoding: {thinking_budget: [4, 160]}}\n"
+    )
+    in_process("search", "--study", "s.yaml", "--out", "report", cwd=inside)
+    document = json.loads((inside / "report" / "pareto.json").read_text())
+    assert document["points"]
+    for point in document["points"]:
+        assert 0.0 <= point["params"]["lam"] <= 1.0 and 4 <= point["thinking_budget"] <= 160
+        assert point["thinking_budget"] == point["params"]["thinking_budget"] and 0.0 <= point["forced_close_rate"] <= 1.0
+    rows = list(csv.DictReader((inside / "report" / "trials.csv").open()))
+    assert len(rows) == 5 and all(4 <= int(r["thinking_budget"]) <= 160 and r["forced_close_rate"] != "" for r in rows)
