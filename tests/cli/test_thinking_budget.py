@@ -106,3 +106,4 @@ def test_a_study_searches_lambda_and_thinking_budget_together(inside):
         assert point["thinking_budget"] == point["params"]["thinking_budget"] and 0.0 <= point["forced_close_rate"] <= 1.0
     rows = list(csv.DictReader((inside / "report" / "trials.csv").open()))
     assert len(rows) == 5 and all(4 <= int(r["thinking_budget"]) <= 160 and r["forced_close_rate"] != "" for r in rows)
+    assert (inside / "report" / "blend_and_cap.png").stat().st_size > 0  # the report's figure of both searched

@@ -20,6 +20,7 @@ from mi_search.trial_row import INTERVAL_NAMES, Span, TrialRow
 
 REPORT_FILES = ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")
 PROFILE_FILE = "lambda_profile.png"  # vector spaces only: the chosen point's λ against depth
+BUDGET_FILE = "blend_and_cap.png"  # spaces searching λ and the thinking budget (`plots.budget_map`)
 
 
 def _interval(span: Span | None) -> dict[str, float] | None:
@@ -121,6 +122,7 @@ def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[
     whole, and a rerun never leaves new files beside old plots. `stage_map.png` draws every finished
     trial, those stopped early hollow; a vector space's chosen point also gets `lambda_profile.png`.
     """
+    from mi_search.plots.budget_map import plot_budget_map, searches_both
     from mi_search.plots.lambda_profile import plot_lambda_profile
     from mi_search.plots.pareto import plot_pareto
     from mi_search.plots.stage_map import plot_stage_map, trial_points
@@ -148,6 +150,9 @@ def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[
             title += "" if vector_groups(params) else "\n(a modules space: each λ holds at every depth)"
             plot_lambda_profile(groups, staging / PROFILE_FILE, title=title)
             files.append(out / PROFILE_FILE)
+        if searches_both(distinct):  # λ and the thinking budget: blend, cap, or both
+            plot_budget_map(distinct, staging / BUDGET_FILE, title=f"{result.name}: λ and thinking budget searched together")
+            files.append(out / BUDGET_FILE)
     return files
 
 
@@ -159,7 +164,7 @@ def check_report_folder(out: Path, study: str | None = None) -> None:
     out = Path(out)
     check_report_place(out, study)
     check_out_folder(out, overwrite=True)  # an earlier report is replaced; a file or an unwritable place is not
-    if out.is_dir() and (other := sorted(p.name for p in out.iterdir() if p.name not in (*REPORT_FILES, PROFILE_FILE))):
+    if out.is_dir() and (other := sorted(p.name for p in out.iterdir() if p.name not in (*REPORT_FILES, PROFILE_FILE, BUDGET_FILE))):
         raise UserError(
             f"--out {out} holds files that are not a study report ({', '.join(other[:3])}); "
             "the report replaces the folder whole: pass an empty or new folder"
