@@ -70,6 +70,27 @@ def table_rows(pair: Pair) -> list[tuple[str, float, float | None, float | None]
     return rows
 
 
+def save_settings(pair: Pair, path: Path) -> None:
+    """The pair's scored settings as CSV, written before any figure, so a figure can be redrawn from them."""
+    import csv
+
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["lambda", "thinking_budget", "accuracy", "mean_tokens", "forced_close_rate"])
+        writer.writerows([s.lam, "" if s.budget is None else s.budget, s.accuracy, s.mean_tokens, s.forced] for s in pair.settings)
+
+
+def load_settings(path: Path) -> list[Setting]:
+    import csv
+
+    with open(path, newline="") as handle:
+        return [
+            Setting(float(r["lambda"]), int(r["thinking_budget"]) if r["thinking_budget"] else None, float(r["accuracy"]),
+                    float(r["mean_tokens"]), float(r["forced_close_rate"]))
+            for r in csv.DictReader(handle)
+        ]
+
+
 def toy_pair(n_questions: int) -> Pair:
     from mi_search import open_pair
     from mi_search.backends.settings import HFSettings
@@ -95,12 +116,12 @@ def simulated_pair() -> Pair:
     model = PaperModel()
     budgets = [round(1000 * 2 ** (i / 2)) for i in range(11)] + [None]  # 1k … 32k, then none
     settings = []
-    for lam in LAMBDAS:
+    for lam in [round(i * 0.05, 2) for i in range(21)]:  # finer than the toy's grid: the fast path is cheap
         for budget in budgets:
             outcomes = model.outcomes(Effective(lam, lam), k=64, seed=0, max_new_tokens=40000, thinking_budget=budget)
             accuracy = sum(o.correct / o.samples for o in outcomes) / len(outcomes)
             tokens = sum(o.mean_tokens for o in outcomes) / len(outcomes)
-            settings.append(Setting(lam, budget, accuracy, tokens, 0.0))
+            settings.append(Setting(lam, budget, accuracy, tokens, float("nan")))  # the fast path does not count closes
     return Pair("simulated Qwen3-4B pair, AIME'25 (30 questions × 64; budget forcing assumed)", settings, 40000.0, (8000.0, 16000.0))
 
 
@@ -127,8 +148,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--toy-questions", type=int, default=100)
     parser.add_argument("--out", type=Path, default=Path("docs/blend_or_cap.png"))
+    parser.add_argument("--toy-csv", type=Path, help="redraw from the toy settings a run wrote (beside --out) instead of scoring")
     args = parser.parse_args()
-    pairs = [toy_pair(args.toy_questions), simulated_pair()]
+    saved = args.out.with_name(args.out.stem + "_toy.csv")
+    if args.toy_csv is not None:
+        settings = load_settings(args.toy_csv)
+        toy = Pair(f"toy pair (from {args.toy_csv.name}, greedy)", settings, 160.0, (60.0, 75.0))
+    else:
+        toy = toy_pair(args.toy_questions)
+        save_settings(toy, saved)
+    pairs = [toy, simulated_pair()]
     for pair in pairs:
         low, high = pair.limits
         print(f"\n{pair.name}: hypervolume over [0, {pair.reference:.0f}] tokens")

@@ -106,6 +106,9 @@ def test_the_thinking_budget_is_searched_on_a_log_scale_beside_lambda():
         budgets.append(params.thinking_budget)
         study.tell(trial, 0.0)
     assert study.trials[0].distributions["thinking_budget"] == optuna.distributions.IntDistribution(4, 256, log=True)
+    from mi_search.search.running.reuse import space_distributions
+
+    assert space_distributions(space) == study.trials[0].distributions  # a stored evaluation is re-added as sampled
     assert sum(b < 32 for b in budgets) > sum(b >= 128 for b in budgets)  # log scale: small budgets as often as large ratios
 
 

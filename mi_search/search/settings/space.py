@@ -267,7 +267,11 @@ def describe_params(params: dict[str, float]) -> str:
         return f"{params['lam']:.2f}"
     summary = vector_summary(params)
     vector_names = {name for name in params if _VECTOR_NAME.match(name)}
-    parts = [f"{name.removeprefix('lam_')}={value:.2f}" for name, value in params.items() if name not in vector_names]
+    parts = [
+        f"{name.removeprefix('lam_')}={value}" if isinstance(value, int) else f"{name.removeprefix('lam_')}={value:.2f}"
+        for name, value in params.items()
+        if name not in vector_names
+    ]
     parts += [
         f"{part} {s['mean']:.2f} (early {s['early']:.2f}, middle {s['middle']:.2f}, late {s['late']:.2f})"
         for part, s in summary.items()
