@@ -131,7 +131,7 @@ def plot(pairs: Sequence[Pair], out: Path) -> None:
     colours = {FRONTS[0]: "#1f77b4", FRONTS[1]: "#d62728", FRONTS[2]: "#2ca02c"}
     with paper_style():
         figure = new_figure((7.0, 3.4))
-        for axis, pair in zip(figure.subplots(1, len(pairs)), pairs):
+        for axis, pair in zip(figure.subplots(1, len(pairs), squeeze=False)[0], pairs):
             axis.scatter([s.mean_tokens for s in pair.settings], [s.accuracy for s in pair.settings], s=6, c="#bbbbbb", label="every (λ, budget)")
             for front in FRONTS:
                 points = front_of(members(pair.settings, front))
