@@ -51,9 +51,13 @@ M(λ_T)·g_q·exp(0.35·z − 0.35²/2) with z normal from u₂, u₃. A length 
 truncated (finish "length", no answer, no closing think tag). Other decoding parameters
 (temperature, top_p, top_k) change nothing here.
 
+Budget forcing (`decoding.thinking_budget`) is an ASSUMPTION, not calibrated: a thought longer than
+the budget is cut, closed and answered at a log-linear share of the thought's gain in logit over a
+no-thought answer (Qwen3 technical report's thinking-budget curves, shape only; `budget`).
+
 Layout: `curve` (the paper's table and its interpolation), `surface` (Qwen3-4B's plan and the two
 effective λ), `model` (the calibrated model and its common random numbers), `backend` (the `Blender`
-and `Backend`), `fronts` (the true fronts), `calibration` (the printed comparison), `__main__` (the
+and `Backend`), `budget` (budget forcing), `fronts` (the true fronts), `calibration` (the printed comparison), `__main__` (the
 command). Everything public is re-exported here: `from bench.paper_sim import simulated_pair, ...`.
 """
 
@@ -72,6 +76,7 @@ from .fronts import (
     space_generators,
     true_front,
 )
+from . import budget
 from .model import Draws, PaperModel, hashed_uniforms, question_key
 from .surface import QWEN3_4B, Effective, Surface, qwen3_4b_plan, qwen3_4b_sizes
 

@@ -60,22 +60,22 @@ class SimulatedBackend:
         out = []
         for i, prompt in enumerate(prompts):
             index = model.question_for(prompt)
-            d = model.draws(state, index, k, seeds[i] if seeds is not None else params.seed)
+            d = model.draws(state, index, k, seeds[i] if seeds is not None else params.seed, params.thinking_budget)
             answer = model.questions[index].answer
             row = []
             for j in range(k):
                 given = answer if d.correct[j] else str(int(d.wrong_answers[j]))
-                row.append(_completion(bool(d.thinks[j]), given, int(d.tokens[j]), params.max_new_tokens))
+                row.append(_completion(bool(d.thinks[j]), given, int(d.tokens[j]), params.max_new_tokens, bool(d.forced[j])))
             out.append(row)
         return out
 
 
-def _completion(thinks: bool, answer: str, tokens: int, limit: int) -> Completion:
+def _completion(thinks: bool, answer: str, tokens: int, limit: int, forced: bool = False) -> Completion:
     if tokens > limit:  # cut off: no closing tag, no answer
         text = "<think>\nsimulated reasoning, cut off" if thinks else "simulated solution, cut off"
-        return Completion(text, limit, "length")
+        return Completion(text, limit, "length", forced)
     head = "<think>\nsimulated reasoning\n</think>\n\n" if thinks else "simulated solution. "
-    return Completion(f"{head}The answer is \\boxed{{{answer}}}.", tokens, "stop")
+    return Completion(f"{head}The answer is \\boxed{{{answer}}}.", tokens, "stop", forced)
 
 
 def simulated_pair(n_questions: int = 30) -> tuple[SimulatedPair, SimulatedBackend, list[Question]]:

@@ -21,6 +21,7 @@ from mi_search.search.statistics.outcomes import QuestionOutcome
 from mi_search.evaluation.samples import Question
 from mi_search.tasks.base import MATH_PROMPT_SUFFIX
 
+from .budget import NO_THOUGHT_ACCURACY, forced, forced_p
 from .curve import PAPER_TABLE, Pchip, TableRow
 from .surface import Effective, Surface, qwen3_4b_plan
 
@@ -58,6 +59,7 @@ class Draws:
     thinks: np.ndarray
     tokens: np.ndarray
     wrong_answers: np.ndarray
+    forced: np.ndarray | None = None  # thoughts closed at the thinking budget (`budget.forced`)
 
 
 class PaperModel:
@@ -90,6 +92,7 @@ class PaperModel:
         self.questions = [_question(i) for i in range(n_questions)]
         self._index = {q.prompt: i for i, q in enumerate(self.questions)}
         self._p_cache: dict[Effective, np.ndarray] = {}
+        self.p_no_thought = _sigmoid(self.ability(NO_THOUGHT_ACCURACY) - self.difficulty)  # `budget`'s anchor
 
     # the global curve and the ability that reproduces it
     def ability(self, accuracy: np.ndarray | float) -> np.ndarray:
@@ -141,8 +144,11 @@ class PaperModel:
             raise ValueError("the simulated pair only answers its own questions; pass PaperModel.questions' prompts")
         return self._index[prompt]
 
-    def draws(self, state: Effective, index: int, k: int, seed: int) -> Draws:
-        """The k samples of question `index` under `state`: common random numbers across every λ."""
+    def draws(self, state: Effective, index: int, k: int, seed: int, thinking_budget: int | None = None) -> Draws:
+        """The k samples of question `index` under `state`: common random numbers across every λ and budget.
+
+        `thinking_budget`: thoughts longer than it are closed by force (the assumption in `budget`).
+        """
         key = question_key(self.questions[index].id)
         u = [hashed_uniforms(seed, key, k, s) for s in range(5)]
         p = float(self.p_correct(state)[index])
@@ -152,10 +158,21 @@ class PaperModel:
         tokens = np.maximum(1, np.rint(float(self.tokens_curve(state.think)) * self.length_scale[index] * noise))
         answer = int(self.questions[index].answer)
         wrong = (answer + 1 + np.floor(u[_STREAM_WRONG] * 998).astype(int)) % 1000
-        return Draws(u[_STREAM_CORRECT] < p, u[_STREAM_THINK] < think_rate, tokens.astype(int), wrong)
+        thinks = u[_STREAM_THINK] < think_rate
+        cut, tokens, share = forced(thinks, tokens.astype(int), thinking_budget)
+        p_cut = forced_p(p, float(self.p_no_thought[index]), share)
+        correct = np.where(cut, u[_STREAM_CORRECT] < p_cut, u[_STREAM_CORRECT] < p)
+        return Draws(correct, thinks, tokens.astype(int), wrong, cut)
 
     def outcomes(
-        self, state: Effective, *, k: int, seed: int, max_new_tokens: int | None = None, study_seed: int = 0
+        self,
+        state: Effective,
+        *,
+        k: int,
+        seed: int,
+        max_new_tokens: int | None = None,
+        study_seed: int = 0,
+        thinking_budget: int | None = None,
     ) -> list[QuestionOutcome]:
         """Per-question outcomes without text or grading: the fast path a benchmark can use.
 
@@ -163,11 +180,11 @@ class PaperModel:
         """
         result = []
         for index, question in enumerate(self.questions):
-            d = self.draws(state, index, k, question_seed(study_seed, seed, question.id))
+            d = self.draws(state, index, k, question_seed(study_seed, seed, question.id), thinking_budget)
             truncated = d.tokens > max_new_tokens if max_new_tokens is not None else np.zeros(k, bool)
             tokens = np.minimum(d.tokens, max_new_tokens) if max_new_tokens is not None else d.tokens
             correct = d.correct & ~truncated
-            thinks = d.thinks & ~truncated
+            thinks = d.thinks & ~truncated & ~d.forced  # a forced close is not the model closing its thought
             answers = [  # what the grader would extract: the gold, a wrong number, or nothing when cut off
                 None if cut else (question.answer if right else str(int(wrong)))
                 for cut, right, wrong in zip(truncated, d.correct, d.wrong_answers)

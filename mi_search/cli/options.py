@@ -140,6 +140,17 @@ BACKEND_OPTIONS: OptionGroup = {
         _option(VLLMSettings, "tensor_parallel_size", "Backend", "--tensor-parallel-size", text="vLLM: GPUs one engine spans", min=1),
     ),
 }
+THINKING_OPTIONS: OptionGroup = {
+    "thinking_budget": flag(
+        "decoding.thinking_budget",
+        int,
+        typer.Option(
+            "--thinking-budget",
+            help="Tokens a response may think before its thought is closed for it (budget forcing); default: no limit.",
+            rich_help_panel="Decoding",
+        ),
+    ),
+}
 TASK_OPTIONS: OptionGroup = {
     "task": flag("task.name", str, _option(TaskConfig, "name", "Task", "--task")),
     "data_file": flag("task.data_files", str, _option(TaskConfig, "data_files", "Task", "--data-file")),

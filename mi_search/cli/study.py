@@ -16,6 +16,7 @@ from mi_search.cli.options import (
     BACKEND_OPTIONS,
     PAIR_OPTIONS,
     TASK_OPTIONS,
+    THINKING_OPTIONS,
     HeartbeatOpt,
     OptionGroup,
     Overrides,
@@ -140,8 +141,8 @@ def _search(
     console.print(f"inspect the front in the MLflow UI: mi-search ui --tracking-uri {tracking_uri}", soft_wrap=True)
 
 
-app.callback(invoke_without_command=True)(reports_user_errors(takes(STUDY_OPTIONS, TASK_OPTIONS, PAIR_OPTIONS, BACKEND_OPTIONS)(_search)))
-app.command("search")(reports_user_errors(takes(STUDY_OPTIONS, TASK_OPTIONS, PAIR_OPTIONS, BACKEND_OPTIONS)(_search)))
+app.callback(invoke_without_command=True)(reports_user_errors(takes(STUDY_OPTIONS, TASK_OPTIONS, THINKING_OPTIONS, PAIR_OPTIONS, BACKEND_OPTIONS)(_search)))
+app.command("search")(reports_user_errors(takes(STUDY_OPTIONS, TASK_OPTIONS, THINKING_OPTIONS, PAIR_OPTIONS, BACKEND_OPTIONS)(_search)))
 
 
 @app.command()

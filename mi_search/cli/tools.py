@@ -14,6 +14,7 @@ from mi_search.cli.options import (
     BACKEND_OPTIONS,
     PAIR_OPTIONS,
     TASK_OPTIONS,
+    THINKING_OPTIONS,
     OptionGroup,
     Overrides,
     OverwriteOpt,
@@ -31,6 +32,15 @@ SWEEP_OPTIONS: OptionGroup = {
         str,
         typer.Option(
             "--lambdas", help="start:stop:step (stop included) or a list like 0,0.5,1 (default: 0:1:0.05)", show_default=False
+        ),
+    ),
+    "thinking_budgets": flag(
+        "thinking_budgets",
+        str,
+        typer.Option(
+            "--thinking-budgets",
+            help="Thinking budgets crossed with --lambdas, `none` for no limit: e.g. 4,16,none.",
+            rich_help_panel="Decoding",
         ),
     ),
     "allow_extrapolation": flag(
@@ -112,7 +122,7 @@ def merge(
 
 @app.command()
 @reports_user_errors
-@takes(SWEEP_OPTIONS, TASK_OPTIONS, PAIR_OPTIONS, BACKEND_OPTIONS)
+@takes(SWEEP_OPTIONS, TASK_OPTIONS, THINKING_OPTIONS, PAIR_OPTIONS, BACKEND_OPTIONS)
 def sweep(
     out: Annotated[Path, typer.Option(help="Directory for sweep.csv, samples.jsonl and stage_map.png.")],
     overwrite: OverwriteOpt = False,
@@ -143,7 +153,7 @@ def sweep(
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
-    bar = progress.add_task(f"sweep × {config.k} samples", total=len(config.lambdas))
+    bar = progress.add_task(f"sweep × {config.k} samples", total=len(config.lambdas) * len(config.budgets))
 
     def on_point(lam: float, scores: Any) -> None:
         if not progress.live.is_started:
@@ -169,12 +179,15 @@ def sweep(
     if result.skipped:
         console.print(f"[yellow]skipped {result.skipped} questions whose gold answer cannot be graded[/yellow]")
     table = Table(title=f"{result.name}: {result.questions} questions × {config.k} samples")
-    for column in ("λ", "accuracy", f"Pass@{config.k}", "mean tokens", "Think #R", "stage"):
+    budgeted = config.budgets != (None,)
+    columns = ("λ", *(("thinking budget", "forced close") if budgeted else ()), "accuracy", f"Pass@{config.k}", "mean tokens", "Think #R", "stage")
+    for column in columns:
         table.add_column(column, justify="right")
     for row in result.rows:
         s = row.scores
         stage = f"{row.stage}{' overthinking' if row.overthinking else ''}"
-        table.add_row(f"{row.lam:.2f}", f"{s.accuracy:.3f}", f"{s.pass_at_k:.3f}", f"{s.mean_tokens:.1f}", f"{s.think_ratio:.2f}", stage)
+        budget = ("none" if row.budget is None else str(row.budget), f"{s.forced_close_rate or 0.0:.2f}") if budgeted else ()
+        table.add_row(f"{row.lam:.2f}", *budget, f"{s.accuracy:.3f}", f"{s.pass_at_k:.3f}", f"{s.mean_tokens:.1f}", f"{s.think_ratio:.2f}", stage)
     print_table(console, table)
     console.print(f"wrote {out}/sweep.csv, {out}/samples.jsonl and {out}/stage_map.png")
 

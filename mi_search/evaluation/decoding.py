@@ -23,10 +23,20 @@ class DecodingParams(BaseModel):
     top_k: int = Field(0, ge=0, description="0 keeps every token")
     max_new_tokens: int = Field(512, ge=1)
     seed: int = 0
+    thinking_budget: int | None = Field(
+        None, ge=1, description="tokens a response may think before its thought is closed for it; null: no limit"
+    )
+    thinking_close: str | None = Field(
+        None, description="the text forced at the budget; default: a newline, the pair's end-of-thinking marker, two newlines"
+    )
 
     @property
     def greedy(self) -> bool:
         return self.temperature == 0.0
+
+    def key(self) -> dict:
+        """The settings as stored keys: thinking fields only when set, so keys made before them still match."""
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 class DecodingOverrides(BaseModel):
@@ -39,6 +49,8 @@ class DecodingOverrides(BaseModel):
     top_k: int | None = Field(None, ge=0)
     max_new_tokens: int | None = Field(None, ge=1)
     seed: int | None = None
+    thinking_budget: int | None = Field(None, ge=1)
+    thinking_close: str | None = None
 
     def apply(self, base: DecodingParams) -> DecodingParams:
         return base.model_copy(update=self.model_dump(exclude_none=True))
@@ -46,11 +58,13 @@ class DecodingOverrides(BaseModel):
 
 @dataclass(frozen=True)
 class Completion:
-    """One sampled response. `num_tokens` counts generated tokens, the closing EOS included (as vLLM does)."""
+    """One sampled response. `num_tokens` counts generated tokens, the closing EOS included (as vLLM does),
+    plus the tokens of a thought close forced at the thinking budget (`forced_close`)."""
 
     text: str
     num_tokens: int
     finish_reason: FinishReason
+    forced_close: bool = False
 
 
 class Generator(Protocol):

@@ -71,11 +71,12 @@ def evaluate(
                     graded.extracted,
                     graded.correct,
                     graded.loose,
+                    out.forced_close,
                 )
             )
         samples.append(row * (k // n))
     generated = sum(out.num_tokens for outs in completions for out in outs)
-    return Evaluation(score_samples(samples, k), samples, generated)
+    return Evaluation(score_samples(samples, k, budgeted=params.thinking_budget is not None), samples, generated)
 
 
 def write_samples(path: Path, evaluations: Iterable[tuple[dict[str, Any], Evaluation]]) -> None:

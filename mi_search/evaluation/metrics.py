@@ -100,10 +100,23 @@ def mean_tokens(token_counts: Sequence[Sequence[int]]) -> float:
     return sum(flat) / len(flat)
 
 
-def think_ratio(texts: Sequence[Sequence[str]]) -> float:
-    """Think #R: the share of all responses that close a thinking block."""
+def closed_by_model(text: str, forced: bool = False) -> bool:
+    """Whether the model closed its thought itself: a thought closed at the thinking budget does not count,
+    whatever the model wrote after the forced close."""
+    return not forced and THINK_CLOSE in text
+
+
+def think_ratio(texts: Sequence[Sequence[str]], forced: Sequence[Sequence[bool]] | None = None) -> float:
+    """Think #R: the share of all responses that close a thinking block themselves (`closed_by_model`)."""
     flat = _flatten(texts, "Think #R")
-    return sum(THINK_CLOSE in text for text in flat) / len(flat)
+    flags = _flatten(forced, "Think #R") if forced is not None else [False] * len(flat)
+    return sum(closed_by_model(text, f) for text, f in zip(flat, flags)) / len(flat)
+
+
+def forced_close_rate(forced: Sequence[Sequence[bool]]) -> float:
+    """The share of all responses whose thought was closed at the thinking budget."""
+    flat = _flatten(forced, "the forced-close rate")
+    return sum(map(bool, flat)) / len(flat)
 
 
 def truncation_rate(finish_reasons: Sequence[Sequence[str]]) -> float:

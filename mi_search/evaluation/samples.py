@@ -29,3 +29,4 @@ class Sample:
     extracted: str | None
     correct: bool
     correct_loose: bool | None = None  # IFEval's loose reading
+    forced_close: bool = False  # its thought reached the thinking budget and was closed for it

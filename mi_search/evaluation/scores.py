@@ -33,6 +33,7 @@ SCORE_COLUMNS = (
     ScoreColumn("think_ratio", "Think #R", None),
     ScoreColumn("truncation_rate", "truncated", "min"),
     ScoreColumn("loose_accuracy", "loose accuracy", "max", optional=True),  # IFEval's loose reading
+    ScoreColumn("forced_close_rate", "forced close", None, optional=True),  # under a thinking budget only
 )
 SCORE_NAMES = tuple(column.name for column in SCORE_COLUMNS)
 ACCURACY_OBJECTIVES = tuple(column.name for column in SCORE_COLUMNS if column.objective)
@@ -51,15 +52,20 @@ class Scores:
     think_ratio: float
     truncation_rate: float
     loose_accuracy: float | None = None
+    forced_close_rate: float | None = None
 
     def as_dict(self) -> dict[str, float]:
         """Every score that applies (and k), keyed by column name."""
         return {key: value for key, value in asdict(self).items() if value is not None}
 
 
-def score_samples(samples: list[list[Sample]], k: int) -> Scores:
-    """The metrics of per-question sample lists (the outer list the questions, the inner one its k samples)."""
+def score_samples(samples: list[list[Sample]], k: int, *, budgeted: bool = False) -> Scores:
+    """The metrics of per-question sample lists (the outer list the questions, the inner one its k samples).
+
+    `budgeted`: generated under a thinking budget, so the share of thoughts closed by force is a score.
+    """
     correct = [[s.correct for s in row] for row in samples]
+    forced = [[s.forced_close for s in row] for row in samples]
     has_loose = all(s.correct_loose is not None for row in samples for s in row)
     return Scores(
         k=k,
@@ -67,9 +73,10 @@ def score_samples(samples: list[list[Sample]], k: int) -> Scores:
         pass_at_k=metrics.mean_pass_at_k(correct, k),
         vote_at_k=metrics.vote_at_k([[s.extracted for s in row] for row in samples], correct),
         mean_tokens=metrics.mean_tokens([[s.num_tokens for s in row] for row in samples]),
-        think_ratio=metrics.think_ratio([[s.response for s in row] for row in samples]),
+        think_ratio=metrics.think_ratio([[s.response for s in row] for row in samples], forced),
         truncation_rate=metrics.truncation_rate([[s.finish_reason for s in row] for row in samples]),
         loose_accuracy=metrics.mean_at_k([[bool(s.correct_loose) for s in row] for row in samples])
         if has_loose
         else None,
+        forced_close_rate=metrics.forced_close_rate(forced) if budgeted else None,
     )

@@ -40,6 +40,7 @@ from mi_search.search.store.study import (
     resolve_config,
 )
 from mi_search.service.pair import resolve_pair
+from mi_search.backends.thinking import check_thinking
 from mi_search.service.runtime import Quiet, Runtime, StudyObserver
 from mi_search.tracking.promote import Promotion, check_promotion, promote
 from mi_search.tracking.store import check_artifact_root, connect
@@ -85,6 +86,7 @@ def run_study(
         plan = backend.plan if pair is None else pair.plan
         config = bind_layers(config, settings, plan.num_layers, source=request.source, names=request.names)
     check_space(config, backend.plan if pair is None else pair.plan)  # a corrected pair's included
+    check_thinking(inputs.decoding, config.space.decoding.thinking_budget, None if pair is None else pair.template_dir)
     fingerprint = study_fingerprint(config, inputs, pair)
     if pair is None and getattr(backend, "fingerprint", None):  # a given backend that says what it stands for
         fingerprint["pair"] = backend.fingerprint
@@ -146,6 +148,7 @@ def run_worker(
         inputs = prepare_inputs(config)
         pair = resolve_pair(config.pair, config.backend)
     check_space(config, pair.plan)
+    check_thinking(inputs.decoding, config.space.decoding.thinking_budget, pair.template_dir)
     fingerprint = study_fingerprint(config, inputs, pair)
     check_fingerprint(study, fingerprint)  # before a trial is reaped, run or tracked
     record_fingerprint(study, fingerprint)
@@ -291,6 +294,7 @@ def _report_extra(config: StudyConfig, inputs: StudyInputs, result: StudyResult)
         "search_questions": len(inputs.search.questions),
         "holdout_questions": len(inputs.holdout.questions),
         "k": config.k,
+        "thinking_budget": inputs.decoding.thinking_budget,  # fixed for every trial unless the space searches it
         "trials": len(result.records),
         "generated_tokens": sum(r.generated_tokens for r in result.records),
     }

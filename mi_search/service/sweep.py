@@ -34,9 +34,10 @@ from mi_search.tasks.registry import load_task
 from mi_search.search.report.results import PairedComparison
 from mi_search.search.statistics.outcomes import QuestionOutcome, outcomes_from_samples
 from mi_search.service.pair import resolve_pair
+from mi_search.backends.thinking import check_thinking
 from mi_search.yaml_config import validate
 
-CSV_COLUMNS = ["lambda", *SCORE_NAMES, "k", "stage", "overthinking"]
+CSV_COLUMNS = ["lambda", "thinking_budget", *SCORE_NAMES, "k", "stage", "overthinking"]
 MAX_POINTS = 10_000  # a grid past this is a typo (a step of 1e-9), not a sweep
 
 
@@ -62,6 +63,20 @@ def parse_lambdas(text: str) -> list[float]:
     return values
 
 
+def parse_budgets(text: str) -> list[int | None]:
+    """`4,16,none`: thinking budgets in tokens, `none` for no limit."""
+    values: list[int | None] = []
+    for part in text.split(","):
+        word = part.strip().lower()
+        try:
+            values.append(None if word in ("none", "null") else int(word))
+        except ValueError:
+            raise UserError(f"cannot read --thinking-budgets {text!r}; write token counts and `none`, like 4,16,none") from None
+    if any(v is not None and v <= 0 for v in values) or len(set(values)) != len(values):
+        raise UserError(f"--thinking-budgets {text} needs distinct budgets of at least 1 token (or none), like 4,16,none")
+    return values
+
+
 class SweepConfig(BaseModel):
     """A grid of global λ, scored on a task with a pair on one backend."""
 
@@ -69,6 +84,9 @@ class SweepConfig(BaseModel):
 
     lambdas: tuple[float, ...] = Field(tuple(parse_lambdas("0:1:0.05")), description="the grid of global λ")
     allow_extrapolation: bool = Field(False, description="allow λ outside [0, 1]")
+    thinking_budgets: tuple[int | None, ...] | None = Field(
+        None, description="thinking budgets crossed with the λ grid (None: no limit); default: the decoding's one"
+    )
     pair: PairConfig = PairConfig()
     task: TaskConfig = TaskConfig(pool=None)
     decoding: DecodingOverrides = DecodingOverrides()
@@ -79,6 +97,16 @@ class SweepConfig(BaseModel):
     @classmethod
     def _read_lambdas(cls, value: Any) -> Any:
         return parse_lambdas(value) if isinstance(value, str) else value
+
+    @field_validator("thinking_budgets", mode="before")
+    @classmethod
+    def _read_budgets(cls, value: Any) -> Any:
+        return parse_budgets(value) if isinstance(value, str) else value
+
+    @property
+    def budgets(self) -> tuple[int | None, ...]:
+        """The thinking budgets each λ is scored under, in order."""
+        return self.thinking_budgets or (self.decoding.thinking_budget,)
 
     @field_validator("backend", mode="before")
     @classmethod
@@ -91,6 +119,8 @@ def sweep_config(settings: dict[str, Any], *, names: dict[str, str] | None = Non
     config = validate(SweepConfig, settings, source="the command line", names=names)
     for lam in config.lambdas:
         LambdaSpec(lam=lam).check_range(allow_extrapolation=config.allow_extrapolation)
+    if config.thinking_budgets is not None and config.decoding.thinking_budget is not None:
+        raise UserError("give either --thinking-budget or --thinking-budgets, not both")
     return config
 
 
@@ -98,8 +128,9 @@ def sweep_config(settings: dict[str, Any], *, names: dict[str, str] | None = Non
 class SweepRow:
     lam: float
     scores: Scores
-    stage: int
+    stage: int  # labelled among the rows of its thinking budget
     overthinking: bool
+    budget: int | None = None  # the thinking budget it was scored under
 
 
 @dataclass(frozen=True)
@@ -127,13 +158,17 @@ def run_sweep_config(
     setup = load_task(config.task)
     with step("checking the model pair"):  # from configs and tokenizer files, before any weight moves
         pair = resolve_pair(config.pair, config.backend)
+    params = config.decoding.apply(setup.decoding)
+    for budget in config.budgets:  # before any weight loads
+        check_thinking(params.model_copy(update={"thinking_budget": budget}), None, pair.template_dir)
     with step(f"loading the model pair ({config.backend.kind})"):
         backend = load_backend(pair, config.backend)
-    params = config.decoding.apply(setup.decoding)
     questions, golds = gradable(setup.questions, setup.grader)
     if on_scoring is not None:
         on_scoring()
-    rows, evaluations = run_sweep(backend, questions, golds, list(config.lambdas), k=config.k, params=params, on_point=on_point)
+    rows, evaluations = run_sweep(
+        backend, questions, golds, list(config.lambdas), k=config.k, params=params, budgets=config.budgets, on_point=on_point
+    )
     write_sweep(out, rows, evaluations, overwrite=overwrite)
     return SweepResult(setup.name, len(questions), len(setup.questions) - len(questions), rows)
 
@@ -146,22 +181,43 @@ def run_sweep(
     *,
     k: int,
     params: DecodingParams,
+    budgets: tuple[int | None, ...] | None = None,
     on_point: Callable[[float, Scores], None] | None = None,
 ) -> tuple[list[SweepRow], list[Evaluation]]:
-    """Evaluate every λ with one resident pair; nothing is reloaded between points."""
-    evaluations = []
+    """Evaluate every λ under every thinking budget with one resident pair (merged once per λ); rows λ-major.
+
+    Every budget scores the same questions with the same seeds, so rows are paired across budgets as across λ.
+    Stages are labelled per budget, each budget's rows a sweep of their own.
+    """
+    budgets = budgets if budgets is not None else (params.thinking_budget,)
+    points: list[tuple[float, int | None, Evaluation]] = []
     for lam in lambdas:
         backend.merge(LambdaSpec(lam=lam))
-        evaluation = evaluate(backend, questions, k=k, params=params, golds=golds)
-        evaluations.append(evaluation)
-        if on_point is not None:
-            on_point(lam, evaluation.scores)
-    outcomes = [tuple(outcomes_from_samples(e.samples)) for e in evaluations]
-    rows = label_rows(lambdas, [e.scores for e in evaluations], outcomes)
-    return rows, evaluations
+        for budget in budgets:
+            capped = params.model_copy(update={"thinking_budget": budget})
+            evaluation = evaluate(backend, questions, k=k, params=capped, golds=golds)
+            points.append((lam, budget, evaluation))
+            if on_point is not None:
+                on_point(lam, evaluation.scores)
+    rows: dict[int, SweepRow] = {}
+    for budget in budgets:
+        series = [i for i, (_, b, _) in enumerate(points) if b == budget]
+        labelled = label_rows(
+            [points[i][0] for i in series],
+            [points[i][2].scores for i in series],
+            [tuple(outcomes_from_samples(points[i][2].samples)) for i in series],
+            budget,
+        )
+        rows.update(zip(series, labelled))
+    return [rows[i] for i in range(len(points))], [e for _, _, e in points]
 
 
-def label_rows(lambdas: list[float], scores: list[Scores], outcomes: list[tuple[QuestionOutcome, ...]]) -> list[SweepRow]:
+def label_rows(
+    lambdas: list[float],
+    scores: list[Scores],
+    outcomes: list[tuple[QuestionOutcome, ...]],
+    budget: int | None = None,
+) -> list[SweepRow]:
     """Each λ's scores with its stage, judged paired on the questions as a study judges its trials:
     no stage boundary or overthinking flag from one question's noise."""
     points = [
@@ -169,12 +225,12 @@ def label_rows(lambdas: list[float], scores: list[Scores], outcomes: list[tuple[
         for lam, s, per_question in zip(lambdas, scores, outcomes)
     ]
     labels = label_stages(points, PairedComparison())
-    return [SweepRow(lam, s, lab.stage, lab.overthinking) for lam, s, lab in zip(lambdas, scores, labels)]
+    return [SweepRow(lam, s, lab.stage, lab.overthinking, budget) for lam, s, lab in zip(lambdas, scores, labels)]
 
 
 def row_record(row: SweepRow) -> dict:
     scores = row.scores.as_dict()
-    return {"lambda": row.lam, **scores, "stage": row.stage, "overthinking": str(row.overthinking).lower()}
+    return {"lambda": row.lam, "thinking_budget": row.budget, **scores, "stage": row.stage, "overthinking": str(row.overthinking).lower()}
 
 
 def write_sweep(out: Path, rows: list[SweepRow], evaluations: list[Evaluation], *, overwrite: bool = False) -> Path:
@@ -186,9 +242,11 @@ def write_sweep(out: Path, rows: list[SweepRow], evaluations: list[Evaluation], 
             writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
             writer.writeheader()
             writer.writerows(row_record(r) for r in rows)
-        write_samples(staging / "samples.jsonl", [({"lambda": row.lam}, e) for row, e in zip(rows, evaluations)])
+        context = [({"lambda": row.lam, "thinking_budget": row.budget}, e) for row, e in zip(rows, evaluations)]
+        write_samples(staging / "samples.jsonl", context)
+        first = rows[0].budget if rows else None  # the map draws one budget's λ series: the first given
         plot_stage_map(
-            [(r.lam, r.scores.accuracy, r.scores.think_ratio, r.scores.mean_tokens, r.stage) for r in rows],
+            [(r.lam, r.scores.accuracy, r.scores.think_ratio, r.scores.mean_tokens, r.stage) for r in rows if r.budget == first],
             staging / "stage_map.png",
         )
     return out

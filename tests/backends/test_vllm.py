@@ -127,3 +127,16 @@ def test_a_per_layer_study_runs_on_vllm(tmp_path, engine, kind, numbers):
     report = run_study(StudyRequest(overrides=overrides), runtime, backend=engine)
     assert len(report.result.records) == 3 and all(len(r.params) == numbers for r in report.result.records)
     assert report.result.chosen is not None
+
+
+@pytest.mark.parametrize("budget", [4, 16])
+@pytest.mark.parametrize("which", ["half", "thinking"])
+def test_budget_forcing_gives_the_hf_backend_greedy_outputs(engine, hf, which, budget):
+    """The continuation after a forced close: same text, token count and flag as the HF backend's."""
+    params = DecodingParams(max_new_tokens=120, thinking_budget=budget)
+    hf.merge(SPECS[which])
+    engine.merge(SPECS[which])
+    expected = hf.generate(PROMPTS, 1, params)
+    assert engine.generate(PROMPTS, 1, params) == expected
+    if which == "thinking":
+        assert all(row[0].forced_close for row in expected)

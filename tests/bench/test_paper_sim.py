@@ -250,3 +250,26 @@ def test_a_real_study_runs_on_the_simulated_pair(tmp_path: Path) -> None:
     records = read_result(study, config.budget).records
     assert len(records) == 4 and pair.merges == 4
     assert all(0.0 <= r.accuracy <= 1.0 and 5000 < r.mean_tokens < 40000 for r in records)
+
+
+def test_budget_forcing_grades_like_the_fast_path_and_trades_accuracy_for_tokens() -> None:
+    """The thinking-budget assumption (`bench/paper_sim/budget.py`): same draws through the backend and the
+    fast path; a larger budget keeps more thought, so more accuracy and more tokens, paired sample by sample."""
+    pair, backend, questions = sim.simulated_pair()
+    questions, golds = gradable(questions, math_gold)
+    backend.merge(LambdaSpec(lam=1.0))
+    params = DecodingParams(temperature=0.6, max_new_tokens=40000, seed=5, thinking_budget=4000)
+    evaluation = evaluate(backend, questions[:10], k=8, params=params, golds=golds[:10])
+    fast = pair.model.outcomes(pair.state, k=8, seed=5, max_new_tokens=40000, thinking_budget=4000)[:10]
+    assert outcomes_from_samples(evaluation.samples) == fast
+    assert evaluation.scores.forced_close_rate > 0.9 and evaluation.scores.think_ratio < 0.1
+    forced = [s for row in evaluation.samples for s in row if s.forced_close]
+    assert all(s.num_tokens == 4000 + sim.budget.CLOSE_TOKENS + sim.budget.ANSWER_TOKENS for s in forced)
+    scores = []
+    for budget in (1000, 4000, 16000, None):
+        outcomes = pair.model.outcomes(pair.state, k=16, seed=5, thinking_budget=budget)
+        scores.append((sum(o.correct for o in outcomes), sum(o.mean_tokens for o in outcomes)))
+    assert scores == sorted(scores)  # accuracy and tokens both rise with the budget
+    wide = pair.model.outcomes(pair.state, k=16, seed=5, thinking_budget=16000)
+    free = pair.model.outcomes(pair.state, k=16, seed=5)
+    assert all(w.correct <= f.correct for w, f in zip(wide, free))  # the same uniforms: a cut only loses answers

@@ -91,3 +91,28 @@ def test_a_sampler_explores_within_the_unit_interval():
         assert all(0.0 <= v <= 1.0 for v in spec.values())
         study.tell(trial, 0.0)
     assert set(study.best_trial.params) == {"lam", "lam_attention", "lam_mlp"}
+
+
+def test_the_thinking_budget_is_searched_on_a_log_scale_beside_lambda():
+    space = SearchSpace(decoding=DecodingSpace(thinking_budget=(4, 256)))
+    assert space.dimension == 2
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    budgets = []
+    for _ in range(60):
+        trial = study.ask()
+        spec, params = space.suggest(trial, DecodingParams(max_new_tokens=256))
+        assert 4 <= params.thinking_budget <= 256 and isinstance(params.thinking_budget, int)
+        assert space.setting(trial.params, DecodingParams(max_new_tokens=256)) == (spec, params)
+        budgets.append(params.thinking_budget)
+        study.tell(trial, 0.0)
+    assert study.trials[0].distributions["thinking_budget"] == optuna.distributions.IntDistribution(4, 256, log=True)
+    from mi_search.search.running.reuse import space_distributions
+
+    assert space_distributions(space) == study.trials[0].distributions  # a stored evaluation is re-added as sampled
+    assert sum(b < 32 for b in budgets) > sum(b >= 128 for b in budgets)  # log scale: small budgets as often as large ratios
+
+
+@pytest.mark.parametrize("span", [(64, 8), (0, 8), (-4, 8)])
+def test_a_budget_range_must_be_positive_and_ordered(span):
+    with pytest.raises(ValueError, match="1 <= low <= high"):
+        DecodingSpace(thinking_budget=span)

@@ -20,18 +20,20 @@ from mi_search.trial_row import INTERVAL_NAMES, Span, TrialRow
 
 REPORT_FILES = ("pareto.json", "trials.csv", "pareto.png", "stage_map.png")
 PROFILE_FILE = "lambda_profile.png"  # vector spaces only: the chosen point's λ against depth
+BUDGET_FILE = "blend_and_cap.png"  # spaces searching λ and the thinking budget (`plots.budget_map`)
 
 
 def _interval(span: Span | None) -> dict[str, float] | None:
     return {"low": span.low, "high": span.high, "n": span.n} if span is not None and span.finite else None
 
 
-def point_record(row: TrialRow) -> dict[str, Any]:
-    """One front point as pareto.json lists it."""
+def point_record(row: TrialRow, thinking_budget: int | None = None) -> dict[str, Any]:
+    """One front point as pareto.json lists it; `thinking_budget`: the study's, where its space does not search one."""
     holdout = row.holdout or {}
     return {
         "trial": row.trial,
         "params": row.params,
+        "thinking_budget": row.params.get("thinking_budget", thinking_budget),
         "lambda_summary": vector_summary(row.params) or None,  # per module: mean and early/middle/late
         "mean_lambda": row.mean_lambda,
         "objective": row.objective,
@@ -60,16 +62,17 @@ def pareto_document(result: StudyResult, extra: dict[str, Any]) -> dict[str, Any
         "chosen": result.chosen,
         "choice": result.choice.as_dict() if result.choice else None,
         **extra,
-        "points": [point_record(result.row(n)) for n in result.front],
+        "points": [point_record(result.row(n), extra.get("thinking_budget")) for n in result.front],
     }
 
 
-def trials_table(rows: Sequence[TrialRow]) -> str:
-    """Every finished trial, one CSV row each, its parameters as columns."""
-    param_names = sorted({name for r in rows for name in r.params})
+def trials_table(rows: Sequence[TrialRow], thinking_budget: int | None = None) -> str:
+    """Every finished trial, one CSV row each, its parameters as columns; `thinking_budget` as in `point_record`."""
+    param_names = sorted({name for r in rows for name in r.params} - {"thinking_budget"})
     columns = [
         "trial",
         *param_names,
+        "thinking_budget",
         "mean_lambda",
         *SCORE_NAMES,
         "questions",
@@ -93,6 +96,7 @@ def trials_table(rows: Sequence[TrialRow]) -> str:
             {
                 "trial": r.trial,
                 **r.params,
+                "thinking_budget": r.params.get("thinking_budget", thinking_budget),
                 "mean_lambda": r.mean_lambda,
                 **{name: r.scores.get(name) for name in SCORE_NAMES},
                 "questions": r.questions,
@@ -118,13 +122,14 @@ def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[
     whole, and a rerun never leaves new files beside old plots. `stage_map.png` draws every finished
     trial, those stopped early hollow; a vector space's chosen point also gets `lambda_profile.png`.
     """
+    from mi_search.plots.budget_map import plot_budget_map, searches_both
     from mi_search.plots.lambda_profile import plot_lambda_profile
     from mi_search.plots.pareto import plot_pareto
     from mi_search.plots.stage_map import plot_stage_map, trial_points
 
     with atomic_directory(out, overwrite=True) as staging:
         (staging / "pareto.json").write_text(json.dumps(pareto_document(result, extra), indent=2) + "\n")
-        (staging / "trials.csv").write_text(trials_table(result.rows))
+        (staging / "trials.csv").write_text(trials_table(result.rows, extra.get("thinking_budget")))
         title = f"{result.name}: {len(result.rows)} trials, hypervolume {result.hypervolume:.3f}"
         plot_pareto(result.rows, staging / "pareto.png", title=title, budget=result.budget)
         distinct = [r for r in result.rows if r.repeat_of is None]  # stopped early: drawn hollow
@@ -145,6 +150,9 @@ def write_report(out: Path, result: StudyResult, extra: dict[str, Any]) -> list[
             title += "" if vector_groups(params) else "\n(a modules space: each λ holds at every depth)"
             plot_lambda_profile(groups, staging / PROFILE_FILE, title=title)
             files.append(out / PROFILE_FILE)
+        if searches_both(distinct):  # λ and the thinking budget: blend, cap, or both
+            plot_budget_map(distinct, staging / BUDGET_FILE, title=f"{result.name}: λ and thinking budget searched together")
+            files.append(out / BUDGET_FILE)
     return files
 
 
@@ -156,7 +164,7 @@ def check_report_folder(out: Path, study: str | None = None) -> None:
     out = Path(out)
     check_report_place(out, study)
     check_out_folder(out, overwrite=True)  # an earlier report is replaced; a file or an unwritable place is not
-    if out.is_dir() and (other := sorted(p.name for p in out.iterdir() if p.name not in (*REPORT_FILES, PROFILE_FILE))):
+    if out.is_dir() and (other := sorted(p.name for p in out.iterdir() if p.name not in (*REPORT_FILES, PROFILE_FILE, BUDGET_FILE))):
         raise UserError(
             f"--out {out} holds files that are not a study report ({', '.join(other[:3])}); "
             "the report replaces the folder whole: pass an empty or new folder"

@@ -150,7 +150,7 @@ class TrialRunner:
                 if stop is not None:
                     trials.store_stop(trial, stop)
                     break
-        scores = score_samples(samples, k)
+        scores = score_samples(samples, k, budgeted=params.thinking_budget is not None)
         trials.store_outcomes(trial, outcomes_from_samples(samples))
         trials.store_scores(
             trial,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import optuna
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.search.store import trials
@@ -167,4 +167,6 @@ def space_distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
         found["top_p"] = FloatDistribution(*decoding.top_p)
     if decoding.max_new_tokens is not None:
         found["max_new_tokens"] = CategoricalDistribution(list(decoding.max_new_tokens))
+    if decoding.thinking_budget is not None:
+        found["thinking_budget"] = IntDistribution(*decoding.thinking_budget, log=True)
     return found

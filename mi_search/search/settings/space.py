@@ -63,6 +63,16 @@ class DecodingSpace(BaseModel):
     temperature: tuple[float, float] | None = Field(None, description="[low, high], 0 <= low <= high")
     top_p: tuple[float, float] | None = Field(None, description="[low, high], 0 < low <= high <= 1")
     max_new_tokens: tuple[int, ...] | None = Field(None, description="choices, e.g. [4096, 8192, 16384]")
+    thinking_budget: tuple[int, int] | None = Field(
+        None, description="[low, high] tokens of thought, searched on a log scale; high = max_new_tokens includes no cap"
+    )
+
+    @field_validator("thinking_budget")
+    @classmethod
+    def _budget_range(cls, span: tuple[int, int] | None) -> tuple[int, int] | None:
+        if span is not None and not 1 <= span[0] <= span[1]:
+            raise ValueError(f"a thinking_budget range is [low, high], 1 <= low <= high, got {list(span)}; e.g. [16, 512]")
+        return span
 
     @field_validator("temperature")
     @classmethod
@@ -197,6 +207,8 @@ class SearchSpace(BaseModel):
             update["top_p"] = trial.suggest_float("top_p", *space.top_p)
         if space.max_new_tokens is not None:
             update["max_new_tokens"] = trial.suggest_categorical("max_new_tokens", list(space.max_new_tokens))
+        if space.thinking_budget is not None:
+            update["thinking_budget"] = trial.suggest_int("thinking_budget", *space.thinking_budget, log=True)
         return base.model_copy(update=update)
 
     def setting(self, params: dict, base: DecodingParams) -> tuple[LambdaSpec, DecodingParams]:
@@ -264,7 +276,11 @@ def describe_params(params: dict[str, float]) -> str:
         return f"{params['lam']:.2f}"
     summary = vector_summary(params)
     vector_names = {name for name in params if _VECTOR_NAME.match(name)}
-    parts = [f"{name.removeprefix('lam_')}={value:.2f}" for name, value in params.items() if name not in vector_names]
+    parts = [
+        f"{name.removeprefix('lam_')}={value}" if isinstance(value, int) else f"{name.removeprefix('lam_')}={value:.2f}"
+        for name, value in params.items()
+        if name not in vector_names
+    ]
     parts += [
         f"{part} {s['mean']:.2f} (early {s['early']:.2f}, middle {s['middle']:.2f}, late {s['late']:.2f})"
         for part, s in summary.items()

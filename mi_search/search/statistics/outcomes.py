@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from mi_search.evaluation.metrics import THINK_CLOSE, pass_at_k, vote_correct
+from mi_search.evaluation.metrics import closed_by_model, pass_at_k, vote_correct
 from mi_search.evaluation.scores import AccuracyObjective
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def outcomes_from_samples(samples: Sequence[Sequence[Sample]]) -> list[QuestionO
                 correct=sum(bool(s.correct) for s in row),
                 samples=len(row),
                 mean_tokens=statistics.fmean(s.num_tokens for s in row),
-                think_fraction=sum(THINK_CLOSE in s.response for s in row) / len(row),
+                think_fraction=sum(closed_by_model(s.response, s.forced_close) for s in row) / len(row),
                 vote_correct=vote_correct([s.extracted for s in row], [s.correct for s in row]),
             )
         )

@@ -85,7 +85,7 @@ class StoredEvaluation:
 def blend_key(measurement: str, lambdas: dict[str, float], decoding: DecodingParams) -> str:
     """The key of one blend measured one way: per-tensor λ rounded past float noise, names sorted."""
     canonical = {name: round(value, 12) for name, value in sorted(lambdas.items())}
-    return text_fingerprint({"measurement": measurement, "lambdas": canonical, "decoding": decoding.model_dump(mode="json")})
+    return text_fingerprint({"measurement": measurement, "lambdas": canonical, "decoding": decoding.key()})
 
 
 def uniform_lambda(lambdas: dict[str, float]) -> float | None:

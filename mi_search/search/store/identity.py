@@ -40,7 +40,7 @@ def study_fingerprint(config: StudyConfig, inputs: StudyInputs, pair: ResolvedPa
             "search": questions_fingerprint(inputs.search.questions),
             "holdout": questions_fingerprint(inputs.holdout.questions),
         },
-        "decoding": inputs.decoding.model_dump(mode="json"),
+        "decoding": inputs.decoding.key(),
         "k": config.k,
         "seed": config.seed,
     }
