@@ -115,6 +115,8 @@ def pytest_collection_modifyitems(config, items) -> None:
     marked = [item for item in items if item.get_closest_marker("vllm")]
     for item in marked:
         item.add_marker(pytest.mark.slow)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        group_for_workers(items)
     if not marked:
         return
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
@@ -126,6 +128,20 @@ def pytest_collection_modifyitems(config, items) -> None:
         skip = pytest.mark.skip(reason=f"vllm is not installed ({exc})")
         for item in marked:
             item.add_marker(skip)
+
+
+def group_for_workers(items) -> None:
+    """Under `-n N --dist loadgroup` (the README's full command), keep together on one worker what must not be
+    done twice or at once: every test of a module that shares a module- or class-scoped fixture (a finished study,
+    the shipped pair's sweep) runs where that fixture was made, and all vLLM tests run on one worker, one engine
+    at a time. Every other test goes to whichever worker is free."""
+    for item in items:
+        if item.get_closest_marker("vllm"):
+            item.add_marker(pytest.mark.xdist_group("vllm"))
+            continue
+        scopes = {defs[-1].scope for defs in item._fixtureinfo.name2fixturedefs.values() if defs}
+        if scopes & {"module", "class", "package"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
 def release_vllm(engine) -> None:
