@@ -131,15 +131,16 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 
 def group_for_workers(items) -> None:
-    """Under `-n N --dist loadgroup` (the README's full command), keep together on one worker what must not be
-    done twice or at once: every test of a module that shares a module- or class-scoped fixture (a finished study,
-    the shipped pair's sweep) runs where that fixture was made, and all vLLM tests run on one worker, one engine
-    at a time. Every other test goes to whichever worker is free."""
+    """Under `-n N` (the README's full command; pyproject's addopts add `--dist loadgroup`), keep together on one
+    worker what must not be done twice or at once: every test of a module that shares a module- or class-scoped
+    fixture (a finished study, the shipped pair's sweep) runs where that fixture was made, and all vLLM tests run
+    on one worker, one engine at a time. Every other test goes to whichever worker is free."""
     for item in items:
         if item.get_closest_marker("vllm"):
             item.add_marker(pytest.mark.xdist_group("vllm"))
             continue
-        scopes = {defs[-1].scope for defs in item._fixtureinfo.name2fixturedefs.values() if defs}
+        info = getattr(item, "_fixtureinfo", None)  # pytest's record of the fixtures a test function takes
+        scopes = {defs[-1].scope for defs in info.name2fixturedefs.values() if defs} if info else set()
         if scopes & {"module", "class", "package"}:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 

@@ -96,15 +96,16 @@ def test_a_study_runs_end_to_end_on_vllm(tmp_path):
     assert 1 in stages and 3 in stages  # λ=0 and λ=1 are seeded: both ends of the toy's stages appear
 
 
-def test_a_sweep_on_vllm_scores_what_the_hf_backend_scores(tmp_path):
+def test_a_sweep_on_vllm_scores_what_the_hf_backend_scores(inside):
     rows = {}
     for backend in ("hf", "vllm"):
-        out = tmp_path / backend
+        out = inside / backend
         arguments = ("sweep", "--lambdas", "0,1", "--limit", "12", "--out", out, "--backend", backend)
         if backend == "hf":  # in this process; the vLLM engine, in a child of its own (one engine per process)
-            assert run(*arguments).exit_code == 0
+            done = run(*arguments)
+            assert done.exit_code == 0, done.output
         else:
-            mi_search(*arguments, cwd=tmp_path)
+            mi_search(*arguments, cwd=inside)
         rows[backend] = [
             {key: row[key] for key in ("lambda", "accuracy", "mean_tokens", "think_ratio", "stage")}
             for row in csv.DictReader((out / "sweep.csv").open())
