@@ -145,7 +145,7 @@ def test_a_piped_study_reads_at_a_glance_says_it_continued_and_that_its_budget_d
     assert unbound_budget_line(read_result(stored, 4000)) == unbound[0]
     assert unbound_budget_line(read_result(stored, 100)) is None
 
-    again = in_process("--study", "small", "--trials", "1", cwd=tmp_path)  # the same words in this process: no pipe needed
+    again = in_process("--study", "small", "--trials", "1", cwd=tmp_path)  # the same line in-process: no pipe needed
     assert "continuing study 'small': it has 3 finished trials, this run adds 1" in again.stdout, again.stdout
 
 
