@@ -192,7 +192,7 @@ def in_process(*args, cwd):
     return result
 
 
-def mi_search(*args, cwd, check=True, timeout=300):
+def mi_search(*args, cwd, check=True, timeout=600):
     """The installed command in a child process, as users run it."""
     command = [sys.executable, "-m", "mi_search", *map(str, args)]
     done = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout)

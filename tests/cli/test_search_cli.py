@@ -221,7 +221,7 @@ def test_two_workers_share_one_study_without_losing_or_duplicating_trials(tmp_pa
         subprocess.Popen([*command, "--trials", "3"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         for _ in range(2)
     ]
-    outputs = [w.communicate(timeout=300)[0].decode() for w in workers]
+    outputs = [w.communicate(timeout=600)[0].decode() for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
     trials = trials_of(shared_storage, "shared")
     assert [t.number for t in trials] == list(range(6))
