@@ -115,6 +115,8 @@ def pytest_collection_modifyitems(config, items) -> None:
     marked = [item for item in items if item.get_closest_marker("vllm")]
     for item in marked:
         item.add_marker(pytest.mark.slow)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        group_for_workers(items)
     if not marked:
         return
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
@@ -126,6 +128,21 @@ def pytest_collection_modifyitems(config, items) -> None:
         skip = pytest.mark.skip(reason=f"vllm is not installed ({exc})")
         for item in marked:
             item.add_marker(skip)
+
+
+def group_for_workers(items) -> None:
+    """Under `-n N` (the README's full command; pyproject's addopts add `--dist loadgroup`), keep together on one
+    worker what must not be done twice or at once: every test of a module that shares a module- or class-scoped
+    fixture (a finished study, the shipped pair's sweep) runs where that fixture was made, and all vLLM tests run
+    on one worker, one engine at a time. Every other test goes to whichever worker is free."""
+    for item in items:
+        if item.get_closest_marker("vllm"):
+            item.add_marker(pytest.mark.xdist_group("vllm"))
+            continue
+        info = getattr(item, "_fixtureinfo", None)  # pytest's record of the fixtures a test function takes
+        scopes = {defs[-1].scope for defs in info.name2fixturedefs.values() if defs} if info else set()
+        if scopes & {"module", "class", "package"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
 def release_vllm(engine) -> None:
@@ -175,7 +192,7 @@ def in_process(*args, cwd):
     return result
 
 
-def mi_search(*args, cwd, check=True, timeout=300):
+def mi_search(*args, cwd, check=True, timeout=600):
     """The installed command in a child process, as users run it."""
     command = [sys.executable, "-m", "mi_search", *map(str, args)]
     done = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout)

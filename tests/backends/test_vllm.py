@@ -15,7 +15,7 @@ from mi_search.merge.architectures import Module
 from mi_search.merge.pair import PairConfig
 from mi_search.merge.spec import BlockLambda, LambdaSpec
 from mi_search.tasks.toy import toy_questions
-from tests.conftest import mi_search, pair_of, release_vllm, save_tiny_model
+from tests.conftest import mi_search, pair_of, release_vllm, run, save_tiny_model
 
 pytestmark = pytest.mark.vllm
 
@@ -87,18 +87,25 @@ def test_a_head_size_vllm_cpu_cannot_run_is_one_line_before_loading(tmp_path):
 
 
 def test_a_study_runs_end_to_end_on_vllm(tmp_path):
-    mi_search("--budget", "4000tokens", "--backend", "vllm", "--trials", "3", "--search-size", "24", cwd=tmp_path)
+    # 8 held-out questions, not the default 200: the front's re-scoring on vLLM is shown by any number of them.
+    (tmp_path / "s.yaml").write_text("name: toy-global-4000\ntask: {search_size: 24, holdout_size: 8}\n")
+    mi_search("--study", "s.yaml", "--budget", "4000tokens", "--backend", "vllm", "--trials", "3", cwd=tmp_path)
     document = json.loads((tmp_path / "runs" / "toy-global-4000" / "pareto.json").read_text())
     assert document["chosen"] is not None
     stages = {point["stage"] for point in document["points"]}
     assert 1 in stages and 3 in stages  # λ=0 and λ=1 are seeded: both ends of the toy's stages appear
 
 
-def test_a_sweep_on_vllm_scores_what_the_hf_backend_scores(tmp_path):
+def test_a_sweep_on_vllm_scores_what_the_hf_backend_scores(inside):
     rows = {}
     for backend in ("hf", "vllm"):
-        out = tmp_path / backend
-        mi_search("sweep", "--lambdas", "0,1", "--limit", "12", "--out", out, "--backend", backend, cwd=tmp_path)
+        out = inside / backend
+        arguments = ("sweep", "--lambdas", "0,1", "--limit", "12", "--out", out, "--backend", backend)
+        if backend == "hf":  # in this process; the vLLM engine, in a child of its own (one engine per process)
+            done = run(*arguments)
+            assert done.exit_code == 0, done.output
+        else:
+            mi_search(*arguments, cwd=inside)
         rows[backend] = [
             {key: row[key] for key in ("lambda", "accuracy", "mean_tokens", "think_ratio", "stage")}
             for row in csv.DictReader((out / "sweep.csv").open())

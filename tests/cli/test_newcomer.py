@@ -19,6 +19,8 @@ from mi_search.search.report.results import read_result, unbound_budget_line
 from mi_search.search.settings.space import SpaceKind
 from mi_search.search.store.storage import open_storage
 
+from tests.conftest import in_process
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 STUDIES_README = ROOT / "studies" / "README.md"
@@ -143,7 +145,7 @@ def test_a_piped_study_reads_at_a_glance_says_it_continued_and_that_its_budget_d
     assert unbound_budget_line(read_result(stored, 4000)) == unbound[0]
     assert unbound_budget_line(read_result(stored, 100)) is None
 
-    again = _run("--study", "small", "--trials", "1", cwd=tmp_path)
+    again = in_process("--study", "small", "--trials", "1", cwd=tmp_path)  # the same line in-process: no pipe needed
     assert "continuing study 'small': it has 3 finished trials, this run adds 1" in again.stdout, again.stdout
 
 

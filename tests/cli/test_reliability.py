@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import optuna
@@ -259,8 +260,10 @@ def test_a_killed_promotion_is_cleaned_up_by_the_next_one(tmp_path, finished_stu
         process.wait()
     promote_runs = "tags.`mi_search.role` = 'promote'"
     assert [r.info.status for r in client.search_runs([experiment], promote_runs)] == ["RUNNING"]  # what the kill left
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
+    # The next promotion runs in this process, staging in the same folder: what it cleans up is the dead child's.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(temp))
+        in_process(*command[3:], cwd=tmp_path)
     statuses = sorted(r.info.status for r in client.search_runs([experiment], promote_runs))
     assert statuses == ["FINISHED", "KILLED"]
     assert not [m for m in client.search_logged_models(experiment_ids=[experiment]) if m.status == LoggedModelStatus.PENDING]

@@ -33,7 +33,8 @@ def test_the_main_command_runs_the_default_study_and_continues_it(tmp_path):
     assert {p.name for p in folder.iterdir()} == {"pareto.json", "trials.csv", "pareto.png", "stage_map.png"}
     assert len(trials_of("sqlite:///" + str(tmp_path / "mi-search.db"), "toy-global-4000")) == 4
     # Same study name again: it continues, with 2 more trials; --search-size is part of the study, kept as stored.
-    mi_search("search", "--study", "toy-global-4000", "--trials", "2", "--promote", "toy-merge", cwd=tmp_path)
+    # In this process: the child above showed the command as users run it; continuing needs no interpreter of its own.
+    in_process("search", "--study", "toy-global-4000", "--trials", "2", "--promote", "toy-merge", cwd=tmp_path)
     trials = trials_of("sqlite:///" + str(tmp_path / "mi-search.db"), "toy-global-4000")
     assert [t.number for t in trials] == list(range(6))
     assert sum("fixed_params" in t.system_attrs for t in trials) == 3
@@ -213,14 +214,14 @@ def shared_storage(request, tmp_path):
 
 @pytest.mark.slow
 def test_two_workers_share_one_study_without_losing_or_duplicating_trials(tmp_path, shared_storage):
-    study = write_study(tmp_path, name="shared")
+    study = write_study(tmp_path, name="shared", task={"search_size": 4, "holdout_size": 4})
     in_process("--study", study, "--storage", shared_storage, "--trials", "0", cwd=tmp_path)  # the workers are the processes
     command = [sys.executable, "-m", "mi_search", "worker", "--study", "shared", "--storage", shared_storage]
     workers = [
         subprocess.Popen([*command, "--trials", "3"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         for _ in range(2)
     ]
-    outputs = [w.communicate(timeout=300)[0].decode() for w in workers]
+    outputs = [w.communicate(timeout=600)[0].decode() for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
     trials = trials_of(shared_storage, "shared")
     assert [t.number for t in trials] == list(range(6))
