@@ -251,15 +251,18 @@ def ui(
     import sys
 
     from mi_search.tracking.store import connect
-    from mi_search.tracking.views import study_links
+    from mi_search.tracking.views import model_links, study_links
 
     server = f"http://127.0.0.1:{port}"
-    links = study_links(connect(tracking_uri), server)
+    client = connect(tracking_uri)
+    links = study_links(client, server)
     console.print(f"MLflow UI for {tracking_uri} on {server} (Ctrl-C stops it)", soft_wrap=True, highlight=False)
-    for study, runs, chart in links:
-        console.print(f"{study}: runs, then the front chart:")
-        console.print(runs, soft_wrap=True, highlight=False)
-        console.print(chart, soft_wrap=True, highlight=False)
+    for study, pages in links:
+        console.print(f"{study}:", highlight=False)
+        for what, link in pages.items():
+            console.print(f"  {what}: {link}", soft_wrap=True, highlight=False)
+    for model, link in model_links(client, server):
+        console.print(f"registered model {model}: {link}", soft_wrap=True, highlight=False)
     command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", tracking_uri]
     os.execve(sys.executable, [*command, "--host", "127.0.0.1", "--port", str(port)], server_environment(os.environ))
 

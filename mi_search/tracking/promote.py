@@ -129,7 +129,9 @@ def _version_text(study_name: str, pair: ResolvedPair, record: TrialRecord, spec
         "mi_search.instruct": portable_reference(instruct),
         "mi_search.thinking": portable_reference(thinking),
         "mi_search.stage": str(record.stage),
-        **{f"mi_search.score.{key}": f"{value:g}" for key, value in scores.items()},
+        # One tag for every score: the model page lists tags in a column that cuts keys near 22 characters, and a
+        # tag per score (`mi_search.score.holdout_…`) filled it with two dozen keys cut alike.
+        "mi_search.scores": json.dumps({key: float(f"{value:.4g}") for key, value in scores.items()}),
     }
     held = (
         f"; held-out accuracy {record.holdout['objective']:.3f} at {record.holdout['mean_tokens']:.1f} tokens"

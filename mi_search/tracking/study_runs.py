@@ -48,7 +48,7 @@ from mi_search.tracking.runs import (
 )
 from mi_search.tracking.store import experiment_for
 from mi_search.tracking.tables import log_table
-from mi_search.tracking.views import preset_chart_view
+from mi_search.tracking.views import RUN_COLOUR_TAG, preset_chart_view, run_colour
 
 __all__ = ["PARENT_RUN_ATTR", "STUDY_TAG", "TRIAL_TAG", "StudyTracker", "study_tags"]
 
@@ -187,6 +187,9 @@ class StudyTracker:
             if record.holdout:
                 values.update({f"holdout_{name}": value for name, value in record.holdout.items() if name != "k"})
             self._log_metrics(run.info.run_id, values)
+            colour = run_colour(record.stage, chosen=record.number == result.chosen)
+            if run.data.tags.get(RUN_COLOUR_TAG) != colour:  # MLflow's charts colour each run by this tag
+                self.client.set_tag(run.info.run_id, RUN_COLOUR_TAG, colour)
         summary = {"hypervolume": result.hypervolume, "trials": len(result.records), "front_size": len(result.front)}
         if result.chosen is not None:
             chosen = result.record(result.chosen)

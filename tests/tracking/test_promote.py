@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import mlflow
 import pytest
 import torch
@@ -58,7 +60,9 @@ def test_the_promoted_model_loads_from_the_registry_and_generates_like_the_expor
     client = MlflowClient(uri, registry_uri=uri)
     version = client.get_model_version_by_alias("toy-merge", "champion")
     assert version.tags["mi_search.trial"] == str(promotion.trial) and version.tags["mi_search.study"] == "promoted"
-    assert "mi_search.score.accuracy" in version.tags and "trial" in version.description
+    scores = json.loads(version.tags["mi_search.scores"])
+    assert scores["accuracy"] == pytest.approx(chosen.values[0], abs=1e-3) and "trial" in version.description
+    assert len(version.tags) <= 12 and all(len(key) <= 22 for key in version.tags)  # the model page shows them uncut
 
     # Linked both ways: the version's source run is the study's parent run, which lists it; the model was
     # logged (from code, no pickle) in a FINISHED promote run nested under that parent.
