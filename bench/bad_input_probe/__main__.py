@@ -13,7 +13,7 @@ from pathlib import Path
 from bench.bad_input_probe import __doc__ as DOC
 from bench.bad_input_probe import setups
 from bench.bad_input_probe.cases import all_cases
-from bench.bad_input_probe.classify import report
+from bench.bad_input_probe.classify import GOOD, report
 from bench.bad_input_probe.runner import Outcome, build_template, run_case
 
 def main() -> int:
@@ -47,7 +47,7 @@ def main() -> int:
                 outcomes.append(outcome)
                 line = outcome.output.splitlines()[-1] if outcome.output else ""
                 print(f"[{i:>3}/{len(selected)}] {outcome.kind:<10} {outcome.seconds:>5.1f} s  {outcome.case.name}: {line[:160]}", flush=True)
-                if args.verbose and outcome.kind != "one-line":
+                if args.verbose and outcome.kind not in GOOD:
                     print("    " + outcome.output.replace("\n", "\n    "))
         outcomes.sort(key=lambda o: [c.name for c in selected].index(o.case.name))
         clean = report(outcomes)

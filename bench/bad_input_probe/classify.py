@@ -24,7 +24,8 @@ def classify(code: int | None, stdout: str, stderr: str) -> str:
     return "unexpected"
 
 
-KINDS = ("one-line", "unexpected", "multi-line", "traceback", "accepted", "hang")
+KINDS = ("one-line", "correct", "unexpected", "multi-line", "traceback", "accepted", "wrong", "hang")
+GOOD = ("one-line", "correct")  # refused in one line, or (a scenario of valid use) run as it should
 
 
 def report(outcomes: list[Outcome]) -> bool:
@@ -36,7 +37,7 @@ def report(outcomes: list[Outcome]) -> bool:
     print("\n" + header + "\n" + "-" * len(header))
     for category, counts in by_category.items():
         print(f"{category:<{width}}  {sum(counts.values()):>5}  " + "  ".join(f"{counts[k]:>10}" for k in KINDS))
-    bad = [o for o in outcomes if o.kind != "one-line"]
+    bad = [o for o in outcomes if o.kind not in GOOD]
     if bad:
         print("\nnot one line:")
         for outcome in sorted(bad, key=lambda o: (o.kind, o.case.name)):
@@ -50,9 +51,9 @@ def report(outcomes: list[Outcome]) -> bool:
             print(f"  {outcome.case.name}: {', '.join(outcome.left)}")
     tally = Counter(o.kind for o in outcomes)
     print(
-        f"\nbad inputs: {len(outcomes)}; one line: {tally['one-line']}; unexpected: {tally['unexpected']}; "
-        f"multi-line: {tally['multi-line']}; traceback: {tally['traceback']}; accepted: {tally['accepted']}; "
-        f"hang: {tally['hang']}"
+        f"\nbad inputs: {len(outcomes)}; one line: {tally['one-line']}; correct: {tally['correct']}; "
+        f"unexpected: {tally['unexpected']}; multi-line: {tally['multi-line']}; traceback: {tally['traceback']}; "
+        f"accepted: {tally['accepted']}; wrong: {tally['wrong']}; hang: {tally['hang']}"
     )
     return not bad and not left
 

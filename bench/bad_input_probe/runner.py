@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.bad_input_probe.case import Case
+from bench.bad_input_probe.case import Case, Run
 from bench.bad_input_probe.classify import classify
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: cases run in other folders
@@ -73,8 +73,12 @@ def run_case(case: Case, root: Path, timeout: float) -> Outcome:
     if case.setup is not None:
         case.setup(folder)
     before = {p.name: study_count(p) for p in folder.iterdir()}
-    command = [sys.executable, "-m", "mi_search", *case.argv]
     start = time.monotonic()
+    if case.scenario is not None:
+        kind, code, output = case.scenario(folder, lambda *argv, **kw: spawn(folder, argv, case.timeout or timeout, **kw), case.timeout or timeout)
+        left = left_behind(folder, before) if kind == "one-line" else []
+        return Outcome(case, kind, code, time.monotonic() - start, output.strip(), left)
+    command = [sys.executable, "-m", "mi_search", *case.argv]
     process = subprocess.Popen(
         command, cwd=folder, env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True,
@@ -92,6 +96,17 @@ def run_case(case: Case, root: Path, timeout: float) -> Outcome:
     left = left_behind(folder, before) if kind != "accepted" else []
     return Outcome(case, kind, code, seconds, (stdout + stderr).strip(), left)
 
+
+
+def spawn(folder: Path, argv: tuple, timeout: float, *, env: dict | None = None, cwd: Path | None = None,
+          command: list[str] | None = None) -> Run:
+    """`mi-search ARGV` started in `folder` (or `command` itself), as a case's single command is."""
+    process = subprocess.Popen(
+        command or [sys.executable, "-m", "mi_search", *argv], cwd=cwd or folder,
+        env={k: v for k, v in {**ENV, **(env or {})}.items() if v is not None},  # None: unset
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    return Run(process, timeout)
 
 
 def build_template(root: Path) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from bench.bad_input_probe.case import Case
-from bench.bad_input_probe.cases import inputs, models, round3, stores
+from bench.bad_input_probe.cases import inputs, models, round3, round3_use, stores
 
 
 def all_cases() -> list[Case]:
@@ -16,6 +16,7 @@ def all_cases() -> list[Case]:
         *stores.resume_cases(),
         *models.plan_cases(),
         *round3.cases(),
+        *round3_use.cases(),
         *models.toy_cases(),
     ]
     names = [case.name for case in c]
