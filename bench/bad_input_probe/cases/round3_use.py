@@ -231,7 +231,8 @@ def cases() -> list[Case]:
 
     cat = "r3 concurrency"
     add(Case("r3-two-first-starts-at-once", cat, SEARCH, study_file(), scenario=at_once(*SEARCH), timeout=600))
-    resume = ("--study", "s", "--trials", "1")
+    # A copied project's MLflow store is refused (its artifacts live in the original's folder): a store of its own.
+    resume = ("--study", "s", "--trials", "1", "--tracking-uri", "sqlite:///fresh-m.db")
     add(Case("r3-two-resumes-at-once", cat, list(resume), stored, scenario=at_once(*resume), timeout=600, stored=True))
     add(Case("r3-two-resumes-in-a-row", cat, list(resume), stored, scenario=in_a_row(*resume), timeout=600, stored=True))
 
