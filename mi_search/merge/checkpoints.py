@@ -10,6 +10,7 @@ from safetensors import SafetensorError, safe_open
 
 from mi_search.merge.architectures import ArchitectureTable, table_for
 from mi_search.errors import UserError
+from mi_search.filekind import kind_of
 from mi_search.yaml_config import read_json
 from mi_search.merge.plan import MergePlan
 
@@ -37,6 +38,7 @@ def resolve_checkpoint(reference: str | Path, *, weights: bool = True) -> Path:
     """
     path = Path(reference).expanduser()
     if path.is_dir():
+        check_model_files(path)
         return path
     text = str(reference)
     if path.exists() or text.count("/") != 1 or text.startswith((".", "/", "~")):
@@ -53,6 +55,18 @@ def resolve_checkpoint(reference: str | Path, *, weights: bool = True) -> Path:
         raise UserError(
             f"cannot fetch {text} from the Hugging Face Hub ({type(exc).__name__}); pass a local model directory instead"
         ) from None
+
+
+def check_model_files(directory: Path) -> None:
+    """Every file of a model directory is a regular file (links followed): a FIFO would hang the library that reads
+    it, a link to /dev/zero would fill memory, and the library reads tokenizer and weight files we never open."""
+    for entry in sorted(directory.iterdir()):
+        kind = None if entry.is_dir() else kind_of(entry)
+        if kind is not None:
+            raise UserError(
+                f"{entry} is {kind}, not a regular file; a model directory holds the checkpoint's files themselves "
+                "(re-download or re-export it)"
+            )
 
 
 def read_config(directory: Path) -> dict:

@@ -39,6 +39,8 @@ def load_rows(source: str, *, split: str = "test", config: str | None = None) ->
             with _quiet_datasets():
                 data = datasets.load_dataset(builder, data_files=str(path), split="train")
         elif path.suffix.lower() in _FILE_BUILDERS:
+            if path.is_dir():  # named like a data file, so not a dataset folder
+                raise UserError(f"data file {source} is a folder, not a regular file; give the data file itself")
             raise UserError(f"{source} does not exist; give the path of an existing data file")
         elif path.exists() or "/" not in source:
             raise UserError(

@@ -33,6 +33,7 @@ from mi_search.tracking.registry import (
     log_checkpoint,
     register,
 )
+from mi_search.tracking.promote_room import check_room, checkpoint_bytes, discard_partial, full_disk, local_folder, quiet_store
 from mi_search.tracking.runs import PARENT_TAG, ROLE_TAG, STUDY_TAG, TRIAL_TAG, lambda_summary, open_parent
 from mi_search.tracking.sources import portable_reference
 from mi_search.tracking.store import connect, experiment_for
@@ -90,6 +91,8 @@ def promote(
     parent, _ = open_parent(client, experiment_id, study, {})
     _clean_leftovers(client, experiment_id, parent, name)
     tags, description = _version_text(study.study_name, pair, record, spec, decoding)
+    artifact_root = client.get_experiment(experiment_id).artifact_location
+    check_room(checkpoint_bytes(pair.instruct_dir), artifact_root)  # a disk too small: refused before any write
     summary = lambda_summary(spec, record.mean_lambda)
     run_id = client.create_run(
         experiment_id,
@@ -97,24 +100,38 @@ def promote(
         tags={PARENT_TAG: parent, STUDY_TAG: study.study_name, TRIAL_TAG: str(record.number), ROLE_TAG: "promote"},
     ).info.run_id
     try:
-        with tempfile.TemporaryDirectory(prefix=f"{_TEMP_PREFIX}{os.getpid()}-") as folder:
+        with quiet_store(), tempfile.TemporaryDirectory(prefix=f"{_TEMP_PREFIX}{os.getpid()}-") as folder:
             checkpoint = pair.export(spec, Path(folder) / "checkpoint")
             model_id = log_checkpoint(checkpoint, run_id=run_id, decoding=decoding, tracking_uri=tracking_uri)
-        version = register(
-            client,
-            tracking_uri,
-            name=name,
-            alias=alias,
-            model_id=model_id,
-            source_run_id=parent,
-            tags=tags,
-            description=description,
-        )
-    except BaseException:
-        client.set_terminated(run_id, "FAILED")
+        with quiet_store():
+            version = register(
+                client,
+                tracking_uri,
+                name=name,
+                alias=alias,
+                model_id=model_id,
+                source_run_id=parent,
+                tags=tags,
+                description=description,
+            )
+    except BaseException as exc:
+        # Which disk filled is read before the partial artifacts are removed and free their room again.
+        places = [Path(tempfile.gettempdir()), local_folder(artifact_root), local_folder(_database(tracking_uri))]
+        full = full_disk(exc, [p for p in places if p is not None])
+        with quiet_store():
+            discard_partial(client, experiment_id, run_id)
+        if full is not None:
+            raise full from None
         raise
     client.set_terminated(run_id, "FINISHED")
     return Promotion(record.number, version, run_id)
+
+
+def _database(tracking_uri: str) -> str | None:
+    """The folder of a SQLite tracking store's file, which a full disk may have stopped writing."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    return str(Path(tracking_uri.removeprefix("sqlite:///")).resolve().parent)
 
 
 def _version_text(study_name: str, pair: ResolvedPair, record: TrialRecord, spec, decoding) -> tuple[dict, str]:

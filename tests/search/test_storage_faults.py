@@ -86,3 +86,16 @@ def test_a_file_that_is_not_a_journal_is_refused_untouched(tmp_path, content):
     with pytest.raises(UserError, match="is not an Optuna journal"):
         open_storage(f"journal:{path}")
     assert path.read_bytes() == content
+
+
+def test_a_journal_in_a_read_only_folder_says_so_not_that_the_folder_is_missing(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a read-only tmpfs needs root")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], check=True)
+    try:
+        with pytest.raises(UserError, match="Read-only file system; give a journal path in a folder you can write"):
+            open_storage(f"journal:{folder}/s.log")
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)

@@ -75,3 +75,11 @@ def test_empty_and_unreadable_files(tmp_path):
 def test_unknown_task_lists_the_known_ones():
     with pytest.raises(UserError, match="known tasks: toy"):
         load_task(TaskConfig(name="aime"))
+
+
+def test_a_folder_named_like_a_data_file_is_named_a_folder_not_missing(tmp_path):
+    from mi_search.tasks.files import load_rows
+
+    (tmp_path / "d.jsonl").mkdir()
+    with pytest.raises(UserError, match=r"d.jsonl is a folder, not a regular file; give the data file itself"):
+        load_rows(str(tmp_path / "d.jsonl"))

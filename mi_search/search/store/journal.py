@@ -29,7 +29,10 @@ class SafeJournalFile(JournalFileBackend):
         try:
             super().__init__(path)
         except OSError as exc:
-            raise UserError(f"cannot open journal {path}: {exc.strerror}; check that its directory exists") from None
+            fix = "check that its directory exists"
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):  # not missing: not writable
+                fix = "give a journal path in a folder you can write"
+            raise UserError(f"cannot open journal {path}: {exc.strerror}; {fix}") from None
         with get_lock_file(self._lock):
             _cut_torn_tail(path)
 

@@ -14,6 +14,7 @@ from mi_search.diskspace import disk_full, no_space
 from mi_search.errors import UserError
 from mi_search.filekind import check_regular
 from mi_search.search.store.journal import SafeJournalFile
+from mi_search.search.store.replayed import check_replayed
 from mi_search.store_kinds import OPTUNA_STORAGE, check_store_kind
 from mi_search.store_lock import creating
 
@@ -66,16 +67,19 @@ def open_storage(url: str, *, heartbeat_interval: int = 10) -> BaseStorage:
 
 
 def open_journal(path: str) -> JournalStorage:
-    """A journal storage; records that are JSON but not ones Optuna can replay are one line, not Optuna's assertion."""
+    """A journal storage; records that are JSON but not ones Optuna can replay are one line, not Optuna's assertion,
+    and so are records it replays but that would break a later ask, tell or report (`check_replayed`)."""
     backend = SafeJournalFile(path)
     try:
-        return JournalStorage(backend)
+        storage = JournalStorage(backend)
     except (AssertionError, KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc).strip() else 'a record it cannot replay'}"
         raise UserError(
             f"{path} is not an Optuna journal Optuna can replay ({reason[:120]}); pass the right file to "
             "--storage journal:PATH, or a new path to start a study there"
         ) from None
+    check_replayed(storage, path)
+    return storage
 
 
 def serialize_sqlite_transactions(engine: Engine) -> None:

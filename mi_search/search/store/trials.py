@@ -296,6 +296,29 @@ def read_record(
     )
 
 
+def record_problem(trial: FrozenTrial) -> str | None:
+    """What keeps `read_record` from reading a COMPLETE trial (a record `store_scores` did not write), or None."""
+    attrs = trial.user_attrs
+    missing = [key for key in (_SCORES, _QUESTIONS, _FULL, _MEAN_LAMBDA, _GENERATED) if key not in attrs]
+    if missing:
+        return f"lacks {missing[0]!r}, which every scored trial has"
+    kinds = {_QUESTIONS: int, _FULL: bool, _MEAN_LAMBDA: (int, float), _GENERATED: (int, float)}
+    for key, kind in kinds.items():
+        value = attrs[key]
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            return f"has {key} {value!r}, not the number or flag every scored trial has"
+    scores = attrs[_SCORES]
+    if not isinstance(scores, dict):
+        return f"has scores {str(scores)[:80]} that are not the score columns"
+    try:
+        Scores(**scores)
+    except TypeError:
+        return f"has scores {str(scores)[:80]} that are not the score columns"
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scores.values()):
+        return f"has scores {str(scores)[:80]} that are not all numbers"
+    return None
+
+
 def has_holdout(study: optuna.Study, number: int) -> bool:
     return _HOLDOUT.format(number=number) in study.user_attrs
 
