@@ -54,6 +54,7 @@ from mi_search.evaluation.evaluate import evaluate
 from mi_search.search.settings.config import build_config
 from mi_search.search.running.inputs import prepare_inputs
 from mi_search.search.running.objective import study_order
+from mi_search.search.running.stopping import STOP_ATTR
 from mi_search.search.statistics.pareto import Point, hypervolume
 
 TOY_GRID = [round(i * 0.05, 2) for i in range(21)]
@@ -147,8 +148,9 @@ class Outcome:
     trials: int
     full: int
     chosen: str
-    to_target: int | None
-    chosen_gap: float = math.nan  # points of true accuracy the chosen point gives up against the best feasible  # search tokens spent when the front first reached TARGET of the reference
+    to_target: int | None  # search tokens spent when the front first reached TARGET of the reference
+    chosen_gap: float = math.nan  # points of true accuracy the chosen point gives up against the best feasible
+    stop: str = ""  # why the study stopped (`trials: auto`), as stored with it
 
 
 def run_one(
@@ -176,7 +178,8 @@ def run_one(
     gap = math.nan
     if chosen is not None:
         gap = 100 * (problem.best_feasible - problem.true_accuracy(space.setting(chosen.params, DecodingParams())[0]))
-    return Outcome(hypervolume(points, problem.budget), used, held, counted, full, chosen_text, to_target, gap)
+    stop = optuna.load_study(study_name=name, storage=runtime.storage).user_attrs.get(STOP_ATTR, "")
+    return Outcome(hypervolume(points, problem.budget), used, held, counted, full, chosen_text, to_target, gap, stop)
 
 
 def run_random(problem: Problem, seed: int, spend: int, grid_tokens: int, folder: Path, ref_hv: float) -> Outcome:
@@ -209,7 +212,9 @@ def main() -> None:
     parser.add_argument("--space", default="global", choices=("global", "modules", "blocks", "layers", "profile"))
     parser.add_argument("--sampler", default=None, help="gp, tpe, botorch, nsga2, random (default: the study default)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--trials", type=int, default=None, help="default: the study default for the space")
+    parser.add_argument(
+        "--trials", type=lambda v: v if v == "auto" else int(v), default=None, help="a number or auto (the study default)"
+    )
     parser.add_argument("--budget", type=int, default=None, help="default: 150 (toy), 16000 (paper)")
     parser.add_argument("--k", type=int, default=8, help="paper-aime25: samples per question")
     parser.add_argument("--questions", type=int, default=200, help="toy: search questions")
@@ -262,6 +267,7 @@ def main() -> None:
                 f"chosen_gap={gaps[-1]:.2f} holdout_token_ratio={holdout_ratios[-1]:.3f} "
                 f"tokens_to_{TARGET:.0%}={target_ratios[-1]:.3f} (same-k grid: {same_k_ratios[-1]:.3f}) chosen {study.chosen}"
             )
+            print(f"       seed {seed}: {study.stop}")
             if not args.no_random:
                 random = run_random(problem, seed, study.tokens, grid_tokens, folder, ref_hv)
                 random_ratios.append(random.hv / ref_hv)
