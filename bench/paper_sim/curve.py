@@ -54,10 +54,14 @@ def read_table(path: Path) -> tuple[TableRow, ...]:
             reader = csv.DictReader(handle)
             missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
-                raise CurveError(f"curve file {path} lacks column(s) {', '.join(missing)}; its header must be {','.join(COLUMNS)}")
+                raise CurveError(
+                    f"curve file {path} lacks column(s) {', '.join(missing)}; its header must be {','.join(COLUMNS)}"
+                )
             raw = list(reader)
     except (OSError, UnicodeDecodeError) as exc:
-        raise CurveError(f"curve file {path} cannot be read ({exc.__class__.__name__}); pass a CSV in the columns {','.join(COLUMNS)}") from None
+        raise CurveError(
+            f"curve file {path} cannot be read ({exc.__class__.__name__}); pass a CSV in the columns {','.join(COLUMNS)}"
+        ) from None
     rows = tuple(_row(path, line, row) for line, row in enumerate(raw, start=2))
     if len(rows) < 3:
         raise CurveError(f"curve file {path} has {len(rows)} row(s); give at least 3 λ, from 0 to 1")
@@ -66,7 +70,9 @@ def read_table(path: Path) -> tuple[TableRow, ...]:
         if b <= a:
             raise CurveError(f"curve file {path} line {line}: λ {b:g} after {a:g}; sort the rows by λ, each λ once")
     if lams[0] != 0.0 or lams[-1] != 1.0:
-        raise CurveError(f"curve file {path} spans λ {lams[0]:g} to {lams[-1]:g}; its rows must start at λ 0 and end at λ 1")
+        raise CurveError(
+            f"curve file {path} spans λ {lams[0]:g} to {lams[-1]:g}; its rows must start at λ 0 and end at λ 1"
+        )
     return rows
 
 
@@ -74,7 +80,9 @@ def _row(path: Path, line: int, row: dict[str, str | None]) -> TableRow:
     try:
         lam, acc, tokens, think = (float(row[c] or "nan") for c in COLUMNS)
     except ValueError:
-        raise CurveError(f"curve file {path} line {line}: a value is not a number; write plain numbers such as 0.45,58.5,11290,14.4") from None
+        raise CurveError(
+            f"curve file {path} line {line}: a value is not a number; write plain numbers such as 0.45,58.5,11290,14.4"
+        ) from None
     checks = (
         ("lambda", lam, 0.0 <= lam <= 1.0, "in [0, 1]"),
         ("mean_at_64_pct", acc, 0.0 < acc < 100.0, "a percentage strictly between 0 and 100"),

@@ -13,8 +13,9 @@ what its last proposals added is smaller than what measuring the same front on o
 of the task would change; more trials would refine the front below what its questions can resolve.
 
 Why our own and not `optuna.terminator`: its evaluators (regret bound, EMMR, best-value stagnation)
-read one objective (`study.direction`) and its error evaluator expects cross-validation scores; a
-two-objective front's progress is its hypervolume, and its error is the questions' sampling noise.
+read one objective (`study.direction`, a RuntimeError on a two-objective study) and its error
+evaluator expects cross-validation scores; a front's progress is its hypervolume, and its error is
+the questions' sampling noise. The module is also deprecated since Optuna 4.9, to go in 6.0.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ class Convergence:
     def describe(self) -> str:
         verdict = "within" if self.converged else "beyond"
         return (
-            f"the last {self.window} fully scored trials raised the front's hypervolume by {self.gain:.4f}, {verdict} its noise "
+            f"the last {self.window} fully scored trials raised the front's hypervolume by {self.gain:.4f}, "
+            f"{verdict} its noise "
             f"(sd {self.noise:.4f} of {self.hv:.4f}, bootstrap over {self.questions} questions, paired)"
         )
 
@@ -70,7 +72,8 @@ def hypervolumes(accuracy: np.ndarray, tokens: np.ndarray, budget: float) -> np.
     order = np.lexsort((-accuracy, tokens), axis=-1)
     acc = np.take_along_axis(accuracy, order, axis=-1)
     tok = np.take_along_axis(tokens, order, axis=-1)
-    best_before = np.maximum.accumulate(np.concatenate([np.zeros(acc.shape[:-1] + (1,)), acc[..., :-1]], axis=-1), axis=-1)
+    shifted = np.concatenate([np.zeros(acc.shape[:-1] + (1,)), acc[..., :-1]], axis=-1)  # the points before each
+    best_before = np.maximum.accumulate(shifted, axis=-1)
     rise = np.clip(acc - np.maximum(best_before, 0.0), 0.0, None)
     return (rise * np.clip(budget - tok, 0.0, None)).sum(axis=-1) / budget
 
