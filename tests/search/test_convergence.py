@@ -42,7 +42,7 @@ def test_a_last_trial_that_opens_a_new_region_of_the_front_is_beyond_the_noise()
     new = trial(answers(n, 0.6, 4), 30.0)
     evidence = convergence([*earlier, new], BUDGET, window=1)
     assert evidence.gain == pytest.approx(0.3 * 0.7 - 0.3 * 0.2, abs=1e-9)  # it adds (0.6 − 0.3) × (70 − 20) / 100
-    assert evidence.gain > 3 * evidence.noise and not evidence.converged
+    assert evidence.gain > 5 * evidence.noise and not evidence.converged
 
 
 def test_trials_that_add_nothing_converge_whatever_the_noise() -> None:
@@ -51,7 +51,7 @@ def test_trials_that_add_nothing_converge_whatever_the_noise() -> None:
     front = [trial(answers(n, 0.3, 1), 20.0), trial(answers(n, 0.6, 2), 80.0)]
     dominated = [trial(answers(n, 0.25, 3), 60.0), trial(answers(n, 0.2, 4), 90.0)]
     evidence = convergence([*front, dominated[0], None, dominated[1], None], BUDGET, window=2)
-    assert evidence.gain == pytest.approx(0.0, abs=1e-12) and evidence.noise > 0 and evidence.converged
+    assert evidence.gain == pytest.approx(0.0, abs=1e-12) and evidence.converged
     assert "within its noise" in evidence.describe() and "30 questions" in evidence.describe()
 
 

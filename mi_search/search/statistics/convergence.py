@@ -4,13 +4,17 @@ The rule (`trials: auto`). Take the fully scored trials in trial order. The gain
 hypervolume with every one of them minus its hypervolume without the last `window` of them. Trials
 that successive halving stopped early are left out of the window: they add no point, cost little,
 and a run of proposals the budget refuses says nothing about whether the feasible front is explored
-(on a curve whose cheap end is the only feasible part they would stop a study after its seeds). The noise is the standard
-deviation of the whole front's hypervolume under a bootstrap over the search questions: each
-resample draws questions with replacement, the same draw for every trial (paired, as every trial
-was scored on the same questions with the same seeds), recomputes each point's accuracy and mean
-tokens on it and the front's hypervolume from them. The study has converged when gain ≤ noise:
-what its last proposals added is smaller than what measuring the same front on other questions
-of the task would change; more trials would refine the front below what its questions can resolve.
+(on a curve whose cheap end is the only feasible part they would stop a study after its seeds).
+
+The noise is the gain's own: a bootstrap over the search questions draws questions with replacement,
+the same draw for every trial (paired, as every trial was scored on the same questions with the same
+seeds), recomputes each point's accuracy and mean tokens on it and the gain from them; its standard
+deviation over the resamples is the noise. The study has converged when gain ≤ Z · noise: the last
+proposals' gain is not shown to be above zero at one-sided 95 % (normal approximation), so what they
+added could be the questions' noise. Paired, because the front's own hypervolume moves with the
+questions drawn far more than the gain does (on 30 AIME-like questions its sd is a quarter of it:
+unpaired, every study would stop at `min_trials`). A proposal that repeats a front point's answers
+adds exactly nothing and counts as converged.
 
 Why our own and not `optuna.terminator`: its evaluators (regret bound, EMMR, best-value stagnation)
 read one objective (`study.direction`, a RuntimeError on a two-objective study) and its error
@@ -30,11 +34,12 @@ from mi_search.search.statistics.outcomes import QuestionOutcome
 
 RESAMPLES = 200  # the noise's own error is about 1/sqrt(2·200) = 5 % of it: enough to compare a gain with
 WINDOW = 3  # the last proposals judged together: one unlucky proposal does not stop a study
+Z = 1.645  # one-sided 95 %: a gain below Z standard deviations is not shown to be above zero
 
 
 @dataclass(frozen=True)
 class Convergence:
-    """The evidence behind a stop: the last `window` trials' hypervolume gain against the front's noise."""
+    """The evidence behind a stop: the last `window` trials' hypervolume gain against its paired noise."""
 
     hv: float
     gain: float
@@ -45,14 +50,14 @@ class Convergence:
 
     @property
     def converged(self) -> bool:
-        return self.full > self.window and self.hv > 0 and self.gain <= self.noise
+        return self.full > self.window and self.hv > 0 and self.gain <= Z * self.noise
 
     def describe(self) -> str:
         verdict = "within" if self.converged else "beyond"
         return (
             f"the last {self.window} fully scored trials raised the front's hypervolume by {self.gain:.4f}, "
-            f"{verdict} its noise "
-            f"(sd {self.noise:.4f} of {self.hv:.4f}, bootstrap over {self.questions} questions, paired)"
+            f"{verdict} its noise ({Z:g} × sd {self.noise:.4f}, paired bootstrap over {self.questions} questions; "
+            f"hypervolume {self.hv:.4f})"
         )
 
 
@@ -123,5 +128,8 @@ def convergence(
     draws = rng.integers(0, questions, size=(resamples, questions))
     weights = np.zeros((resamples, questions))
     np.add.at(weights, (np.arange(resamples)[:, None], draws), 1.0 / questions)
-    resampled = hypervolumes(weights @ accuracy.T, weights @ tokens.T, budget)  # (resamples,): paired draws
-    return Convergence(hv, hv - before, float(resampled.std(ddof=1)), window, questions, len(full))
+    resampled_accuracy, resampled_tokens = weights @ accuracy.T, weights @ tokens.T  # (resamples, trials): paired
+    gains = hypervolumes(resampled_accuracy, resampled_tokens, budget) - hypervolumes(
+        resampled_accuracy[:, earlier], resampled_tokens[:, earlier], budget
+    )
+    return Convergence(hv, hv - before, float(gains.std(ddof=1)), window, questions, len(full))
