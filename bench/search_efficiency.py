@@ -1,7 +1,8 @@
 """How much of the best front a study finds, and for how many tokens: the study against a dense grid and random search.
 
-Run from the repository root: python -m bench.search_efficiency --problem toy|paper-aime25 [--space global|modules|blocks|layers|profile]
-        [--sampler gp|tpe|botorch|nsga2|random] [--seeds 0 1 2] [--trials N] [--budget TOKENS] [--k K]
+Run from the repository root: python -m bench.search_efficiency --problem toy|paper [--curve FILE.csv]
+        [--space global|modules|blocks|layers|profile] [--sampler gp|tpe|botorch|nsga2|random] [--seeds 0 1 2]
+        [--trials N] [--budget TOKENS] [--k K]
 
 Each study runs through `mi_search.service.study.run_study(..., backend=...)`, the entry point the CLI
 calls, with the pair loaded once (the toy pair) or simulated (`bench/paper_sim/`). Random search is a
@@ -10,8 +11,10 @@ study with the random sampler, seeded λ off and no halving, stopped at the stud
 - toy: the reference is a dense 21-point λ grid on the same search questions with the same seeds
   (common random numbers), so every point is scored on the same questions; hv_ratio is the study's
   front hypervolume (fully scored trials) over the grid's. Greedy decoding, k = 1.
-- paper-aime25: a SIMULATED Qwen3-4B pair calibrated to the paper's AIME'25 curve (60 questions,
-  30 searched, 30 held out). Its true front is known: every point the study fully scored is
+- paper (paper-aime25): a SIMULATED Qwen3-4B pair calibrated to the paper's AIME'25 curve, or to the
+  global curve of `--curve FILE.csv` in the columns of shared/data/paper_qwen3-4b_aime25.csv (lambda,
+  mean_at_64_pct, mean_tokens, think_ratio_pct; bench/curves/ holds other shapes) (60 questions,
+  30 searched, 30 held out). The study seeds λ as the CLI does (the configuration's default). Its true front is known: every point the study fully scored is
   re-scored by its expected (noise-free) accuracy and tokens, and hv_ratio is that front's
   hypervolume over the true front's (of one global λ for `global`, of the space's λ vectors
   otherwise). The token reference is the paper's protocol: its 9-point grid on the 30 questions at
@@ -20,7 +23,9 @@ study with the random sampler, seeded λ off and no halving, stopped at the stud
   true global front, and even the best 5 global λ reach only 97.8 % of it, so 98 % needs more points
   than a third of a same-k grid pays for; what a search saves is samples per point, not points.
 Lines: one per seed and method, then the means over seeds: `hv_ratio=` (study over reference front),
-`token_ratio=` (search tokens over the reference grid's), `holdout_token_ratio=` (re-scoring front
+`token_ratio=` (search tokens over the reference grid's), `chosen_gap=` (paper: the true expected
+accuracy of the best feasible point of the space minus the chosen point's, in points; nan: nothing
+chosen), `holdout_token_ratio=` (re-scoring front
 points on held-out questions, which a grid would need too), `tokens_to_98%=` (search tokens spent
 when the front first reached 98 % of the reference, over the reference grid's; nan: never).
 
@@ -29,13 +34,18 @@ Measured (2026-11-25, a shared 2-core CPU machine; the README's table has them a
       tokens_to_98% 0.099; random search at the same spend 0.930; chosen mean λ 0.62-0.67
   toy global, 16 trials, seed 0: hv_ratio 0.998, token_ratio 0.773, 98 % after 5 trials at 0.257;
       random search at the same spend 0.976
+  (2026-12-07, seeds λ 0, 0.5, 1 as the CLI) paper, trials auto, seeds 0-2: hv_ratio 0.987, token_ratio 0.159,
+      chosen_gap 1.49 (16 trials: 0.991, 0.197, 1.49); --curve bench/curves/gpqa_cheap_low.csv --budget 4000:
+      hv_ratio 0.971, token_ratio 0.079, chosen_gap 2.44
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import math
 import statistics
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +57,7 @@ from mi_search.evaluation.evaluate import evaluate
 from mi_search.search.settings.config import build_config
 from mi_search.search.running.inputs import prepare_inputs
 from mi_search.search.running.objective import study_order
+from mi_search.search.running.stopping import STOP_ATTR
 from mi_search.search.statistics.pareto import Point, hypervolume
 
 TOY_GRID = [round(i * 0.05, 2) for i in range(21)]
@@ -71,6 +82,10 @@ class Problem:
     budget: int
     model: object | None = None  # the simulation, whose expected scores re-score a point
     grid_k: int | None = None  # samples per question of the reference grid (None: the study's k)
+    best_feasible: float = math.nan  # the true expected accuracy of the space's best point within the budget
+
+    def true_accuracy(self, spec: LambdaSpec) -> float:
+        return self.model.expected(self.model.effective_of(spec))[0] if self.model is not None else math.nan
 
     def rescore(self, points: list[Point], specs: list[LambdaSpec]) -> list[Point]:
         if self.model is None:
@@ -85,9 +100,11 @@ def toy_problem(budget: int, questions: int) -> Problem:
     return Problem("toy", open_pair(PairConfig(), HFSettings(device="cpu")), settings, TOY_GRID, budget)
 
 
-def paper_problem(budget: int, k: int, folder: Path) -> Problem:
+def paper_problem(budget: int, k: int, folder: Path, curve: Path | None = None) -> Problem:
+    """The simulated pair calibrated to the paper's curve, or to `curve` (checked first: a bad file is a CurveError)."""
     sim = _paper_sim()
-    pair, backend, questions = sim.simulated_pair(60)
+    table = sim.read_table(curve) if curve is not None else sim.PAPER_TABLE
+    pair, backend, questions = sim.simulated_pair(60, table)
     data = folder / "sim_aime25.csv"
     with open(data, "w", newline="") as handle:
         writer = csv.writer(handle)
@@ -99,10 +116,10 @@ def paper_problem(budget: int, k: int, folder: Path) -> Problem:
         "k": k,
         "task": {"data": str(data), "search_size": None, "holdout_size": None, "pool": None},
         "decoding": {"temperature": 0.6, "top_p": 0.95, "max_new_tokens": 32768},
-        "seed_lambdas": [0.5],
         "halving": {"rungs": [0.25, 0.5, 1.0]},
     }
-    return Problem("paper-aime25", backend, settings, PAPER_GRID, budget, pair.model, grid_k=PAPER_K)
+    name = f"paper ({curve.name})" if curve is not None else "paper-aime25"
+    return Problem(name, backend, settings, PAPER_GRID, budget, pair.model, grid_k=PAPER_K)
 
 
 def run_grid(problem: Problem, k: int | None = None) -> tuple[list[Point], int]:
@@ -135,6 +152,8 @@ class Outcome:
     full: int
     chosen: str
     to_target: int | None  # search tokens spent when the front first reached TARGET of the reference
+    chosen_gap: float = math.nan  # points of true accuracy the chosen point gives up against the best feasible
+    stop: str = ""  # why the study stopped (`trials: auto`), as stored with it
 
 
 def run_one(
@@ -159,7 +178,11 @@ def run_one(
     held = sum(r.holdout["generated_tokens"] for r in result.records if r.holdout) if spend is None else 0
     chosen = result.record(result.chosen) if result.chosen is not None and spend is None else None
     chosen_text = f"trial {chosen.number} (mean λ {chosen.mean_lambda:.2f})" if chosen else "-"
-    return Outcome(hypervolume(points, problem.budget), used, held, counted, full, chosen_text, to_target)
+    gap = math.nan
+    if chosen is not None:
+        gap = 100 * (problem.best_feasible - problem.true_accuracy(space.setting(chosen.params, DecodingParams())[0]))
+    stop = optuna.load_study(study_name=name, storage=runtime.storage).user_attrs.get(STOP_ATTR, "")
+    return Outcome(hypervolume(points, problem.budget), used, held, counted, full, chosen_text, to_target, gap, stop)
 
 
 def run_random(problem: Problem, seed: int, spend: int, grid_tokens: int, folder: Path, ref_hv: float) -> Outcome:
@@ -170,6 +193,7 @@ def run_random(problem: Problem, seed: int, spend: int, grid_tokens: int, folder
 
 
 def reference_hv(problem: Problem, space: str, grid_points: list[Point]) -> tuple[str, float]:
+    """The reference front's label and hypervolume; for the simulation, also sets the best feasible accuracy."""
     if problem.model is None:
         return "dense 21-point grid", hypervolume(grid_points, problem.budget)
     sim = _paper_sim()
@@ -180,28 +204,39 @@ def reference_hv(problem: Problem, space: str, grid_points: list[Point]) -> tupl
     else:
         bound = SearchSpace(kind=space).bound(36) if space in ("layers", "profile") else SearchSpace(kind=space)
         front = sim.true_front(problem.model, bound)
+    problem.best_feasible = max((p.accuracy for p in front if p.mean_tokens <= problem.budget), default=math.nan)
     return f"true {space} front (simulated)", sim.front_hypervolume(front, problem.budget)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problem", choices=("toy", "paper-aime25"), default="toy")
+    parser.add_argument("--problem", choices=("toy", "paper", "paper-aime25"), default="toy")
+    parser.add_argument("--curve", type=Path, default=None, help="paper: a global curve CSV in the columns of the paper's")
     parser.add_argument("--space", default="global", choices=("global", "modules", "blocks", "layers", "profile"))
     parser.add_argument("--sampler", default=None, help="gp, tpe, botorch, nsga2, random (default: the study default)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--trials", type=int, default=None, help="default: the study default for the space")
-    parser.add_argument("--budget", type=int, default=None, help="default: 150 (toy), 16000 (paper-aime25)")
+    parser.add_argument(
+        "--trials", type=lambda v: v if v == "auto" else int(v), default=None, help="a number or auto (the study default)"
+    )
+    parser.add_argument("--budget", type=int, default=None, help="default: 150 (toy), 16000 (paper)")
     parser.add_argument("--k", type=int, default=8, help="paper-aime25: samples per question")
     parser.add_argument("--questions", type=int, default=200, help="toy: search questions")
     parser.add_argument("--no-random", action="store_true", help="skip the random-search baseline")
     args = parser.parse_args()
+    if args.curve is not None:
+        if args.problem == "toy":
+            _refuse("--curve calibrates the simulated pair: pass it with --problem paper")
+        try:
+            _paper_sim().read_table(args.curve)  # a bad file: one line before any study runs
+        except _paper_sim().CurveError as exc:
+            _refuse(str(exc))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.problem == "toy":
             problem = toy_problem(args.budget or 150, args.questions)
         else:
-            problem = paper_problem(args.budget or 16000, args.k, folder)
+            problem = paper_problem(args.budget or 16000, args.k, folder, args.curve)
         if args.space in ("layers", "profile") and problem.model is not None:
             problem.settings["space"] = {"kind": args.space, "layers": 36}
         else:
@@ -220,6 +255,7 @@ def main() -> None:
         if args.trials is not None:
             overrides["trials"] = args.trials
         hv_ratios, token_ratios, holdout_ratios, same_k_ratios, target_ratios, random_ratios = [], [], [], [], [], []
+        gaps = []
         for seed in args.seeds:
             study = run_one(problem, {**overrides, "seed": seed}, folder, f"study{seed}", ref_hv)
             hv_ratios.append(study.hv / ref_hv)
@@ -227,12 +263,14 @@ def main() -> None:
             holdout_ratios.append(study.holdout_tokens / reference_tokens)
             same_k_ratios.append(study.tokens / grid_tokens)
             target_ratios.append(study.to_target / reference_tokens if study.to_target is not None else float("nan"))
+            gaps.append(study.chosen_gap)
             print(
                 f"study  seed {seed}: {study.trials} trials ({study.full} fully scored) hv={study.hv:.4f} "
                 f"tokens={study.tokens} hv_ratio={hv_ratios[-1]:.3f} token_ratio={token_ratios[-1]:.3f} "
-                f"holdout_token_ratio={holdout_ratios[-1]:.3f} tokens_to_{TARGET:.0%}={target_ratios[-1]:.3f} "
-                f"(same-k grid: {same_k_ratios[-1]:.3f}) chosen {study.chosen}"
+                f"chosen_gap={gaps[-1]:.2f} holdout_token_ratio={holdout_ratios[-1]:.3f} "
+                f"tokens_to_{TARGET:.0%}={target_ratios[-1]:.3f} (same-k grid: {same_k_ratios[-1]:.3f}) chosen {study.chosen}"
             )
+            print(f"       seed {seed}: {study.stop}")
             if not args.no_random:
                 random = run_random(problem, seed, study.tokens, grid_tokens, folder, ref_hv)
                 random_ratios.append(random.hv / ref_hv)
@@ -243,10 +281,16 @@ def main() -> None:
         tail = f" random_hv_ratio={statistics.fmean(random_ratios):.3f}" if random_ratios else ""
         print(
             f"hv_ratio={statistics.fmean(hv_ratios):.3f} token_ratio={statistics.fmean(token_ratios):.3f} "
-            f"holdout_token_ratio={statistics.fmean(holdout_ratios):.3f} "
+            f"chosen_gap={statistics.fmean(gaps):.2f} holdout_token_ratio={statistics.fmean(holdout_ratios):.3f} "
             f"tokens_to_{TARGET:.0%}={statistics.fmean(target_ratios):.3f} "
             f"same_k_token_ratio={statistics.fmean(same_k_ratios):.3f}{tail}"
         )
+
+
+def _refuse(line: str) -> None:
+    """Bad input: one line, exit 2, nothing run."""
+    print(line, file=sys.stderr)
+    raise SystemExit(2)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ from mi_search.tasks.base import MATH_PROMPT_SUFFIX  # the prompts' suffix, whic
 
 from .backend import SimulatedBackend, SimulatedPair, simulated_pair
 from .calibration import CalibrationRow, calibrate, print_calibration, print_fronts
-from .curve import PAPER_PASS_AT_64, PAPER_TABLE, Pchip, TableRow, read_table
+from .curve import COLUMNS, PAPER_PASS_AT_64, PAPER_TABLE, CurveError, Pchip, TableRow, read_table
 from .fronts import (
     FrontPoint,
     front_hypervolume,
@@ -81,7 +81,9 @@ from .model import Draws, PaperModel, hashed_uniforms, question_key
 from .surface import QWEN3_4B, Effective, Surface, qwen3_4b_plan, qwen3_4b_sizes
 
 __all__ = [
+    "COLUMNS",
     "CalibrationRow",
+    "CurveError",
     "Draws",
     "Effective",
     "FrontPoint",

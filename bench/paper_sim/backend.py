@@ -14,6 +14,7 @@ from mi_search.merge.plan import MergePlan
 from mi_search.merge.spec import LambdaSpec
 from mi_search.evaluation.samples import Question
 
+from .curve import PAPER_TABLE, TableRow
 from .model import PaperModel
 from .surface import Effective
 
@@ -78,7 +79,9 @@ def _completion(thinks: bool, answer: str, tokens: int, limit: int, forced: bool
     return Completion(f"{head}The answer is \\boxed{{{answer}}}.", tokens, "stop", forced)
 
 
-def simulated_pair(n_questions: int = 30) -> tuple[SimulatedPair, SimulatedBackend, list[Question]]:
-    """The pair, its backend and its questions, ready for a Workbench."""
-    pair = SimulatedPair(PaperModel(n_questions))
+def simulated_pair(
+    n_questions: int = 30, table: Sequence[TableRow] = PAPER_TABLE
+) -> tuple[SimulatedPair, SimulatedBackend, list[Question]]:
+    """The pair, its backend and its questions, ready for a Workbench; `table` is the global curve it is calibrated to."""
+    pair = SimulatedPair(PaperModel(n_questions, table=table))
     return pair, SimulatedBackend(pair), list(pair.model.questions)

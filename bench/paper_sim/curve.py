@@ -36,18 +36,63 @@ PAPER_TABLE: tuple[TableRow, ...] = (
 PAPER_PASS_AT_64 = {0.0: 0.767, 0.55: 0.900, 0.6: 0.900, 0.8: 0.933, 1.0: 0.900}
 
 
+COLUMNS = ("lambda", "mean_at_64_pct", "mean_tokens", "think_ratio_pct")
+
+
+class CurveError(ValueError):
+    """A curve file the simulation cannot be calibrated to; the message is one line naming the fix."""
+
+
 def read_table(path: Path) -> tuple[TableRow, ...]:
-    """The table from its CSV (lambda, mean_at_64_pct, mean_tokens, think_ratio_pct), as fractions."""
-    with path.open(newline="") as handle:
-        return tuple(
-            TableRow(
-                float(row["lambda"]),
-                float(row["mean_at_64_pct"]) / 100,
-                float(row["mean_tokens"]),
-                float(row["think_ratio_pct"]) / 100,
-            )
-            for row in csv.DictReader(handle)
+    """The table from its CSV (lambda, mean_at_64_pct, mean_tokens, think_ratio_pct), as fractions.
+
+    Checked whole before anything runs: the four columns, at least 3 rows, numbers in range, λ strictly
+    increasing from 0 to 1 (the interpolation needs them ordered and the search spans [0, 1]).
+    """
+    try:
+        with Path(path).open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise CurveError(
+                    f"curve file {path} lacks column(s) {', '.join(missing)}; its header must be {','.join(COLUMNS)}"
+                )
+            raw = list(reader)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CurveError(
+            f"curve file {path} cannot be read ({exc.__class__.__name__}); pass a CSV in the columns {','.join(COLUMNS)}"
+        ) from None
+    rows = tuple(_row(path, line, row) for line, row in enumerate(raw, start=2))
+    if len(rows) < 3:
+        raise CurveError(f"curve file {path} has {len(rows)} row(s); give at least 3 λ, from 0 to 1")
+    lams = [row.lam for row in rows]
+    for line, (a, b) in enumerate(zip(lams, lams[1:]), start=3):
+        if b <= a:
+            raise CurveError(f"curve file {path} line {line}: λ {b:g} after {a:g}; sort the rows by λ, each λ once")
+    if lams[0] != 0.0 or lams[-1] != 1.0:
+        raise CurveError(
+            f"curve file {path} spans λ {lams[0]:g} to {lams[-1]:g}; its rows must start at λ 0 and end at λ 1"
         )
+    return rows
+
+
+def _row(path: Path, line: int, row: dict[str, str | None]) -> TableRow:
+    try:
+        lam, acc, tokens, think = (float(row[c] or "nan") for c in COLUMNS)
+    except ValueError:
+        raise CurveError(
+            f"curve file {path} line {line}: a value is not a number; write plain numbers such as 0.45,58.5,11290,14.4"
+        ) from None
+    checks = (
+        ("lambda", lam, 0.0 <= lam <= 1.0, "in [0, 1]"),
+        ("mean_at_64_pct", acc, 0.0 < acc < 100.0, "a percentage strictly between 0 and 100"),
+        ("mean_tokens", tokens, tokens >= 1.0, "at least 1 token"),
+        ("think_ratio_pct", think, 0.0 <= think <= 100.0, "a percentage in [0, 100]"),
+    )
+    for name, value, ok, want in checks:
+        if not ok:  # a NaN fails every comparison, so it lands here too
+            raise CurveError(f"curve file {path} line {line}: {name} {value:g} is not {want}")
+    return TableRow(lam, acc / 100, tokens, think / 100)
 
 
 class Pchip:

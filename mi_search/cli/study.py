@@ -34,6 +34,15 @@ from mi_search.tracking.locations import DEFAULT_TRACKING_URI
 from mi_search.search.settings.space import SearchSpace, SpaceKind
 from mi_search.tasks.config import TaskConfig
 
+def _trial_count(text: str) -> str | int:
+    """`--trials`: auto or a whole number from 0; anything else is click's one-line usage error."""
+    if text == "auto":
+        return text
+    if not text.isdigit():
+        raise typer.BadParameter(f"{text!r} is neither auto nor a whole number of trials from 0")
+    return int(text)
+
+
 STUDY_OPTIONS: OptionGroup = {
     "budget": flag(
         "budget",
@@ -42,8 +51,23 @@ STUDY_OPTIONS: OptionGroup = {
     ),
     "trials": flag(
         "trials",
+        str,
+        typer.Option(
+            "--trials",
+            parser=_trial_count,
+            help=described(StudyConfig, "trials", "auto (stop when the front converges) or the trials to run now"),
+            rich_help_panel="Study",
+        ),
+    ),
+    "min_trials": flag(
+        "min_trials",
         int,
-        typer.Option("--trials", min=0, help=described(StudyConfig, "trials", "Trials to run now"), rich_help_panel="Study"),
+        typer.Option("--min-trials", min=1, help=described(StudyConfig, "min_trials"), rich_help_panel="Study"),
+    ),
+    "max_trials": flag(
+        "max_trials",
+        int,
+        typer.Option("--max-trials", min=1, help=described(StudyConfig, "max_trials"), rich_help_panel="Study"),
     ),
     "space": flag(
         "space.kind",
@@ -80,7 +104,7 @@ STUDY_OPTIONS: OptionGroup = {
         ),
     ),
 }
-WORKER_OPTIONS = {"trials": STUDY_OPTIONS["trials"]}
+WORKER_OPTIONS = {key: STUDY_OPTIONS[key] for key in ("trials", "min_trials", "max_trials")}
 
 
 def _search(

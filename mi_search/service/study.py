@@ -26,6 +26,7 @@ from mi_search.search.report.folder import check_report_folder, write_report
 from mi_search.search.settings.request import StudyRequest
 from mi_search.search.report.results import StudyResult, read_result, unbound_budget_line
 from mi_search.search.running.reuse import Reuse
+from mi_search.search.running.stopping import StopWhenConverged, record_stop, stop_reason, trials_to_run
 from mi_search.search.store.storage import open_storage
 from mi_search.search.store import trials
 from mi_search.search.store.identity import check_fingerprint, record_fingerprint, study_fingerprint, study_uid
@@ -101,9 +102,10 @@ def run_study(
     reap_orphans(study)
     if existing is not None:
         had = len(trials.completed(study))
-        observer.note(f"continuing study {config.study_name!r}: it has {had} finished trials, this run adds {config.trials}")
+        adds = "trials until its front converges" if config.trials == "auto" else config.trials
+        observer.note(f"continuing study {config.study_name!r}: it has {had} finished trials, this run adds {adds}")
     backend, tracker = _open(study, config, inputs, runtime, client, observer, backend, pair)
-    n_trials = max(0, config.trials - sum(warmed))  # stored evaluations taken count as this run's trials
+    n_trials = trials_to_run(config, study, sum(warmed))  # stored evaluations taken count as this run's trials
     _run_trials(study, config, inputs, backend, tracker, observer, reuse=reuse, n_trials=n_trials)
     with observer.step("re-scoring new front points on the held-out questions"):
         rescore_front(
@@ -221,15 +223,18 @@ def _run_trials(
     reuse: Reuse | None = None,
     n_trials: int | None = None,
 ) -> None:
-    """This invocation's trials (the study's `trials`, as Optuna's n_trials), merging in place for each.
+    """This invocation's trials (`stopping.trials_to_run`, as Optuna's n_trials), merging in place for each;
+    then why it stopped, printed and stored (`_stopped`).
 
     Each trial first records the process running it, so a kill at any point is reaped at once by
     the next process that opens the study on this host (`reap_orphans`).
     """
-    n_trials = config.trials if n_trials is None else n_trials
+    n_trials = trials_to_run(config, study) if n_trials is None else n_trials
+    stopper = StopWhenConverged(config)  # trials: auto stops the run once the front converged
     if not n_trials:
-        return
+        return _stopped(study, config, stopper, 0, tracker, observer)
     callbacks = [tracker.after_trial] if tracker is not None else []
+    callbacks.append(stopper)
     me = this_process()
     with observer.trials(n_trials, len(inputs.search.questions)) as progress:
         watchers = Observers(progress, *([tracker] if tracker is not None else []))
@@ -254,6 +259,23 @@ def _run_trials(
                 f"trial {taken.number} was given up while this process was stopped past its heartbeat (another "
                 "process failed it and queued it again); nothing of it was kept; run the same command to go on"
             ) from None
+    _stopped(study, config, stopper, n_trials, tracker, observer)
+
+
+def _stopped(
+    study: optuna.Study,
+    config: StudyConfig,
+    stopper: StopWhenConverged,
+    asked: int,
+    tracker: StudyTracker | None,
+    observer: StudyObserver,
+) -> None:
+    """Why the run stopped: printed, stored with the study and tagged on its MLflow run."""
+    reason = stop_reason(config, study, stopper, asked)
+    record_stop(study, reason)
+    if tracker is not None:
+        tracker.tag_stop(reason)
+    observer.note(reason)
 
 
 class TakenOver(BaseException):

@@ -17,6 +17,7 @@ TRIAL_TAG = "mi_search.trial"
 ROLE_TAG = "mi_search.role"  # study | trial | promote
 PARENT_TAG = "mlflow.parentRunId"
 UID_TAG = "mi_search.study_uid"  # the Optuna study's own id (`identity.UID_ATTR`): a recreated study is another
+STOP_TAG = "mi_search.stop_reason"  # why the study's last run stopped (`search.running.stopping`)
 REUSED_TAG = "mi_search.reused_from"  # a trial that took a stored evaluation: "<study>#<trial>" that measured it
 _LONGEST_SUMMARY = 40
 CREATION_SETTLE_S = 1.0

@@ -39,6 +39,7 @@ from mi_search.tracking.runs import (
     PARENT_TAG,
     REUSED_TAG,
     ROLE_TAG,
+    STOP_TAG,
     STUDY_TAG,
     TRIAL_TAG,
     children,
@@ -163,6 +164,11 @@ class StudyTracker:
         """Mark KILLED the child runs still RUNNING whose trial is no longer running (its process died)."""
         done = self.resync(study)
         return done["killed"] if done else []
+
+    def tag_stop(self, reason: str) -> None:
+        """Why the run stopped, as a tag of the parent run (MLflow caps a tag's value at 8,000 characters)."""
+        if self.active:
+            self.guard.call(lambda: self.client.set_tag(self.parent_run_id, STOP_TAG, reason[:8000]))
 
     def report(self, study: optuna.Study, result: StudyResult, files: list[Path], *, finished: bool) -> None:
         """Stages and held-out scores onto each trial's run; the study folder, front and tables onto the parent."""

@@ -97,12 +97,21 @@ def test_label_reads_a_study_trials_csv(inside, column):
         ("k: 1000000000", "`k`: input should be less than or equal to 1024"),
         ("seed: -1", "`seed`: input should be greater than or equal to 0"),
         ("seed: 1099511627776", "`seed`: input should be less than or equal to"),
+        ("min_trials: 9\nmax_trials: 4", "`max_trials`: max_trials 4 is below min_trials 9"),
+        ("trials: many", "`trials`: input should be a valid integer from 0, or auto"),
     ],
 )
 def test_a_study_file_value_out_of_its_range_is_one_line(inside, keys, fragment):
     (inside / "s.yaml").write_text(f"name: s\nbudget: 4k\n{keys}\n")
     assert_user_error(runner.invoke(app, ["--study", "s.yaml"]), fragment)
     assert not (inside / "mi-search.db").exists() or not stored_studies("sqlite:///mi-search.db")
+
+
+def test_min_trials_above_max_trials_by_flag_is_one_line_naming_the_flag(inside):
+    done = runner.invoke(app, ["--budget", "4k", "--min-trials", "9", "--max-trials", "4"])
+    assert_user_error(done, "--max-trials: max_trials 4 is below min_trials 9")
+    assert not (inside / "mi-search.db").exists() or not stored_studies("sqlite:///mi-search.db")
+    assert not (inside / "runs").exists()
 
 
 @pytest.mark.parametrize("device", ["meta", "mps", "xpu"])

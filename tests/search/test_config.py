@@ -25,6 +25,15 @@ def test_defaults_name_the_study_after_pair_space_and_budget():
     assert config.pair.instruct is None and config.sampler.value == "gp"
 
 
+def test_trials_default_to_auto_between_min_and_max_and_a_number_still_counts():
+    config = build_config({"budget": "4k"}, source="flags")
+    assert (config.trials, config.min_trials, config.max_trials) == ("auto", 6, 16)
+    wider = build_config({"budget": "4k", "space": {"kind": "blocks", "blocks": 4}}, source="flags")
+    assert wider.max_trials > 16  # the cap grows with the dimension, as the fixed default did
+    assert build_config({"budget": "4k", "trials": "8"}, source="flags").trials == 8  # a flag's text
+    assert build_config({"budget": "4k", "trials": 0}, source="flags").trials == 0
+
+
 def test_pieces_load_relative_to_the_study_file(tmp_path):
     (tmp_path / "pieces").mkdir()
     (tmp_path / "pieces" / "space.yaml").write_text("kind: blocks\nblocks: 2\n")
@@ -54,6 +63,10 @@ def test_pieces_load_relative_to_the_study_file(tmp_path):
         ({"budget": "4k", "halving": {"rungs": [0.5, 0.25, 1.0]}}, "rungs must increase"),
         ({"budget": "4k", "pair": {"instruct": "a"}}, "give both instruct and thinking"),
         ({"budget": "-5"}, "cannot read budget"),
+        ({"budget": "4k", "trials": -1}, "`trials`: input should be a valid integer from 0, or auto"),
+        ({"budget": "4k", "min_trials": 8, "max_trials": 5}, "`max_trials`: max_trials 5 is below min_trials 8; give a max_trials of at least 8"),
+        ({"budget": "4k", "min_trials": 20}, "`max_trials`: max_trials 16 is below min_trials 20"),
+        ({"budget": "4k", "min_trials": 0}, "`min_trials`: input should be greater than or equal to 1"),
     ],
 )
 def test_bad_settings_fail_in_one_line_naming_the_key(settings, expected):

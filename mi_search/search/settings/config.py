@@ -11,7 +11,7 @@ import re
 import unicodedata
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -138,7 +138,15 @@ class StudyConfig(_Strict):
     objectives: ObjectivesConfig = ObjectivesConfig()
     sampler: SamplerName = Field(SamplerName.GP, description="gp, tpe, trust, botorch, nsga2 or random; default: by the space's dimension")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="the samplers' seed and every sample's, 0 to 2**32 - 1")
-    trials: int = Field(16, ge=0, description="trials per invocation, as Optuna's n_trials; default grows with the dimension")
+    trials: int | Literal["auto"] = Field(
+        "auto",
+        description="auto: run until the front converges (between min_trials and max_trials trials in the study); "
+        "a number: that many trials this run, as Optuna's n_trials",
+    )
+    min_trials: int = Field(6, ge=1, description="auto: trials the study holds before it may stop")
+    max_trials: int = Field(
+        16, ge=1, description="auto: the most trials the study holds; its default grows with the dimension"
+    )
     seed_lambdas: tuple[Annotated[float, Field(ge=0.0, le=1.0)], ...] = Field(
         (0.0, 0.5, 1.0),
         max_length=MAX_SEED_POINTS,
@@ -157,14 +165,39 @@ class StudyConfig(_Strict):
     @classmethod
     def _defaults_by_dimension(cls, data: Any) -> Any:
         """Trials and sampler the study leaves out, from the number of values its space searches."""
-        if not isinstance(data, dict) or (data.get("trials") is not None and data.get("sampler") is not None):
+        if not isinstance(data, dict) or (data.get("max_trials") is not None and data.get("sampler") is not None):
             return data
         try:
             dimension = SearchSpace.model_validate(data.get("space") or {}).dimension
         except (ValueError, TypeError):  # an invalid space is reported by its own field; a layer count is pending
             return data
-        defaults = {"trials": default_trials(dimension), "sampler": default_sampler(dimension).value}
+        defaults = {"max_trials": default_trials(dimension), "sampler": default_sampler(dimension).value}
         return {**data, **{key: value for key, value in defaults.items() if data.get(key) is None}}
+
+    @field_validator("trials", mode="before")
+    @classmethod
+    def _a_count_or_auto(cls, value: Any) -> Any:
+        """`auto`, or a whole number of trials from 0 (a flag's text included), in one message whatever is wrong."""
+        if value == "auto":
+            return value
+        try:
+            count = int(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+        except ValueError:
+            count = None
+        if count is None or count < 0:
+            raise ValueError(f"input should be a valid integer from 0, or auto (stop when the front converges); got {value!r}")
+        return count
+
+    @field_validator("max_trials")
+    @classmethod
+    def _not_below_min(cls, max_trials: int, info: Any) -> int:
+        least = info.data.get("min_trials")
+        if least is not None and max_trials < least:
+            raise ValueError(
+                f"max_trials {max_trials} is below min_trials {least}; give a max_trials of at least {least} or a "
+                "lower min_trials"
+            )
+        return max_trials
 
     @field_validator("name", mode="before")
     @classmethod
