@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 
 from mi_search.merge.methods.registry import DEFAULT_METHOD, get_method
+from mi_search.quiet import muted
 
 
 LOAD_SOURCES = "mi_search_load_sources"
@@ -55,7 +55,7 @@ class SourceBlender:
                 b = thinking.to(device, non_blocking=True)
                 yield name, blend(a, b, lambdas[name])
 
-        with torch.no_grad(), _muted(RELOAD_LOGGER):
+        with torch.no_grad(), muted(RELOAD_LOGGER):
             self.reload_weights(weights_iterator=blended(), is_checkpoint_format=True)
             _refresh_tied_head(self.model_runner.get_model())
             _repack_cpu_experts(self.model_runner.get_model())
@@ -96,15 +96,6 @@ def _repack_cpu_experts(model: torch.nn.Module) -> None:
             weight.data.copy_(cpu_prepack_moe_weight(weight.data, isa))
 
 
-@contextmanager
-def _muted(logger_name: str) -> Iterator[None]:
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _read_checkpoint(directory: Path, dtype: torch.dtype, home: torch.device, pin: bool) -> dict[str, torch.Tensor]:

@@ -11,7 +11,6 @@ import contextlib
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -19,6 +18,7 @@ from mlflow.tracking import MlflowClient
 
 from mi_search.diskspace import disk_full, no_space
 from mi_search.errors import UserError
+from mi_search.quiet import muted
 
 _STORE_LOG = "mlflow.store.db.utils"  # logs every failed SQL write with its traceback, then raises it anyway
 _MARGIN = 1 << 20  # the tokenizer, config, MLmodel and the shipped modules: well under a MiB
@@ -68,16 +68,9 @@ def _same_disk(a: Path, b: Path) -> bool:
     return device(a) == device(b)
 
 
-@contextlib.contextmanager
-def quiet_store() -> Iterator[None]:
+def quiet_store() -> contextlib.AbstractContextManager[None]:
     """MLflow's SQL store logs each failed write (a full disk: hundreds of lines) before raising it; we report it once."""
-    logger = logging.getLogger(_STORE_LOG)
-    saved = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(saved)
+    return muted(_STORE_LOG, logging.CRITICAL)
 
 
 def discard_partial(client: MlflowClient, experiment_id: str, run_id: str) -> None:
