@@ -14,7 +14,8 @@ from bench.bad_input_probe import __doc__ as DOC
 from bench.bad_input_probe import setups
 from bench.bad_input_probe.cases import all_cases
 from bench.bad_input_probe.classify import GOOD, report
-from bench.bad_input_probe.runner import Outcome, build_template, run_case
+from bench.bad_input_probe.case import Outcome
+from bench.bad_input_probe.runner import build_template, run_case
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=DOC.splitlines()[0])

@@ -47,3 +47,15 @@ class Run:
             self.code = None
         self.stdout, self.stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
         return self
+
+
+@dataclass
+class Outcome:
+    """How one case ended: its kind (one-line, unexpected, hang, ...), exit code, time, output and what it left."""
+
+    case: Case
+    kind: str
+    code: int | None
+    seconds: float
+    output: str
+    left: list[str]

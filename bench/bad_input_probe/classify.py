@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bench.bad_input_probe.runner import Outcome
+    from bench.bad_input_probe.case import Outcome
 
 
 def classify(code: int | None, stdout: str, stderr: str) -> str:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.bad_input_probe.case import Case, Run
+from bench.bad_input_probe.case import Case, Outcome, Run
 from bench.bad_input_probe.classify import classify
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: cases run in other folders
@@ -55,16 +55,6 @@ def study_count(path: Path) -> int:
             return db.execute("SELECT count(*) FROM studies").fetchone()[0]
     except sqlite3.Error:
         return 0
-
-
-@dataclass
-class Outcome:
-    case: Case
-    kind: str
-    code: int | None
-    seconds: float
-    output: str
-    left: list[str]
 
 
 def run_case(case: Case, root: Path, timeout: float) -> Outcome:
