@@ -39,6 +39,8 @@ SERVING_MODULES = (
     "backends/__init__.py",
     "backends/base.py",
     "backends/hf_generate.py",
+    "backends/thinking.py",
+    "errors.py",
     "evaluation/__init__.py",
     "evaluation/decoding.py",
     "evaluation/seeds.py",

@@ -66,6 +66,8 @@ def test_entries_round_trip_and_the_first_full_measurement_is_kept(storage_url):
 
 
 def test_two_processes_adding_the_same_blends_at_once_leave_one_readable_entry_each(storage_url):
+    # the storage exists before its workers start, as `mi-search --trials 0` then `mi-search worker` make it
+    EvaluationStore(open_storage(storage_url)).put(entry(0.9, origin="setup#0"))
     context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=_put_many, args=(storage_url, w)) for w in range(2)]
     for worker in workers:
@@ -74,5 +76,5 @@ def test_two_processes_adding_the_same_blends_at_once_leave_one_readable_entry_e
         worker.join(timeout=120)
     assert [w.exitcode for w in workers] == [0, 0]
     found = EvaluationStore(open_storage(storage_url)).entries(MEASUREMENT)
-    assert sorted(e.mean_lambda for e in found) == [round(0.05 * i, 2) for i in range(10)]
-    assert all(e.origin.startswith(("w0#", "w1#")) for e in found)
+    assert sorted(e.mean_lambda for e in found) == [round(0.05 * i, 2) for i in range(10)] + [0.9]
+    assert all(e.origin.startswith(("w0#", "w1#", "setup#")) for e in found)

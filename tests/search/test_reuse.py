@@ -111,7 +111,9 @@ def test_a_point_stopped_over_budget_serves_smaller_budgets_only(tmp_path):
     assert not taken.full and taken.reused_from == f"b80#{thinking.number}" and not taken.feasible
     larger = study(url, tmp_path, "b200", budget="200tokens", trials=3, **sixteen)
     measured = next(r for r in larger.result.records if r.params["lam"] == 1.0)
-    assert measured.reused_from is None and measured.full and measured.generated_tokens > 0
+    # measured anew (not taken as stopped over a smaller budget); halving may still stop it for adding no gain
+    assert measured.reused_from is None and measured.generated_tokens > 0
+    assert measured.full or measured.stop["reason"] != "over_budget"
 
 
 def test_a_sweep_of_a_study_feeds_it_and_every_study_with_its_measurement(tmp_path):

@@ -121,10 +121,19 @@ class EvaluationStore:
         a damaged entry, or one stopped early, is replaced by a full measurement."""
         study = self._open(create=True)
         assert study is not None
-        there = self.storage.get_study_user_attrs(study._study_id).get(_PREFIX + entry.key)
-        kept = None if there is None else _read(entry.key, there, warn=False)
-        if kept is None or (kept.stop is not None and entry.stop is None):  # a full evaluation replaces a stopped one
-            study.set_user_attr(_PREFIX + entry.key, entry.as_json())
+        for attempt in range(3):
+            there = self.storage.get_study_user_attrs(study._study_id).get(_PREFIX + entry.key)
+            kept = None if there is None else _read(entry.key, there, warn=False)
+            if kept is not None and (kept.stop is None or entry.stop is not None):
+                return  # a readable entry at least as complete is there: the first is kept
+            try:
+                study.set_user_attr(_PREFIX + entry.key, entry.as_json())
+                return
+            except optuna.exceptions.StorageInternalError:
+                # PostgreSQL refuses the second of two inserts of one key made at the same moment by two
+                # workers (SQLite serializes them); read what the other stored and decide again.
+                if attempt == 2:
+                    raise
 
     def entries(self, measurement: str) -> list[StoredEvaluation]:
         """Every readable evaluation of `measurement`, in the order they were stored."""
