@@ -268,3 +268,17 @@ class FakeHub:
 
     def weights_requested(self) -> bool:
         return any("*.safetensors" in patterns for _, patterns in self.requests)
+
+
+@pytest.fixture(params=["sqlite", "journal", "postgresql"])
+def shared_storage(request, tmp_path):
+    """An Optuna storage URL of each kind a study and its workers share; PostgreSQL is a real server, gone afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/shared.db"
+    elif request.param == "journal":
+        yield f"journal:{tmp_path}/shared.log"
+    else:
+        from tests.postgres_server import postgres_server
+
+        with postgres_server() as url:
+            yield url

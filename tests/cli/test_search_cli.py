@@ -20,7 +20,6 @@ from mi_search.cli import app
 from mi_search.search.store.storage import open_storage
 
 from tests.conftest import assert_user_error, in_process, mi_search, runner, trials_of, write_study
-from tests.postgres_server import postgres_server
 
 
 @pytest.mark.slow
@@ -199,17 +198,6 @@ def test_a_study_killed_mid_trial_loses_nothing_and_retries_that_trial(tmp_path)
     status = {r.data.tags.get("mi_search.trial", "parent"): r.info.status for r in runs}
     assert status.pop(str(killed.number)) == "KILLED"
     assert set(status.values()) == {"FINISHED"} and len(status) == len(after)  # the parent and the others
-
-
-@pytest.fixture(params=["sqlite", "journal", "postgresql"])
-def shared_storage(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/shared.db"
-    elif request.param == "journal":
-        yield f"journal:{tmp_path}/shared.log"
-    else:
-        with postgres_server() as url:
-            yield url
 
 
 @pytest.mark.slow

@@ -9,7 +9,6 @@ import pytest
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.search.store.evaluations import EvaluationStore, StoredEvaluation, blend_key
 from mi_search.search.store.storage import open_storage
-from tests.postgres_server import postgres_server
 
 pytestmark = pytest.mark.slow  # the PostgreSQL case starts a server
 
@@ -35,46 +34,35 @@ def entry(lam: float, *, correct: int = 1, stop: dict | None = None, origin: str
     )
 
 
-@pytest.fixture(params=["sqlite", "journal", "postgresql"])
-def storage_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/s.db"
-    elif request.param == "journal":
-        yield f"journal:{tmp_path}/s.log"
-    else:
-        with postgres_server() as url:
-            yield url
-
-
 def _put_many(url: str, worker: int) -> None:
     store = EvaluationStore(open_storage(url))
     for i in range(10):
         store.put(entry(round(0.05 * i, 2), origin=f"w{worker}#{i}"))
 
 
-def test_entries_round_trip_and_the_first_full_measurement_is_kept(storage_url):
-    store = EvaluationStore(open_storage(storage_url))
+def test_entries_round_trip_and_the_first_full_measurement_is_kept(shared_storage):
+    store = EvaluationStore(open_storage(shared_storage))
     assert store.get(entry(0.5).key) is None and store.entries(MEASUREMENT) == []
     store.put(entry(0.5, correct=0, stop={"reason": "over budget"}))  # stopped early
     store.put(entry(0.5, correct=1, origin="b#3"))  # a full measurement replaces it
     store.put(entry(0.5, correct=0, origin="c#1"))  # a second full one does not
-    again = EvaluationStore(open_storage(storage_url))  # another process's view of the same storage
+    again = EvaluationStore(open_storage(shared_storage))  # another process's view of the same storage
     kept = again.get(entry(0.5).key)
     assert kept is not None and kept.origin == "b#3" and kept.stop is None and kept.scores["accuracy"] == 0.5
     assert [e.origin for e in again.entries(MEASUREMENT)] == ["b#3"]
     assert again.entries("another measurement") == []
 
 
-def test_two_processes_adding_the_same_blends_at_once_leave_one_readable_entry_each(storage_url):
+def test_two_processes_adding_the_same_blends_at_once_leave_one_readable_entry_each(shared_storage):
     # the storage exists before its workers start, as `mi-search --trials 0` then `mi-search worker` make it
-    EvaluationStore(open_storage(storage_url)).put(entry(0.9, origin="setup#0"))
+    EvaluationStore(open_storage(shared_storage)).put(entry(0.9, origin="setup#0"))
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_put_many, args=(storage_url, w)) for w in range(2)]
+    workers = [context.Process(target=_put_many, args=(shared_storage, w)) for w in range(2)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(timeout=120)
     assert [w.exitcode for w in workers] == [0, 0]
-    found = EvaluationStore(open_storage(storage_url)).entries(MEASUREMENT)
+    found = EvaluationStore(open_storage(shared_storage)).entries(MEASUREMENT)
     assert sorted(e.mean_lambda for e in found) == [round(0.05 * i, 2) for i in range(10)] + [0.9]
     assert all(e.origin.startswith(("w0#", "w1#", "setup#")) for e in found)
