@@ -178,9 +178,10 @@ def sweep(
         console.print(f"{taken} of {len(config.lambdas)} points were read from the evaluation store, not generated")
     if result.skipped:
         console.print(f"[yellow]skipped {result.skipped} questions whose gold answer cannot be graded[/yellow]")
-    table = Table(title=f"{result.name}: {result.questions} questions × {config.k} samples")
+    k = result.rows[0].scores.k if result.rows else config.k  # a study's sweep samples the study's k
+    table = Table(title=f"{result.name}: {result.questions} questions × {k} samples")
     budgeted = config.budgets != (None,)
-    columns = ("λ", *(("thinking budget", "forced close") if budgeted else ()), "accuracy", f"Pass@{config.k}", "mean tokens", "Think #R", "stage")
+    columns = ("λ", *(("thinking budget", "forced close") if budgeted else ()), "accuracy", f"Pass@{k}", "mean tokens", "Think #R", "stage")
     for column in columns:
         table.add_column(column, justify="right")
     for row in result.rows:
