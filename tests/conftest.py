@@ -163,6 +163,20 @@ def inside(tmp_path, monkeypatch) -> Path:
 
 # The command line, in-process and as users run it.
 
+
+@pytest.fixture
+def help_width(monkeypatch):
+    """Sets the width `--help` renders at, for one test. Typer reads TERMINAL_WIDTH once, when its rich help
+    module is first imported, so an env var passed to one invocation would fix the width for the whole worker."""
+    import typer.rich_utils
+
+    def set_width(columns: int) -> dict[str, str]:
+        monkeypatch.setattr(typer.rich_utils, "MAX_WIDTH", columns)
+        return {"COLUMNS": str(columns)}
+
+    return set_width
+
+
 runner = CliRunner()
 
 

@@ -69,6 +69,11 @@ STUDY_OPTIONS: OptionGroup = {
         int,
         typer.Option("--max-trials", min=1, help=described(StudyConfig, "max_trials"), rich_help_panel="Study"),
     ),
+    "stop_margin": flag(
+        "stop_margin",
+        float,
+        typer.Option("--stop-margin", help=described(StudyConfig, "stop_margin"), rich_help_panel="Study"),
+    ),
     "space": flag(
         "space.kind",
         str,
@@ -104,7 +109,7 @@ STUDY_OPTIONS: OptionGroup = {
         ),
     ),
 }
-WORKER_OPTIONS = {key: STUDY_OPTIONS[key] for key in ("trials", "min_trials", "max_trials")}
+WORKER_OPTIONS = {key: STUDY_OPTIONS[key] for key in ("trials", "min_trials", "max_trials", "stop_margin")}
 
 
 def _search(

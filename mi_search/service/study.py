@@ -18,6 +18,7 @@ from mi_search.backends.load import load_backend
 from mi_search.errors import UserError
 from mi_search.backends.pair import ResolvedPair
 from mi_search.search.settings.config import StudyConfig, build_config, resume_config
+from mi_search.search.running.budget_edge import BudgetEdge
 from mi_search.search.running.holdout import rescore_front
 from mi_search.search.running.inputs import StudyInputs, prepare_inputs
 from mi_search.search.store.locations import study_folder
@@ -234,7 +235,7 @@ def _run_trials(
     if not n_trials:
         return _stopped(study, config, stopper, 0, tracker, observer)
     callbacks = [tracker.after_trial] if tracker is not None else []
-    callbacks.append(stopper)
+    callbacks += [stopper, BudgetEdge(config, n_trials, stopper)]  # the stop first: no edge point queued past it
     me = this_process()
     with observer.trials(n_trials, len(inputs.search.questions)) as progress:
         watchers = Observers(progress, *([tracker] if tracker is not None else []))

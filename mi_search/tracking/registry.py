@@ -25,6 +25,7 @@ from mlflow.tracking import MlflowClient
 from mi_search.version import __version__
 from mi_search.errors import UserError
 from mi_search.evaluation.decoding import DecodingParams
+from mi_search.tracking.locations import absolute_uri
 from mi_search.tracking.pyfunc_model import CHECKPOINT_ARTIFACT
 
 _FORBIDDEN_IN_NAMES = (".", "/", ":")
@@ -146,8 +147,8 @@ def serving_requirements() -> list[str]:
 def fluent_uri(tracking_uri: str) -> Iterator[None]:
     """MLflow's fluent API (log_model, and the registry resolving `models:/<id>`) reads the global URIs."""
     saved = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
+    mlflow.set_tracking_uri(absolute_uri(tracking_uri))
+    mlflow.set_registry_uri(absolute_uri(tracking_uri))
     try:
         yield
     finally:

@@ -12,7 +12,7 @@ from mi_search.errors import UserError
 from mi_search.store_kinds import MLFLOW_STORE, check_store_kind
 from mi_search.store_lock import creating
 from mi_search.tracking.guard import bounded_requests
-from mi_search.tracking.locations import DEFAULT_TRACKING_URI
+from mi_search.tracking.locations import DEFAULT_TRACKING_URI, absolute_uri
 
 ARTIFACTS_DIR = "mlartifacts"
 # The experiment kind MLflow 3 reads to open an experiment on its runs, not on the GenAI overview.
@@ -39,7 +39,8 @@ def connect(tracking_uri: str) -> MlflowClient:
     check_tracking_uri(tracking_uri)
     with bounded_requests(10), creating(tracking_uri):  # one short try; a new SQLite store migrated by one process
         try:
-            client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+            absolute = absolute_uri(tracking_uri)
+            client = MlflowClient(tracking_uri=absolute, registry_uri=absolute)
             client.search_experiments(max_results=1)
             client.search_registered_models(max_results=1)  # the registry's store runs its own migrations
         except (MlflowException, OSError) as exc:

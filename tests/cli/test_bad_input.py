@@ -99,6 +99,8 @@ def test_label_reads_a_study_trials_csv(inside, column):
         ("seed: 1099511627776", "`seed`: input should be less than or equal to"),
         ("min_trials: 9\nmax_trials: 4", "`max_trials`: max_trials 4 is below min_trials 9"),
         ("trials: many", "`trials`: input should be a valid integer from 0, or auto"),
+        ("stop_margin: 0", "`stop_margin`: input should be greater than 0"),
+        ("stop_margin: 1.5", "`stop_margin`: input should be less than 1"),
     ],
 )
 def test_a_study_file_value_out_of_its_range_is_one_line(inside, keys, fragment):
@@ -112,6 +114,12 @@ def test_min_trials_above_max_trials_by_flag_is_one_line_naming_the_flag(inside)
     assert_user_error(done, "--max-trials: max_trials 4 is below min_trials 9")
     assert not (inside / "mi-search.db").exists() or not stored_studies("sqlite:///mi-search.db")
     assert not (inside / "runs").exists()
+
+
+@pytest.mark.parametrize("margin", ["0", "-0.1", "1", "x"])
+def test_a_stop_margin_outside_zero_to_one_by_flag_is_one_line_naming_the_flag(inside, margin):
+    assert_user_error(runner.invoke(app, ["--budget", "4k", "--stop-margin", margin]), "--stop-margin")
+    assert not (inside / "mi-search.db").exists() or not stored_studies("sqlite:///mi-search.db")
 
 
 @pytest.mark.parametrize("device", ["meta", "mps", "xpu"])

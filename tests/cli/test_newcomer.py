@@ -267,12 +267,12 @@ def test_every_extra_we_ask_of_a_dependency_is_one_it_provides():
 
 
 @pytest.mark.parametrize("command", [[], ["worker"], ["promote"], ["ui"], ["plan"], ["sweep"], ["merge"], ["label"]])
-def test_help_at_80_columns_cuts_no_option_and_lists_debug(command):
+def test_help_at_80_columns_cuts_no_option_and_lists_debug(command, help_width):
     from typer.testing import CliRunner
 
     from mi_search.cli import app
 
-    done = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+    done = CliRunner().invoke(app, [*command, "--help"], env=help_width(80))
     assert done.exit_code == 0, done.output
     assert "…" not in done.output, [line for line in done.output.splitlines() if "…" in line]
     if not command:

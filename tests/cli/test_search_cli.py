@@ -100,10 +100,10 @@ def test_changing_what_a_stored_study_is_is_refused_and_the_study_untouched(stor
     assert [(t.number, t.state, t.values) for t in trials_of(url, "small")] == before
 
 
-def test_search_help_shows_knots_with_the_models_default():
+def test_search_help_shows_knots_with_the_models_default(help_width):
     from mi_search.search.settings.space import SearchSpace
 
-    result = runner.invoke(app, ["search", "--help"], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["search", "--help"], env=help_width(200))
     assert result.exit_code == 0, result.output
     line = next(line for line in result.stdout.splitlines() if "--knots" in line)
     assert "knots per module" in line and f"(default: {SearchSpace.model_fields['knots'].default})" in line

@@ -27,7 +27,7 @@ def test_defaults_name_the_study_after_pair_space_and_budget():
 
 def test_trials_default_to_auto_between_min_and_max_and_a_number_still_counts():
     config = build_config({"budget": "4k"}, source="flags")
-    assert (config.trials, config.min_trials, config.max_trials) == ("auto", 6, 16)
+    assert (config.trials, config.min_trials, config.max_trials, config.stop_margin) == ("auto", 6, 16, 0.01)
     wider = build_config({"budget": "4k", "space": {"kind": "blocks", "blocks": 4}}, source="flags")
     assert wider.max_trials > 16  # the cap grows with the dimension, as the fixed default did
     assert build_config({"budget": "4k", "trials": "8"}, source="flags").trials == 8  # a flag's text

@@ -1,4 +1,4 @@
-"""The stopping rule of `trials: auto`: the last trials' hypervolume gain against the front's noise over questions."""
+"""The stopping rule of `trials: auto`: the last trials' hypervolume gain, shown below a margin by a paired bound."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from mi_search.search.statistics.outcomes import QuestionOutcome
 from mi_search.search.statistics.pareto import Point, hypervolume
 
 BUDGET = 100.0
+MARGIN = 0.01
 
 
 def trial(correct: list[int], tokens: float, *, samples: int = 1, tag: str = "q") -> list[QuestionOutcome]:
@@ -40,19 +41,24 @@ def test_a_last_trial_that_opens_a_new_region_of_the_front_is_beyond_the_noise()
     n = 200
     earlier = [trial(answers(n, 0.3, 1), 20.0), trial(answers(n, 0.6, 2), 80.0), trial(answers(n, 0.5, 3), 90.0)]
     new = trial(answers(n, 0.6, 4), 30.0)
-    evidence = convergence([*earlier, new], BUDGET, window=1)
+    evidence = convergence([*earlier, new], BUDGET, margin=MARGIN, window=1)
     assert evidence.gain == pytest.approx(0.3 * 0.7 - 0.3 * 0.2, abs=1e-9)  # it adds (0.6 − 0.3) × (70 − 20) / 100
-    assert evidence.gain > 5 * evidence.noise and not evidence.converged
+    assert evidence.upper >= evidence.gain > MARGIN * evidence.hv and not evidence.converged
 
 
-def test_trials_that_add_nothing_converge_whatever_the_noise() -> None:
-    """Dominated points add no hypervolume: gain 0, converged; trials stopped early (None) are passed over."""
+def test_trials_far_below_the_front_converge_and_near_ones_on_few_questions_do_not() -> None:
+    """Points far below the front add nothing in any resample: converged, trials stopped early (None) passed
+    over. Points just below it on 30 questions (5 points less accurate, other questions right) add nothing
+    on the questions asked, but a resample can lift them onto the front: not shown converged."""
     n = 30
     front = [trial(answers(n, 0.3, 1), 20.0), trial(answers(n, 0.6, 2), 80.0)]
-    dominated = [trial(answers(n, 0.25, 3), 60.0), trial(answers(n, 0.2, 4), 90.0)]
-    evidence = convergence([*front, dominated[0], None, dominated[1], None], BUDGET, window=2)
-    assert evidence.gain == pytest.approx(0.0, abs=1e-12) and evidence.converged
-    assert "within its noise" in evidence.describe() and "30 questions" in evidence.describe()
+    far = [trial(answers(n, 0.0, 3), 60.0), trial(answers(n, 0.1, 4), 90.0)]
+    evidence = convergence([*front, far[0], None, far[1], None], BUDGET, margin=MARGIN, window=2)
+    assert evidence.gain == pytest.approx(0.0, abs=1e-12) and evidence.upper == 0.0 and evidence.converged
+    assert "within 0.01 of its hypervolume" in evidence.describe() and "30 questions" in evidence.describe()
+    near = [trial(answers(n, 0.25, 3), 60.0), trial(answers(n, 0.2, 4), 90.0)]
+    evidence = convergence([*front, near[0], None, near[1], None], BUDGET, margin=MARGIN, window=2)
+    assert evidence.gain == pytest.approx(0.0, abs=1e-12) and not evidence.converged
 
 
 def test_trials_stopped_early_do_not_fill_the_window() -> None:
@@ -60,30 +66,55 @@ def test_trials_stopped_early_do_not_fill_the_window() -> None:
     clear part of the front; nor can a study whose only points are the window's converge."""
     n = 200
     seeds = [trial(answers(n, 0.3, 1), 20.0), trial(answers(n, 0.7, 2), 50.0)]
-    evidence = convergence([*seeds, None, None, None, None], BUDGET, window=1)
+    evidence = convergence([*seeds, None, None, None, None], BUDGET, margin=MARGIN, window=1)
     assert evidence.full == 2 and not evidence.converged
     assert evidence.gain == pytest.approx(0.4 * 0.5, abs=1e-9)
-    alone = convergence([seeds[0], None], BUDGET, window=1)
+    alone = convergence([seeds[0], None], BUDGET, margin=MARGIN, window=1)
     assert alone.full == 1 and not alone.converged
 
 
-def test_the_same_small_gain_is_noise_on_few_questions_and_real_on_many() -> None:
-    """A last point 5 points more accurate than the front at equal tokens: within the noise of 20
-    questions, beyond that of 4,000 (the noise falls as 1/√n, the gain does not)."""
+def tie(n: int, changed: float) -> list[list[QuestionOutcome]]:
+    """Two seeds, then a last point as accurate as the dear seed at the same tokens, right on other questions:
+    `changed` of the questions swap a right answer for a wrong one and as many the other way."""
+    cheap, dear = trial(answers(n, 0.40, 11), 20.0), answers(n, 0.60, 12)
+    swapped = list(dear)
+    right = [i for i, c in enumerate(dear) if c][: round(changed * n)]
+    wrong = [i for i, c in enumerate(dear) if not c][: round(changed * n)]
+    for i, j in zip(right, wrong):
+        swapped[i], swapped[j] = 0, 1
+    return [cheap, trial(dear, 60.0), trial(swapped, 60.0)]
 
-    def study(n: int) -> list[list[QuestionOutcome]]:
-        cheap = trial(answers(n, 0.40, 11), 20.0)
-        dear = answers(n, 0.60, 12)
-        better = list(dear)
-        wrong = [i for i, c in enumerate(dear) if not c][: round(0.05 * n)]  # the same questions, 5 % more right
-        for i in wrong:
-            better[i] = 1
-        return [cheap, trial(dear, 60.0), trial(better, 60.0)]
 
-    few, many = convergence(study(20), BUDGET, window=1), convergence(study(4000), BUDGET, window=1)
-    assert few.gain == pytest.approx(many.gain, rel=0.05) and few.gain > 0
-    assert few.converged and not many.converged
-    assert many.noise < few.noise / 5
+def test_a_tie_on_few_questions_is_no_evidence_of_convergence() -> None:
+    """The last point adds nothing on the questions asked, but on 20 questions a resample can favour it by
+    several points: its gain is not shown below the margin, so the study goes on. On 4,000 questions the
+    same tie is shown to add less than 1 % of the hypervolume, and the study stops."""
+    few, many = convergence(tie(20, 0.05), BUDGET, margin=MARGIN, window=1), convergence(
+        tie(4000, 0.05), BUDGET, margin=MARGIN, window=1
+    )
+    assert few.gain == pytest.approx(0.0, abs=1e-12) and many.gain == pytest.approx(0.0, abs=1e-12)
+    assert few.upper > MARGIN * few.hv and not few.converged
+    assert "not shown within 0.01" in few.describe()
+    assert many.upper <= MARGIN * many.hv and many.converged
+
+
+def test_a_real_gain_above_the_margin_goes_on_and_one_below_it_stops() -> None:
+    """On 4,000 questions the bound is tight: a last point 3 points more accurate at equal tokens adds 3 % of
+    the hypervolume (go on); one 0.25 points more accurate adds 0.25 % (stop). The rule asks how
+    much was added, not whether anything was."""
+
+    def study(n: int, better: float) -> list[list[QuestionOutcome]]:
+        cheap, dear = trial(answers(n, 0.40, 11), 20.0), answers(n, 0.60, 12)
+        improved = list(dear)
+        for i in [i for i, c in enumerate(dear) if not c][: round(better * n)]:
+            improved[i] = 1
+        return [cheap, trial(dear, 60.0), trial(improved, 60.0)]
+
+    large = convergence(study(4000, 0.03), BUDGET, margin=MARGIN, window=1)
+    small = convergence(study(4000, 0.0025), BUDGET, margin=MARGIN, window=1)
+    assert large.gain > MARGIN * large.hv and not large.converged
+    assert 0 < small.gain <= small.upper <= MARGIN * small.hv and small.converged
+    assert convergence(study(4000, 0.0025), BUDGET, margin=MARGIN / 10, window=1).converged is False
 
 
 def test_the_noise_is_paired_over_questions() -> None:
@@ -91,16 +122,16 @@ def test_the_noise_is_paired_over_questions() -> None:
     cheaper one always dominates and the gain of the costlier one is zero in every resample."""
     n = 50
     right = answers(n, 0.5, 5)
-    evidence = convergence([trial(right, 30.0), trial(right, 40.0)], BUDGET, window=1)
+    evidence = convergence([trial(right, 30.0), trial(right, 40.0)], BUDGET, margin=MARGIN, window=1)
     assert evidence.gain == 0.0 and evidence.converged
 
 
 def test_only_questions_every_trial_scored_are_compared() -> None:
     a = trial([1, 0, 1, 1], 10.0)
     b = trial([1, 1, 1, 1], 10.0)[:2]  # two questions shared
-    evidence = convergence([a, b], BUDGET, window=1)
+    evidence = convergence([a, b], BUDGET, margin=MARGIN, window=1)
     assert evidence.questions == 2
     with pytest.raises(ValueError, match="share no scored question"):
-        convergence([a, trial([1], 10.0, tag="other")], BUDGET)
+        convergence([a, trial([1], 10.0, tag="other")], BUDGET, margin=MARGIN)
     with pytest.raises(ValueError, match="window must be at least 1"):
-        convergence([a], BUDGET, window=0)
+        convergence([a], BUDGET, margin=MARGIN, window=0)

@@ -1,4 +1,5 @@
-"""Which front points get held-out questions: at most `holdout_points`, those that keep the front's shape."""
+"""Which front points get held-out questions: at most `holdout_points`, the most accurate and those that keep
+the front's shape."""
 
 from __future__ import annotations
 
@@ -42,3 +43,11 @@ def test_points_already_rescored_are_kept_and_count_towards_the_limit():
     chosen = worth_rescoring(result(records), 3)
     assert 5 in chosen and len(chosen) == 3
     assert chosen == [0, 5, 6]  # with 5 kept, 3 adds less than the cheap end and the best
+
+
+def test_the_most_accurate_point_is_rescored_however_little_area_it_adds():
+    """At the budget's edge the best blend adds almost no hypervolume (0.5 points, 10 tokens short of the
+    budget): the shape alone would re-score the cheap end and the jump, and the answer would be missed."""
+    records = [record(0, 0.40, 100.0), record(3, 0.70, 300.0), record(7, 0.705, 990.0)]
+    assert worth_rescoring(result(records), 2) == [3, 7]
+    assert worth_rescoring(result(records), 3) == [0, 3, 7]

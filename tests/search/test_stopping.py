@@ -9,7 +9,7 @@ import pytest
 from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.merge.pair import PairConfig
-from mi_search.search.running.stopping import STOP_ATTR, judge
+from mi_search.search.running.stopping import COVER_ATTR, STOP_ATTR, judge, widest_gap
 from mi_search.search.statistics.convergence import convergence
 from mi_search.search.settings.request import StudyRequest
 from mi_search.service.runtime import Quiet, Runtime
@@ -52,11 +52,15 @@ def test_an_auto_study_stops_when_its_front_converged_and_a_rerun_adds_nothing(t
     assert 4 <= held < 14 and reason.startswith(f"stopped after {held} trials, the front converged")
     assert reason in notes.lines  # printed as stored
     evidence = judge(report.config, study)
-    assert evidence is not None and evidence.converged and evidence.gain <= evidence.noise
-    # without its last trial it had not converged (or held too few): it stopped at the first trial it could
+    assert evidence is not None and evidence.converged and evidence.gain <= evidence.upper <= evidence.margin * evidence.hv
+    assert widest_gap(report.config, study) is None, "no λ interval wider than the coverage is left untried"
+    # without its last trial it had not converged, held too few, or left an interval untried: it stopped at
+    # the first trial it could
     records = sorted(report.result.records, key=lambda r: r.number)
     outcomes = [r.outcomes if r.full and r.repeat_of is None else None for r in records]
-    assert held - 1 < 4 or not convergence(outcomes[:-1], report.config.budget).converged
+    before = convergence(outcomes[:-1], report.config.budget, margin=report.config.stop_margin)
+    filled = any(COVER_ATTR in t.user_attrs for t in study.trials)
+    assert held - 1 < 4 or not before.converged or filled
     again = Notes()
     run(tmp_path, backend, again)
     study, after = completed(tmp_path, report.config.study_name)

@@ -147,6 +147,13 @@ class StudyConfig(_Strict):
     max_trials: int = Field(
         16, ge=1, description="auto: the most trials the study holds; its default grows with the dimension"
     )
+    stop_margin: float = Field(
+        0.01,
+        gt=0.0,
+        lt=1.0,
+        description="auto: stop once the last 3 trials' gain in hypervolume is shown (95 % upper bound) to be at most "
+        "this share of it",
+    )
     seed_lambdas: tuple[Annotated[float, Field(ge=0.0, le=1.0)], ...] = Field(
         (0.0, 0.5, 1.0),
         max_length=MAX_SEED_POINTS,

@@ -1,4 +1,4 @@
-"""When a study's front has converged: its last trials no longer raise the hypervolume beyond its noise.
+"""When a study's front has converged: its last trials are shown to add almost nothing to its hypervolume.
 
 The rule (`trials: auto`). Take the fully scored trials in trial order. The gain is the front's
 hypervolume with every one of them minus its hypervolume without the last `window` of them. Trials
@@ -6,15 +6,17 @@ that successive halving stopped early are left out of the window: they add no po
 and a run of proposals the budget refuses says nothing about whether the feasible front is explored
 (on a curve whose cheap end is the only feasible part they would stop a study after its seeds).
 
-The noise is the gain's own: a bootstrap over the search questions draws questions with replacement,
-the same draw for every trial (paired, as every trial was scored on the same questions with the same
-seeds), recomputes each point's accuracy and mean tokens on it and the gain from them; its standard
-deviation over the resamples is the noise. The study has converged when gain ≤ Z · noise: the last
-proposals' gain is not shown to be above zero at one-sided 95 % (normal approximation), so what they
-added could be the questions' noise. Paired, because the front's own hypervolume moves with the
-questions drawn far more than the gain does (on 30 AIME-like questions its sd is a quarter of it:
-unpaired, every study would stop at `min_trials`). A proposal that repeats a front point's answers
-adds exactly nothing and counts as converged.
+Stopping claims that more proposals like the last ones would add nothing that matters: an
+equivalence, so it needs evidence, not a gain too small to tell from noise. The study has converged
+when the one-sided 95 % upper bound of the gain is at most `margin` (`stop_margin`, 1 %) of the front's
+hypervolume. The bound is a percentile bootstrap over the search questions: each resample draws
+questions with replacement, the same draw for every trial (paired, as every trial was scored on the
+same questions with the same seeds), recomputes each point's accuracy and mean tokens on it and the
+gain from them. Paired, because the front's own hypervolume moves with the questions drawn far more
+than the gain does (on 30 AIME-like questions its sd is a quarter of it). On few questions the bound
+is wide, so a study of few questions runs to `max_trials` unless its last proposals add exactly
+nothing in every resample (a proposal that repeats a front point's answers); that is the price of
+not stopping on one question's noise.
 
 Why our own and not `optuna.terminator`: its evaluators (regret bound, EMMR, best-value stagnation)
 read one objective (`study.direction`, a RuntimeError on a two-objective study) and its error
@@ -32,32 +34,33 @@ import numpy as np
 from mi_search.evaluation.scores import AccuracyObjective
 from mi_search.search.statistics.outcomes import QuestionOutcome
 
-RESAMPLES = 200  # the noise's own error is about 1/sqrt(2·200) = 5 % of it: enough to compare a gain with
+RESAMPLES = 400  # the 95th percentile then rests on the 20 largest resampled gains
 WINDOW = 3  # the last proposals judged together: one unlucky proposal does not stop a study
-Z = 1.645  # one-sided 95 %: a gain below Z standard deviations is not shown to be above zero
+LEVEL = 0.95  # one-sided confidence of the gain's upper bound
 
 
 @dataclass(frozen=True)
 class Convergence:
-    """The evidence behind a stop: the last `window` trials' hypervolume gain against its paired noise."""
+    """The evidence behind a stop: the last `window` trials' hypervolume gain and its paired upper bound."""
 
     hv: float
     gain: float
-    noise: float
+    upper: float  # the gain's one-sided LEVEL upper bound
     window: int
     questions: int
     full: int  # fully scored trials: more than `window` are needed to judge
+    margin: float  # the share of the front's hypervolume the last proposals may add and still count as converged
 
     @property
     def converged(self) -> bool:
-        return self.full > self.window and self.hv > 0 and self.gain <= Z * self.noise
+        return self.full > self.window and self.hv > 0 and self.upper <= self.margin * self.hv
 
     def describe(self) -> str:
-        verdict = "within" if self.converged else "beyond"
+        verdict = "within" if self.converged else "not shown within"
         return (
-            f"the last {self.window} fully scored trials raised the front's hypervolume by {self.gain:.4f}, "
-            f"{verdict} its noise ({Z:g} × sd {self.noise:.4f}, paired bootstrap over {self.questions} questions; "
-            f"hypervolume {self.hv:.4f})"
+            f"the last {self.window} fully scored trials raised the front's hypervolume by {self.gain:.4f} "
+            f"({LEVEL:.0%} upper bound {self.upper:.4f}, paired bootstrap over {self.questions} questions), "
+            f"{verdict} {self.margin:g} of its hypervolume {self.hv:.4f}"
         )
 
 
@@ -104,13 +107,14 @@ def convergence(
     finished: Sequence[Sequence[QuestionOutcome] | None],
     budget: float,
     *,
+    margin: float,
     window: int = WINDOW,
     objective: AccuracyObjective = "accuracy",
     resamples: int = RESAMPLES,
     seed: int = 0,
 ) -> Convergence:
-    """The last `window` fully scored trials' gain against the front's noise; not converged before there are
-    more than `window` of them (the gain of the first trials is the whole front).
+    """The last `window` fully scored trials' gain and its upper bound; not converged before there are more
+    than `window` of them (the gain of the first trials is the whole front).
 
     `finished` lists every finished trial in trial order: its per-question outcomes on the search
     questions when it was fully scored, None when it was stopped early (it adds no point, nor counts).
@@ -119,7 +123,7 @@ def convergence(
         raise ValueError(f"window must be at least 1, got {window}")
     full = [t for t in finished if t]
     if not full:
-        return Convergence(0.0, 0.0, 0.0, window, 0, 0)
+        return Convergence(0.0, 0.0, 0.0, window, 0, 0, margin)
     accuracy, tokens, questions = _matrices(full, objective)
     earlier = np.arange(len(full)) < len(full) - window
     hv = float(hypervolumes(accuracy.mean(axis=1), tokens.mean(axis=1), budget))
@@ -132,4 +136,5 @@ def convergence(
     gains = hypervolumes(resampled_accuracy, resampled_tokens, budget) - hypervolumes(
         resampled_accuracy[:, earlier], resampled_tokens[:, earlier], budget
     )
-    return Convergence(hv, hv - before, float(gains.std(ddof=1)), window, questions, len(full))
+    upper = max(hv - before, float(np.quantile(gains, LEVEL)))  # never below what was measured
+    return Convergence(hv, hv - before, upper, window, questions, len(full), margin)

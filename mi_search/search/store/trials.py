@@ -323,6 +323,12 @@ def has_holdout(study: optuna.Study, number: int) -> bool:
     return _HOLDOUT.format(number=number) in study.user_attrs
 
 
+def holdout_tokens(study: optuna.Study, number: int) -> float | None:
+    """A front point's held-out mean tokens, once re-scored (by any process)."""
+    stored = study.user_attrs.get(_HOLDOUT.format(number=number))
+    return stored["mean_tokens"] if stored else None
+
+
 def store_holdout(
     study: optuna.Study,
     number: int,

@@ -1,0 +1,120 @@
+"""The budget's edge: once uniform-λ trials bracket the budget, the study queues the bracket's midpoint, one at a time."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState
+
+from mi_search.search.running.budget_edge import EDGE_ATTR, MOST, BudgetEdge, bracket
+from mi_search.search.running.stopping import StopWhenConverged
+from mi_search.search.settings.config import build_config
+
+BUDGET = 4000
+LAM = FloatDistribution(0.0, 1.0)
+
+
+def add(study: optuna.Study, lam: float, tokens: float, params: dict[str, float] | None = None) -> None:
+    """A finished trial at uniform λ (or at `params`), feasible when its tokens are within the budget."""
+    chosen = params or {"lam": lam}
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=chosen,
+            distributions={name: LAM for name in chosen},
+            values=[0.5, tokens],
+            system_attrs={"constraints": [tokens - BUDGET]},
+        )
+    )
+
+
+def new_study() -> optuna.Study:
+    return optuna.create_study(directions=["maximize", "minimize"])
+
+
+def waiting(study: optuna.Study) -> list[float]:
+    return [t.params.get("lam", t.system_attrs.get("fixed_params", {}).get("lam")) for t in study.get_trials(states=(TrialState.WAITING,))]
+
+
+def edge(study: optuna.Study, remaining: int = 10, **settings) -> BudgetEdge:
+    config = build_config({"budget": BUDGET, **settings}, source="test")
+    callback = BudgetEdge(config, remaining, StopWhenConverged(config))
+    return callback
+
+
+def test_the_bracket_is_the_dearest_blend_within_and_the_next_past_the_budget():
+    study = new_study()
+    for lam, tokens in [(0.0, 900), (0.5, 4400), (1.0, 7100), (0.25, 2000)]:
+        add(study, lam, tokens)
+    assert bracket(study.get_trials(), ["lam"]) == (0.25, 0.5)
+    add(study, 0.0, 0.0, {"lam": 0.4, "other": 0.2})  # not uniform: left out
+    assert bracket(study.get_trials(), ["lam"]) == (0.25, 0.5)
+    within = new_study()
+    for lam, tokens in [(0.0, 900), (0.5, 1400), (1.0, 3900)]:
+        add(within, lam, tokens)
+    assert bracket(within.get_trials(), ["lam"]) is None  # the budget does not bind
+    past = new_study()
+    add(past, 0.0, 5000)
+    assert bracket(past.get_trials(), ["lam"]) is None  # nothing within it
+
+
+def test_midpoints_are_queued_one_at_a_time_up_to_the_most():
+    study = new_study()
+    for lam, tokens in [(0.0, 900), (0.5, 4400), (1.0, 7100)]:
+        add(study, lam, tokens)
+    callback = edge(study)
+    callback(study, study.trials[-1])
+    assert waiting(study) == [0.25]
+    callback(study, study.trials[-1])
+    assert waiting(study) == [0.25], "a queued edge point waits to run before the next one"
+    for lam, tokens in [(0.25, 2000), (0.375, 3100), (0.4375, 4100)]:
+        queued = study.get_trials(states=(TrialState.WAITING,))[0]
+        study._storage.set_trial_state_values(queued._trial_id, TrialState.RUNNING)
+        study._storage.set_trial_param(queued._trial_id, "lam", lam, LAM)
+        study._storage.set_trial_system_attr(queued._trial_id, "constraints", [tokens - BUDGET])
+        study._storage.set_trial_state_values(queued._trial_id, TrialState.COMPLETE, [0.5, tokens])
+        callback(study, study.trials[-1])
+        if len([t for t in study.trials if EDGE_ATTR in t.user_attrs]) < MOST:
+            assert waiting(study) == [(bracket(study.get_trials(), ["lam"])[0] + bracket(study.get_trials(), ["lam"])[1]) / 2]
+    assert waiting(study) == [], f"at most {MOST} edge points"
+    assert sorted(t.params["lam"] for t in study.trials if EDGE_ATTR in t.user_attrs) == [0.25, 0.375, 0.4375]
+
+
+@pytest.mark.parametrize("case", ["last trial of the run", "run stopped", "no budget", "decoding searched", "narrow"])
+def test_nothing_is_queued_when_it_could_not_run_or_would_not_help(case):
+    study = new_study()
+    points = [(0.0, 900), (0.5, 4400)] if case != "narrow" else [(0.0, 900), (0.48, 3900), (0.5, 4400)]
+    for lam, tokens in points:
+        add(study, lam, tokens)
+    settings = {"space": {"decoding": {"temperature": [0.2, 1.0]}}} if case == "decoding searched" else {}
+    callback = edge(study, remaining=1 if case == "last trial of the run" else 10, **settings)
+    if case == "run stopped":
+        callback.stopper.reason = "stopped after 6 trials, the front converged"
+    if case == "no budget":
+        callback.config = build_config({}, source="test")
+    if case == "decoding searched":
+        study = new_study()
+        for lam, tokens in points:
+            add(study, lam, tokens, {"lam": lam, "temperature": 0.5})
+    callback(study, study.trials[-1])
+    assert waiting(study) == []
+
+
+def test_the_widest_untried_interval_of_a_one_lambda_space():
+    from mi_search.search.running.stopping import COVERAGE, widest_gap
+
+    config = build_config({"budget": BUDGET}, source="test")
+    study = new_study()
+    for lam in (0.0, 0.5, 1.0, 0.3, 0.4, 0.45, 0.6, 0.7):
+        add(study, lam, 1000)
+    assert widest_gap(config, study) == (0.7, 1.0)
+    study.enqueue_trial({"lam": 0.85})  # a queued point counts as tried
+    assert widest_gap(config, study) == (0.0, 0.3)
+    for lam in (0.15, 0.1, 0.2):
+        add(study, lam, 1000)
+    assert widest_gap(config, study) == (0.7, 0.85)
+    for lam in (0.78, 0.92):
+        add(study, lam, 1000)
+    assert widest_gap(config, study) is None, f"every interval is at most {COVERAGE} wide"
+    vector = build_config({"budget": BUDGET, "space": {"kind": "modules"}}, source="test")
+    assert widest_gap(vector, new_study()) is None  # no grid covers a vector space
