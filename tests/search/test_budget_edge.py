@@ -80,22 +80,24 @@ def test_midpoints_are_queued_one_at_a_time_up_to_the_most():
     assert sorted(t.params["lam"] for t in study.trials if EDGE_ATTR in t.user_attrs) == [0.25, 0.375, 0.4375]
 
 
-@pytest.mark.parametrize("case", ["last trial of the run", "run stopped", "no budget", "decoding searched", "narrow"])
+@pytest.mark.parametrize("case", ["last trial of the run", "run stopped", "no budget", "decoding searched", "narrow", "vector"])
 def test_nothing_is_queued_when_it_could_not_run_or_would_not_help(case):
     study = new_study()
     points = [(0.0, 900), (0.5, 4400)] if case != "narrow" else [(0.0, 900), (0.48, 3900), (0.5, 4400)]
     for lam, tokens in points:
         add(study, lam, tokens)
     settings = {"space": {"decoding": {"temperature": [0.2, 1.0]}}} if case == "decoding searched" else {}
+    settings = {"space": {"kind": "modules"}} if case == "vector" else settings
     callback = edge(study, remaining=1 if case == "last trial of the run" else 10, **settings)
     if case == "run stopped":
         callback.stopper.reason = "stopped after 6 trials, the front converged"
     if case == "no budget":
         callback.config = build_config({}, source="test")
-    if case == "decoding searched":
+    if case in ("decoding searched", "vector"):
         study = new_study()
+        names = ["lam", "temperature"] if case == "decoding searched" else callback.config.space.lambda_names()
         for lam, tokens in points:
-            add(study, lam, tokens, {"lam": lam, "temperature": 0.5})
+            add(study, lam, tokens, {name: 0.5 if name == "temperature" else lam for name in names})
     callback(study, study.trials[-1])
     assert waiting(study) == []
 

@@ -10,8 +10,9 @@ proposals by a feasibility model), so this callback queues one: after each trial
 uniform-λ trials bracket the budget (feasible at λ a, past it at the next λ b above), it queues
 λ = (a + b) / 2, one at a time, until the bracket is `RESOLUTION` wide or `MOST` points were queued.
 The sampler's own proposals go on between them; trials stopped early count, judged by the tokens they
-were stopped at. A space that searches decoding parameters beside λ is left alone: its tokens do not
-follow λ alone.
+were stopped at. Only a one-λ space is bisected: a vector space starts from the uniform points a
+coarser study scored (the evaluation store) and refines around its front, and a space that searches
+decoding parameters beside λ has tokens that do not follow λ alone.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class BudgetEdge:
         if sum(EDGE_ATTR in t.user_attrs for t in every) >= MOST:
             return
         names = self.config.space.lambda_names()
+        if len(names) != 1:
+            return
         edge = bracket(every, names)
         if edge is None or edge[1] - edge[0] <= RESOLUTION:
             return
