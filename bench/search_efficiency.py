@@ -34,9 +34,10 @@ Measured (2026-11-25, a shared 2-core CPU machine; the README's table has them a
       tokens_to_98% 0.099; random search at the same spend 0.930; chosen mean λ 0.62-0.67
   toy global, 16 trials, seed 0: hv_ratio 0.998, token_ratio 0.773, 98 % after 5 trials at 0.257;
       random search at the same spend 0.976
-  (2026-12-07, seeds λ 0, 0.5, 1 as the CLI) paper, trials auto, seeds 0-2: hv_ratio 0.987, token_ratio 0.159,
-      chosen_gap 1.49 (16 trials: 0.991, 0.197, 1.49); --curve bench/curves/gpqa_cheap_low.csv --budget 4000:
-      hv_ratio 0.971, token_ratio 0.079, chosen_gap 2.44
+  (2026-12-07, seeds λ 0, 0.5, 1 as the CLI; trials auto stopping on a bound, the budget's edge bisected,
+      λ intervals ≤ 0.125; seeds 0-2) paper: hv_ratio 0.986, token_ratio 0.162, chosen_gap 0.88;
+      gpqa_cheap_low (--budget 4000): 0.989, 0.102, 1.57; stage1_dip: 0.980, 0.152, 1.37;
+      late_narrow_peak: 0.975, 0.195, 1.65; toy, seed 0: hv_ratio 0.998, token_ratio 0.642 (98 % at 0.257)
 """
 
 from __future__ import annotations
