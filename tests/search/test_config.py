@@ -30,6 +30,9 @@ def test_trials_default_to_auto_between_min_and_max_and_a_number_still_counts():
     assert (config.trials, config.min_trials, config.max_trials, config.stop_margin) == ("auto", 6, 16, 0.01)
     wider = build_config({"budget": "4k", "space": {"kind": "blocks", "blocks": 4}}, source="flags")
     assert wider.max_trials > 16  # the cap grows with the dimension, as the fixed default did
+    assert wider.min_trials == wider.max_trials // 2  # and so does the floor: a few trials say little of many λ
+    capped = build_config({"budget": "4k", "space": {"kind": "blocks", "blocks": 4}, "max_trials": 8}, source="flags")
+    assert (capped.min_trials, capped.max_trials) == (8, 8)  # a max_trials given lowers the default floor
     assert build_config({"budget": "4k", "trials": "8"}, source="flags").trials == 8  # a flag's text
     assert build_config({"budget": "4k", "trials": 0}, source="flags").trials == 0
 

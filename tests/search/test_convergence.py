@@ -115,6 +115,9 @@ def test_a_real_gain_above_the_margin_goes_on_and_one_below_it_stops() -> None:
     assert large.gain > MARGIN * large.hv and not large.converged
     assert 0 < small.gain <= small.upper <= MARGIN * small.hv and small.converged
     assert convergence(study(4000, 0.0025), BUDGET, margin=MARGIN / 10, window=1).converged is False
+    # The same last gain with 8 trials still to run: at that pace they could add 2-3 % (a slow, steady climb)
+    ahead = convergence(study(4000, 0.0025), BUDGET, margin=MARGIN, window=1, remaining=8)
+    assert ahead.pace == 8 and not ahead.converged and "8 more trials at that pace" in ahead.describe()
 
 
 def test_the_noise_is_paired_over_questions() -> None:

@@ -3,14 +3,13 @@
 `trials: N` runs N trials in this invocation, as it always did. `trials: auto` counts the study's own
 trials (every process's, stored evaluations taken included): it runs until the study holds
 `max_trials`, and from `min_trials` on it stops as soon as `statistics.convergence` shows that the
-last trials raised the front's hypervolume by at most `stop_margin` of it (a 95 % upper bound) and,
-in a one-λ space, no λ interval wider than `COVERAGE` is left untried: the rule judges what the
-last proposals added, and a sampler content with one region says nothing of a narrow peak in
-another (a 0.12-wide peak at λ 0.86 was never tried by a study that stopped after 9 trials). When
-the front has converged but such an interval is left, the callback queues its midpoint instead of
-stopping. A resumed or joined study
-that already converged runs nothing more. Why the stop happened is kept with the study
-(`STOP_ATTR`) and printed.
+last trials raised the front's hypervolume by at most `stop_margin` of it (a 95 % upper bound, times
+the windows of trials left to `max_trials`) and, in a one-λ space, no λ interval wider than
+`COVERAGE` is left untried: the rule judges what the last proposals added, and a sampler content
+with one region says nothing of a narrow peak in another (a 0.12-wide peak at λ 0.86 was never tried
+by a study that stopped after 9 trials). When the front has converged but such an interval is left,
+the callback queues its midpoint instead of stopping. A resumed or joined study that already
+converged runs nothing more. Why the stop happened is kept with the study (`STOP_ATTR`) and printed.
 """
 
 from __future__ import annotations
@@ -68,8 +67,20 @@ def judge(config: StudyConfig, study: optuna.Study) -> Convergence | None:
     if not any(outcomes):
         return None
     return convergence(
-        outcomes, config.budget or 1, margin=config.stop_margin, objective=config.objectives.accuracy, seed=config.seed
+        outcomes,
+        config.budget or 1,
+        margin=config.stop_margin,
+        window=stop_window(config.space.dimension),
+        remaining=max(0, config.max_trials - len(done)),
+        objective=config.objectives.accuracy,
+        seed=config.seed,
     )
+
+
+def stop_window(dimension: int) -> int:
+    """The last fully scored trials judged together: 3 for one or two numbers, more as the space grows (up to 8),
+    as each proposal in a space of many λ explores less of it."""
+    return 3 if dimension <= 2 else min(8, max(3, dimension // 2))
 
 
 @dataclass

@@ -143,7 +143,9 @@ class StudyConfig(_Strict):
         description="auto: run until the front converges (between min_trials and max_trials trials in the study); "
         "a number: that many trials this run, as Optuna's n_trials",
     )
-    min_trials: int = Field(6, ge=1, description="auto: trials the study holds before it may stop")
+    min_trials: int = Field(
+        6, ge=1, description="auto: trials the study holds before it may stop; 6 for one λ, half of max_trials for more"
+    )
     max_trials: int = Field(
         16, ge=1, description="auto: the most trials the study holds; its default grows with the dimension"
     )
@@ -172,13 +174,19 @@ class StudyConfig(_Strict):
     @classmethod
     def _defaults_by_dimension(cls, data: Any) -> Any:
         """Trials and sampler the study leaves out, from the number of values its space searches."""
-        if not isinstance(data, dict) or (data.get("max_trials") is not None and data.get("sampler") is not None):
+        keys = ("max_trials", "min_trials", "sampler")
+        if not isinstance(data, dict) or all(data.get(key) is not None for key in keys):
             return data
         try:
             dimension = SearchSpace.model_validate(data.get("space") or {}).dimension
         except (ValueError, TypeError):  # an invalid space is reported by its own field; a layer count is pending
             return data
-        defaults = {"max_trials": default_trials(dimension), "sampler": default_sampler(dimension).value}
+        most = data.get("max_trials") if isinstance(data.get("max_trials"), int) else default_trials(dimension)
+        defaults = {
+            "max_trials": default_trials(dimension),
+            "min_trials": min(default_min_trials(dimension), most),  # a max_trials given lowers it
+            "sampler": default_sampler(dimension).value,
+        }
         return {**data, **{key: value for key, value in defaults.items() if data.get(key) is None}}
 
     @field_validator("trials", mode="before")
@@ -258,6 +266,13 @@ MAX_DEFAULT_TRIALS = 64  # a 72-λ space is not searched exhaustively: each tria
 def default_trials(dimension: int) -> int:
     """16 for up to 2 numbers, then 4 more per number searched (a 12-λ space gets 56), at most 64."""
     return min(16 + 4 * max(0, dimension - 2), MAX_DEFAULT_TRIALS)
+
+
+def default_min_trials(dimension: int) -> int:
+    """6 for up to 2 numbers, then half the default `max_trials`: in a space of many λ a few trials that add
+    little say less about what the next ones will find (a profile study stopped after 9 fully scored trials
+    at 94 % of its true front, where 40 trials reached 98 %)."""
+    return 6 if dimension <= 2 else max(6, default_trials(dimension) // 2)
 
 
 # Above this many searched numbers the default sampler is trust (global λ first, then steps around the

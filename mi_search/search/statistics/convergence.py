@@ -8,8 +8,11 @@ and a run of proposals the budget refuses says nothing about whether the feasibl
 
 Stopping claims that more proposals like the last ones would add nothing that matters: an
 equivalence, so it needs evidence, not a gain too small to tell from noise. The study has converged
-when the one-sided 95 % upper bound of the gain is at most `margin` (`stop_margin`, 1 %) of the front's
-hypervolume. The bound is a percentile bootstrap over the search questions: each resample draws
+when the one-sided 95 % upper bound of the gain, times the windows of trials the study may still
+run (`remaining` / `window`, at least 1: what continuing at the last window's pace could add), is at
+most `margin` (`stop_margin`, 1 %) of the front's hypervolume. Without that pace, a study of many λ
+that climbs slowly and steadily (a 72-λ trust region's small steps) stopped at its first quiet
+window, at 95 % of its true front where running on reached 97 %. The bound is a percentile bootstrap over the search questions: each resample draws
 questions with replacement, the same draw for every trial (paired, as every trial was scored on the
 same questions with the same seeds), recomputes each point's accuracy and mean tokens on it and the
 gain from them. Paired, because the front's own hypervolume moves with the questions drawn far more
@@ -49,17 +52,24 @@ class Convergence:
     window: int
     questions: int
     full: int  # fully scored trials: more than `window` are needed to judge
-    margin: float  # the share of the front's hypervolume the last proposals may add and still count as converged
+    margin: float  # the share of the front's hypervolume the proposals to come may add and still count as converged
+    remaining: int = 0  # trials the study may still run (to max_trials): at the last window's pace, what they add
+
+    @property
+    def pace(self) -> float:
+        """How many windows the trials left make (at least one): a slow, steady climb is not a converged front."""
+        return max(1.0, self.remaining / self.window)
 
     @property
     def converged(self) -> bool:
-        return self.full > self.window and self.hv > 0 and self.upper <= self.margin * self.hv
+        return self.full > self.window and self.hv > 0 and self.upper * self.pace <= self.margin * self.hv
 
     def describe(self) -> str:
         verdict = "within" if self.converged else "not shown within"
+        ahead = f", {self.remaining} more trials at that pace up to {self.upper * self.pace:.4f}" if self.pace > 1 else ""
         return (
             f"the last {self.window} fully scored trials raised the front's hypervolume by {self.gain:.4f} "
-            f"({LEVEL:.0%} upper bound {self.upper:.4f}, paired bootstrap over {self.questions} questions), "
+            f"({LEVEL:.0%} upper bound {self.upper:.4f}, paired bootstrap over {self.questions} questions{ahead}), "
             f"{verdict} {self.margin:g} of its hypervolume {self.hv:.4f}"
         )
 
@@ -109,6 +119,7 @@ def convergence(
     *,
     margin: float,
     window: int = WINDOW,
+    remaining: int = 0,
     objective: AccuracyObjective = "accuracy",
     resamples: int = RESAMPLES,
     seed: int = 0,
@@ -123,7 +134,7 @@ def convergence(
         raise ValueError(f"window must be at least 1, got {window}")
     full = [t for t in finished if t]
     if not full:
-        return Convergence(0.0, 0.0, 0.0, window, 0, 0, margin)
+        return Convergence(0.0, 0.0, 0.0, window, 0, 0, margin, remaining)
     accuracy, tokens, questions = _matrices(full, objective)
     earlier = np.arange(len(full)) < len(full) - window
     hv = float(hypervolumes(accuracy.mean(axis=1), tokens.mean(axis=1), budget))
@@ -137,4 +148,4 @@ def convergence(
         resampled_accuracy[:, earlier], resampled_tokens[:, earlier], budget
     )
     upper = max(hv - before, float(np.quantile(gains, LEVEL)))  # never below what was measured
-    return Convergence(hv, hv - before, upper, window, questions, len(full), margin)
+    return Convergence(hv, hv - before, upper, window, questions, len(full), margin, remaining)
