@@ -36,8 +36,8 @@ Measured (2026-11-25, a shared 2-core CPU machine; the README's table has them a
       random search at the same spend 0.976
   (2026-12-07, seeds λ 0, 0.5, 1 as the CLI; trials auto stopping on a bound, the budget's edge bisected,
       λ intervals ≤ 0.125; seeds 0-2) paper: hv_ratio 0.986, token_ratio 0.162, chosen_gap 0.88;
-      gpqa_cheap_low (--budget 4000): 0.989, 0.102, 1.57; stage1_dip: 0.980, 0.152, 1.37;
-      late_narrow_peak: 0.975, 0.195, 1.65; toy, seed 0: hv_ratio 0.998, token_ratio 0.642 (98 % at 0.257)
+      gpqa_cheap_low (--budget 4000): 0.989, 0.104, 1.57; stage1_dip: 0.980, 0.159, 1.37;
+      late_narrow_peak: 0.977, 0.208, 1.47; toy, seed 0: hv_ratio 0.998, token_ratio 0.642 (98 % at 0.257)
 """
 
 from __future__ import annotations
