@@ -147,7 +147,11 @@ def generate_grouped(
     """`n` completions per user message, sample j of prompt i from `sample_seed(seeds[i], j)` (the backends' `generate`)."""
     seeds = list(seeds) if seeds is not None else default_question_seeds(params.seed, len(prompts))
     texts = [chat_prompt_text(tokenizer, p) for p in prompts]
-    encoded = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+
+    def encode(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    encoded = [encode(t) for t in texts]
     rows = [(q, sample_seed(seeds[q], j)) for q in range(len(prompts)) for j in range(n)]
     completions = generate_budgeted(
         decode,
@@ -155,6 +159,6 @@ def generate_grouped(
         [prompt_opens_thought(texts[q]) for q, _ in rows],
         [seed for _, seed in rows],
         params,
-        lambda text: tokenizer(text, add_special_tokens=False)["input_ids"],
+        encode,
     )
     return [completions[i * n : (i + 1) * n] for i in range(len(prompts))]

@@ -8,7 +8,6 @@ loaders fuse q/k/v and gate/up, shard for tensor parallelism and repack for the 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,8 +93,6 @@ def _repack_cpu_experts(model: torch.nn.Module) -> None:
         for name in ("w13_weight", "w2_weight"):
             weight = getattr(module, name)
             weight.data.copy_(cpu_prepack_moe_weight(weight.data, isa))
-
-
 
 
 def _read_checkpoint(directory: Path, dtype: torch.dtype, home: torch.device, pin: bool) -> dict[str, torch.Tensor]:

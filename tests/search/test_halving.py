@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import optuna
 import pytest
 
 from mi_search.evaluation.decoding import Completion, DecodingParams

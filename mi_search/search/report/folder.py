@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
