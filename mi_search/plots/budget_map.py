@@ -16,13 +16,18 @@ from mi_search.plots.style import new_figure, save
 from mi_search.trial_row import TrialRow
 
 
+def _drawn(rows: Sequence[TrialRow]) -> list[TrialRow]:
+    """The fully scored trials that searched both λ and the thinking budget."""
+    return [r for r in rows if r.full and "thinking_budget" in r.params and "lam" in r.params]
+
 
 def searches_both(rows: Sequence[TrialRow]) -> bool:
-    return any("thinking_budget" in r.params and "lam" in r.params for r in rows)
+    """Whether there is a map to draw (trials stopped early alone leave none)."""
+    return bool(_drawn(rows))
 
 
 def plot_budget_map(rows: Sequence[TrialRow], path: Path, *, title: str) -> None:
-    shown = [r for r in rows if r.full and "thinking_budget" in r.params and "lam" in r.params]
+    shown = _drawn(rows)
     budgets = [r.params["thinking_budget"] for r in shown]
     norm = LogNorm(vmin=min(budgets), vmax=max(max(budgets), min(budgets) + 1))
     figure = new_figure((7.5, 3.4))

@@ -14,7 +14,6 @@ converged runs nothing more. Why the stop happened is kept with the study (`STOP
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
@@ -33,10 +32,15 @@ def trials_to_run(config: StudyConfig, study: optuna.Study, taken: int = 0) -> i
     """Optuna's n_trials for this run; `taken` are the stored evaluations a new study already took as trials."""
     if config.trials != "auto":
         return max(0, config.trials - taken)
-    evidence = judge(config, study)
-    if evidence is not None and evidence.converged and widest_gap(config, study) is None:
+    if settled(config, study) is not None:
         return 0  # a resumed or joined study whose front already converged
     return max(0, config.max_trials - len(trials.completed(study)))
+
+
+def settled(config: StudyConfig, study: optuna.Study) -> Convergence | None:
+    """The evidence of a front that converged with no λ interval left untried; None while the study should go on."""
+    evidence = judge(config, study)
+    return evidence if evidence is not None and evidence.converged and widest_gap(config, study) is None else None
 
 
 def widest_gap(config: StudyConfig, study: optuna.Study) -> tuple[float, float] | None:
@@ -88,7 +92,6 @@ class StopWhenConverged:
     """An Optuna callback: after each trial of a `trials: auto` study, stop the run if the front converged."""
 
     config: StudyConfig
-    on_stop: Callable[[str], None] = lambda reason: None
     reason: str | None = None
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -99,7 +102,8 @@ class StopWhenConverged:
             return
         gap = widest_gap(self.config, study)
         if gap is not None:  # converged where it looked: try the widest interval it never looked at first
-            if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            room = len(trials.completed(study)) < self.config.max_trials  # else it would wait past the study's end
+            if room and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
                 names = self.config.space.lambda_names()
                 study.enqueue_trial({names[0]: round((gap[0] + gap[1]) / 2, 4)}, user_attrs={COVER_ATTR: True})
             return
@@ -115,12 +119,14 @@ def stop_reason(config: StudyConfig, study: optuna.Study, callback: StopWhenConv
         return f"ran the {ran} trials asked for (trials: {config.trials}); the study holds {held}"
     if callback is not None and callback.reason is not None:
         return callback.reason
-    evidence = judge(config, study)
-    if evidence is not None and evidence.converged and widest_gap(config, study) is None:
-        return f"the study holds {held} trials and its front had converged: {evidence.describe()}"
+    done = settled(config, study)
+    if done is not None:
+        return f"the study holds {held} trials and its front had converged: {done.describe()}"
     if held >= config.max_trials:
+        evidence, gap = judge(config, study), widest_gap(config, study)
         detail = f": {evidence.describe()}" if evidence is not None else ""
-        return f"stopped at max_trials {config.max_trials} before the front converged{detail}"
+        untried = f"; λ {gap[0]:g}–{gap[1]:g} was left untried" if gap is not None else ""
+        return f"stopped at max_trials {config.max_trials} before the front converged{detail}{untried}"
     return f"stopped with {held} trials, fewer than min_trials {config.min_trials} (a trial failed or was stopped)"
 
 
