@@ -8,6 +8,11 @@ import os
 
 # As the CLI does at start-up: idle OpenMP threads that spin would starve the subprocesses tests start.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Under `-n N` the cores are shared out among the workers (and the children they start, which inherit this):
+# N workers each running on every core contend for them.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _workers > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
 
 import fnmatch
 import shutil

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from mi_search.backends.attention import register as register_attention
 from mi_search.backends.devices import pick_device, pick_dtype, probe_machine
 from mi_search.backends.hf_generate import HFGenerator
 from mi_search.backends.placement import plan_pair
@@ -62,9 +63,12 @@ def load_hf(pair: ResolvedPair, settings: HFSettings = HFSettings()) -> HFBacken
     home = device if memory.sources == "device" else torch.device("cpu")
     pin = home.type == "cpu" and device.type == "cuda"  # pinned pages let each merge copy asynchronously
 
+    # On a CPU, attention that reads grouped key/value heads in place (`attention.py`); remote code keeps its own.
+    attention = {} if device.type != "cpu" or pair.trust_remote_code else {"attn_implementation": register_attention()}
+
     def load(directory: Path) -> PreTrainedModel:
         model = AutoModelForCausalLM.from_pretrained(
-            directory, dtype=dtype, use_safetensors=True, trust_remote_code=pair.trust_remote_code
+            directory, dtype=dtype, use_safetensors=True, trust_remote_code=pair.trust_remote_code, **attention
         )
         return model.to(home).eval()
 

@@ -108,6 +108,16 @@ STUDY_OPTIONS: OptionGroup = {
             "--search-size", min=1, help=described(TaskConfig, "search_size", "Questions each trial is scored on"), rich_help_panel="Task"
         ),
     ),
+    "holdout_size": flag(
+        "task.holdout_size",
+        int,
+        typer.Option(
+            "--holdout-size",
+            min=1,
+            help=described(TaskConfig, "holdout_size", "Questions each front point is re-scored on"),
+            rich_help_panel="Task",
+        ),
+    ),
 }
 WORKER_OPTIONS = {key: STUDY_OPTIONS[key] for key in ("trials", "min_trials", "max_trials", "stop_margin")}
 

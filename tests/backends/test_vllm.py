@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 
 import pytest
@@ -14,8 +13,12 @@ from mi_search.evaluation.decoding import DecodingParams
 from mi_search.merge.architectures import Module
 from mi_search.merge.pair import PairConfig
 from mi_search.merge.spec import BlockLambda, LambdaSpec
+from mi_search.evaluation.evaluate import gradable
+from mi_search.service.sweep import run_sweep
+from mi_search.tasks.math import math_gold
+from mi_search.tasks.registry import TOY_DECODING
 from mi_search.tasks.toy import toy_questions
-from tests.conftest import mi_search, pair_of, release_vllm, run, save_tiny_model
+from tests.conftest import mi_search, pair_of, release_vllm, save_tiny_model
 
 pytestmark = pytest.mark.vllm
 
@@ -96,22 +99,16 @@ def test_a_study_runs_end_to_end_on_vllm(tmp_path):
     assert 1 in stages and 3 in stages  # λ=0 and λ=1 are seeded: both ends of the toy's stages appear
 
 
-def test_a_sweep_on_vllm_scores_what_the_hf_backend_scores(inside):
+def test_a_sweep_on_vllm_scores_what_the_hf_backend_scores(engine, hf):
+    # The sweep's library call on the module's engine: the command's vLLM path runs in the study test above,
+    # and a second engine would need a process of its own.
+    questions, golds = gradable(toy_questions(12), math_gold)
     rows = {}
-    for backend in ("hf", "vllm"):
-        out = inside / backend
-        arguments = ("sweep", "--lambdas", "0,1", "--limit", "12", "--out", out, "--backend", backend)
-        if backend == "hf":  # in this process; the vLLM engine, in a child of its own (one engine per process)
-            done = run(*arguments)
-            assert done.exit_code == 0, done.output
-        else:
-            mi_search(*arguments, cwd=inside)
-        rows[backend] = [
-            {key: row[key] for key in ("lambda", "accuracy", "mean_tokens", "think_ratio", "stage")}
-            for row in csv.DictReader((out / "sweep.csv").open())
-        ]
+    for name, backend in (("hf", hf), ("vllm", engine)):
+        swept, _ = run_sweep(backend, questions, golds, [0.0, 1.0], k=1, params=TOY_DECODING)
+        rows[name] = [(r.lam, r.scores.accuracy, r.scores.mean_tokens, r.scores.think_ratio, r.stage) for r in swept]
     assert rows["vllm"] == rows["hf"]
-    assert [row["stage"] for row in rows["vllm"]] == ["1", "3"]
+    assert [stage for *_, stage in rows["vllm"]] == [1, 3]
 
 
 def test_a_sample_depends_on_its_prompt_seed_not_on_its_batch(engine):

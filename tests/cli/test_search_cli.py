@@ -24,14 +24,16 @@ from tests.conftest import assert_user_error, in_process, mi_search, runner, tri
 
 @pytest.mark.slow
 def test_the_main_command_runs_the_default_study_and_continues_it(tmp_path):
-    first = mi_search("--budget", "4000tokens", "--trials", "4", "--search-size", "24", cwd=tmp_path)
+    first = mi_search(
+        "--budget", "4000tokens", "--trials", "4", "--search-size", "24", "--holdout-size", "24", cwd=tmp_path
+    )
     folder = tmp_path / "runs" / "toy-global-4000"
     document = json.loads((folder / "pareto.json").read_text())
     assert document["study"] == "toy-global-4000" and document["chosen"] is not None
     assert "Pareto front" in first.stdout and "★" in first.stdout
     assert {p.name for p in folder.iterdir()} == {"pareto.json", "trials.csv", "pareto.png", "stage_map.png"}
     assert len(trials_of("sqlite:///" + str(tmp_path / "mi-search.db"), "toy-global-4000")) == 4
-    # Same study name again: it continues, with 2 more trials; --search-size is part of the study, kept as stored.
+    # Same study name again: it continues, with 2 more trials; the task's sizes are part of the study, kept as stored.
     # In this process: the child above showed the command as users run it; continuing needs no interpreter of its own.
     in_process("search", "--study", "toy-global-4000", "--trials", "2", "--promote", "toy-merge", cwd=tmp_path)
     trials = trials_of("sqlite:///" + str(tmp_path / "mi-search.db"), "toy-global-4000")

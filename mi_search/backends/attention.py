@@ -1,0 +1,49 @@
+"""Grouped-query attention on a CPU without copying the KV cache once per step.
+
+transformers' `sdpa` attention repeats every key and value head to the query heads' count whenever an
+attention mask is passed (its rule is written for the CUDA kernels, which cannot take a mask and grouped
+heads together). Our decoder always passes a mask (left padding), so on a CPU each decode step copied the
+whole cache twice per layer, which cost more than the attention itself. PyTorch's CPU kernels take a mask
+and `enable_gqa` together, so here the heads share their key/value head instead; elsewhere (GPU, no
+grouping, no mask) transformers' own function runs unchanged. The result is the same to the bit
+(`tests/backends/test_attention.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from transformers import AttentionInterface
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
+
+NAME = "sdpa_grouped"
+
+
+def grouped_sdpa(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
+    """`sdpa` whose grouped heads read the shared key/value heads in place when a CPU has a mask to apply."""
+    grouped = getattr(module, "num_key_value_groups", 1) > 1
+    plain = kwargs.get("position_bias") is None and kwargs.get("cache") is None
+    if query.device.type != "cpu" or attention_mask is None or not grouped or not plain:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
+    out = torch.nn.functional.scaled_dot_product_attention(
+        query, key, value, attn_mask=attention_mask, dropout_p=dropout, scale=scaling, enable_gqa=True
+    )
+    return out.transpose(1, 2).contiguous(), None
+
+
+def register() -> str:
+    """Make `grouped_sdpa` loadable by name (idempotent); returns the `attn_implementation` to load with."""
+    AttentionInterface.register(NAME, grouped_sdpa)
+    ALL_MASK_ATTENTION_FUNCTIONS.register(NAME, sdpa_mask)
+    return NAME
