@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import torch
-from merge_speed import merge_against_floor, random_pair
+from bench.merge_speed import merge_against_floor, random_pair
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from mi_search import open_pair
