@@ -42,21 +42,13 @@ def _device(dry: bool):
 
 def merge_step(dry: bool) -> None:
     import torch
-    from transformers import AutoModelForCausalLM
 
-    from bench.merge_speed import MERGE_SPEC, best_of, merge_against_floor, random_pair
+    from bench.merge_speed import disk_roundtrip, merge_against_floor, random_pair
 
     device, dtype, shape = _device(dry), torch.bfloat16, DRY if dry else QWEN3_4B
     model, engine = random_pair(device, dtype, shape["layers"], shape["hidden"], shape["intermediate"])
     merge_s, floor_s, bandwidth = merge_against_floor(engine, device, dtype, 2 if dry else 5)
-    with tempfile.TemporaryDirectory() as tmp:
-
-        def write_and_reload() -> None:
-            engine.merge(MERGE_SPEC)
-            model.save_pretrained(Path(tmp) / "merged")
-            AutoModelForCausalLM.from_pretrained(Path(tmp) / "merged", dtype=dtype).to(device)
-
-        disk_s = best_of(write_and_reload, device, 1)
+    disk_s = disk_roundtrip(model, engine, device, dtype, 1)
     moved = engine.bytes_per_merge() / 2**30
     print(f"merge_floor_ratio={merge_s / floor_s:.2f} (blend {merge_s * 1e3:.1f} ms, floor {floor_s * 1e3:.1f} ms: {moved:.2f} GiB at {bandwidth / 1e9:.0f} GB/s)")
     print(f"hf_switch_s={merge_s:.4f} (the HF backend's trial switch is this in-place blend: nothing reloads)")

@@ -75,6 +75,18 @@ def merge_against_floor(engine: Interpolator, device: torch.device, dtype: torch
     return merge_s, engine.bytes_per_merge() / bandwidth, bandwidth
 
 
+def disk_roundtrip(model, engine: Interpolator, device: torch.device, dtype: torch.dtype, repeats: int) -> float:
+    """Seconds of the paper's workflow per λ: merge, write the merged checkpoint, load it back onto the device."""
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def write_and_reload() -> None:
+            engine.merge(MERGE_SPEC)
+            model.save_pretrained(Path(tmp) / "merged")
+            AutoModelForCausalLM.from_pretrained(Path(tmp) / "merged", dtype=dtype).to(device)
+
+        return best_of(write_and_reload, device, repeats)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -88,14 +100,7 @@ def main() -> None:
     model, engine = random_pair(device, dtype, args.layers, args.hidden, args.intermediate)
     moved = engine.bytes_per_merge()
     merge_s, floor_s, bandwidth = merge_against_floor(engine, device, dtype, args.repeats)
-    with tempfile.TemporaryDirectory() as tmp:
-
-        def write_and_reload() -> None:
-            engine.merge(MERGE_SPEC)
-            model.save_pretrained(Path(tmp) / "merged")
-            AutoModelForCausalLM.from_pretrained(Path(tmp) / "merged", dtype=dtype).to(device)
-
-        disk_s = best_of(write_and_reload, device, 2)
+    disk_s = disk_roundtrip(model, engine, device, dtype, 2)
     params = sum(p.numel() for p in model.parameters())
     print(f"device={device} dtype={args.dtype} params={params / 1e6:.1f}M bytes_moved={moved / 2**30:.2f}GiB")
     print(
