@@ -42,6 +42,12 @@ def grouped_sdpa(
     return out.transpose(1, 2).contiguous(), None
 
 
+def supported() -> bool:
+    """Whether this torch's `scaled_dot_product_attention` takes `enable_gqa` (2.5 and later; we allow 2.4)."""
+    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
+    return (major, minor) >= (2, 5)
+
+
 def register() -> str:
     """Make `grouped_sdpa` loadable by name (idempotent); returns the `attn_implementation` to load with."""
     AttentionInterface.register(NAME, grouped_sdpa)

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from mi_search.backends.attention import register as register_attention
+from mi_search.backends.attention import register as register_attention, supported as attention_supported
 from mi_search.backends.devices import pick_device, pick_dtype, probe_machine
 from mi_search.backends.hf_generate import HFGenerator
 from mi_search.backends.placement import plan_pair
@@ -64,7 +64,8 @@ def load_hf(pair: ResolvedPair, settings: HFSettings = HFSettings()) -> HFBacken
     pin = home.type == "cpu" and device.type == "cuda"  # pinned pages let each merge copy asynchronously
 
     # On a CPU, attention that reads grouped key/value heads in place (`attention.py`); remote code keeps its own.
-    attention = {} if device.type != "cpu" or pair.trust_remote_code else {"attn_implementation": register_attention()}
+    grouped = device.type == "cpu" and not pair.trust_remote_code and attention_supported()
+    attention = {"attn_implementation": register_attention()} if grouped else {}
 
     def load(directory: Path) -> PreTrainedModel:
         model = AutoModelForCausalLM.from_pretrained(

@@ -5,9 +5,12 @@ from __future__ import annotations
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from mi_search.backends.attention import register
+from mi_search import open_pair
+from mi_search.backends.attention import NAME, register
+from mi_search.backends.settings import HFSettings
 from mi_search.backends.hf_generate import HFGenerator
 from mi_search.evaluation.decoding import DecodingParams
+from mi_search.merge.pair import PairConfig
 
 
 def _left_padded_logits(model, rows: list[list[int]]) -> torch.Tensor:
@@ -34,3 +37,8 @@ def test_grouped_heads_give_sdpa_logits_and_greedy_tokens_on_a_padded_batch(toy_
     grouped_out = HFGenerator(grouped, tokenizer).generate(prompts, 1, params)
     assert [c[0].text for c in stock_out] == [c[0].text for c in grouped_out]
     assert any(c[0].num_tokens > 10 for c in grouped_out)
+
+
+def test_the_hf_backend_on_a_cpu_loads_the_toy_with_the_grouped_attention():
+    backend = open_pair(PairConfig(), HFSettings(device="cpu"))
+    assert backend.model.config._attn_implementation == NAME
