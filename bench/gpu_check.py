@@ -30,8 +30,18 @@ from pathlib import Path
 STEPS = ("merge", "moe", "vllm", "study")
 QWEN3_4B = {"layers": 36, "hidden": 2560, "intermediate": 9728, "heads": 32, "kv_heads": 8}  # its config.json
 DRY = {"layers": 2, "hidden": 256, "intermediate": 512, "heads": 2, "kv_heads": 1}
-MOE_30B = {"hidden": 2048, "experts": 128, "expert_size": 768, "layers": 4}
-MOE_DRY = {"hidden": 128, "experts": 4, "expert_size": 64, "layers": 1}
+MOE_DRY = {  # Qwen3-30B-A3B's layer, shrunk (the full shapes are `bench.moe_host_blend.SHAPES`)
+    "hidden_size": 128,
+    "intermediate_size": 384,
+    "moe_intermediate_size": 64,
+    "num_experts": 4,
+    "num_experts_per_tok": 2,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "head_dim": 32,
+    "vocab_size": 1024,
+    "tie_word_embeddings": False,
+}
 
 
 def _device(dry: bool):
@@ -56,39 +66,17 @@ def merge_step(dry: bool) -> None:
 
 
 def moe_step(dry: bool) -> None:
-    import torch
-    from transformers import Qwen3MoeConfig, Qwen3MoeForCausalLM
+    from bench.moe_host_blend import bandwidths, blends_against_floors, moe_model
 
-    from bench.moe_host_blend import SPEC, bandwidths, sources, timed
-    from mi_search.merge.architectures import table_for
-    from mi_search.merge.interpolator import Interpolator
-
-    device, shape = _device(dry), MOE_DRY if dry else MOE_30B
-    config = Qwen3MoeConfig(
-        hidden_size=shape["hidden"],
-        moe_intermediate_size=shape["expert_size"],
-        intermediate_size=3 * shape["hidden"],
-        num_experts=shape["experts"],
-        num_experts_per_tok=min(8, shape["experts"]),
-        num_hidden_layers=shape["layers"],
-        num_attention_heads=max(1, shape["hidden"] // 64),
-        num_key_value_heads=max(1, shape["hidden"] // 512),
-        head_dim=128 if not dry else 32,
-        vocab_size=151936 if not dry else 1024,
-    )
-    with torch.device(device):
-        model = Qwen3MoeForCausalLM(config).to(torch.bfloat16)
+    device, layers = _device(dry), 1 if dry else 4
+    model = moe_model(device, layers, MOE_DRY) if dry else moe_model(device, layers)
     size = sum(p.numel() * p.element_size() for p in model.parameters())
     link, copy = bandwidths(device, 2**24 if dry else 2**28)
-    table = table_for("Qwen3MoeForCausalLM")
-    seconds = {}
-    for home in (torch.device("cpu"), device):
-        engine = Interpolator(model, sources(model, home, 1), sources(model, home, 2), table, shape["layers"])
-        seconds[home.type] = timed(lambda engine=engine: engine.merge(SPEC), device, 2 if dry else 5)
-        del engine
-    host_floor = 3 * size / copy + (2 * size / link if device.type != "cpu" else 0.0)
-    print(f"moe_host_blend_s={seconds['cpu']:.4f} (sources in host memory, {size / 1e9:.2f} GB a model, floor {host_floor:.4f} s: {host_floor / seconds['cpu']:.0%} of it)")
-    print(f"moe_device_blend_s={seconds[device.type]:.4f} (sources on the {device.type}, floor {3 * size / copy:.4f} s)")
+    (_, host_s, host_floor), (_, device_s, device_floor) = blends_against_floors(
+        model, device, layers, 2 if dry else 5, link, copy
+    )
+    print(f"moe_host_blend_s={host_s:.4f} (sources in host memory, {size / 1e9:.2f} GB a model, floor {host_floor:.4f} s: {host_floor / host_s:.0%} of it)")
+    print(f"moe_device_blend_s={device_s:.4f} (sources on the {device.type}, floor {device_floor:.4f} s)")
 
 
 def vllm_step(dry: bool) -> None:
@@ -100,9 +88,8 @@ def vllm_step(dry: bool) -> None:
         return
     done = subprocess.run([sys.executable, "-m", "bench.trial_switch", "--repeats", "3"], capture_output=True, text=True)
     figures = [line for line in done.stdout.splitlines() if line.startswith(("switch_speedup=", "floor_ratio="))]
-    if done.returncode != 0 or not figures:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1][:160]
-        print(f"vllm_switch_speedup: failed ({tail})")
+    if done.returncode != 0 or not figures:  # the step fails, and the parent says so in its one line
+        raise RuntimeError((done.stderr.strip().splitlines() or ["bench.trial_switch printed no figure"])[-1][:160])
     for line in figures:
         print(f"vllm_{line}")
 

@@ -76,6 +76,27 @@ def sources(model: torch.nn.Module, home: torch.device, seed: int) -> dict[str, 
     return out
 
 
+def moe_model(device: torch.device, layers: int, shapes: dict = SHAPES) -> Qwen3MoeForCausalLM:
+    """A Qwen3-MoE of `shapes` and `layers` layers in bf16 on `device`, its memory left uninitialised (timing only)."""
+    with torch.device("meta"):
+        skeleton = Qwen3MoeForCausalLM(Qwen3MoeConfig(num_hidden_layers=layers, **shapes))
+    return skeleton.to_empty(device=device).to(torch.bfloat16)
+
+
+def blends_against_floors(
+    model: torch.nn.Module, device: torch.device, layers: int, repeats: int, link: float, copy: float
+) -> list[tuple[torch.device, float, float]]:
+    """(where the sources live, seconds a blend, its floor in seconds): sources in host memory, then on `device`."""
+    table, size = table_for("Qwen3MoeForCausalLM"), sum(p.numel() * p.element_size() for p in model.parameters())
+    found = []
+    for home in (torch.device("cpu"), device):
+        engine = Interpolator(model, sources(model, home, 1), sources(model, home, 2), table, layers)
+        seconds = timed(lambda engine=engine: engine.merge(SPEC), device, repeats)
+        found.append((home, seconds, 3 * size / copy + (2 * size / link if home != device else 0.0)))
+        del engine
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--layers", type=int, default=4)
@@ -83,22 +104,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     device = torch.device(args.device)
-    config = Qwen3MoeConfig(num_hidden_layers=args.layers, **SHAPES)
-    with torch.device("meta"):
-        skeleton = Qwen3MoeForCausalLM(config)
-    model = skeleton.to_empty(device=device).to(torch.bfloat16)
-    table, size = table_for("Qwen3MoeForCausalLM"), sum(p.numel() * p.element_size() for p in model.parameters())
+    model = moe_model(device, args.layers)
+    size = sum(p.numel() * p.element_size() for p in model.parameters())
     link, copy = bandwidths(device)
     print(f"device {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}; model {size / 1e9:.2f} GB")
     print(f"measured: host→device {link / 1e9:.1f} GB/s, device copy {copy / 1e9:.1f} GB/s")
-    for home in (torch.device("cpu"), device):
-        engine = Interpolator(model, sources(model, home, 1), sources(model, home, 2), table, args.layers)
-        seconds = timed(lambda engine=engine: engine.merge(SPEC), device, args.repeats)
-        floor = 3 * size / copy + (2 * size / link if home != device else 0.0)
+    for home, seconds, floor in blends_against_floors(model, device, args.layers, args.repeats, link, copy):
         print(
             f"sources on {home.type:>4}: {seconds * 1e3:8.1f} ms a blend, floor {floor * 1e3:8.1f} ms ({floor / seconds:.0%})"
         )
-        del engine
 
 
 if __name__ == "__main__":
