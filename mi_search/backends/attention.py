@@ -5,8 +5,12 @@ attention mask is passed (its rule is written for the CUDA kernels, which cannot
 heads together). Our decoder always passes a mask (left padding), so on a CPU each decode step copied the
 whole cache twice per layer, which cost more than the attention itself. PyTorch's CPU kernels take a mask
 and `enable_gqa` together, so here the heads share their key/value head instead; elsewhere (GPU, no
-grouping, no mask) transformers' own function runs unchanged. The result is the same to the bit
-(`tests/backends/test_attention.py`).
+grouping, no mask) transformers' own function runs unchanged.
+
+The same attention, summed in another order: logits agree to within 1e-5 and the greedy texts are the
+same (`tests/backends/test_attention.py`; on the toy pair, 0 of 1,600 greedy completions over 8 λ
+differed). That is the rounding a change of batch shape or thread count already brings, so it is not
+part of a study's engine fingerprint, as a patch release of transformers is not.
 """
 
 from __future__ import annotations
@@ -44,8 +48,7 @@ def grouped_sdpa(
 
 def supported() -> bool:
     """Whether this torch's `scaled_dot_product_attention` takes `enable_gqa` (2.5 and later; we allow 2.4)."""
-    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
-    return (major, minor) >= (2, 5)
+    return torch.__version__ >= "2.5"  # a TorchVersion: compared as a version, not as text
 
 
 def register() -> str:
