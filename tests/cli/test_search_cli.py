@@ -51,6 +51,7 @@ def test_the_main_command_runs_the_default_study_and_continues_it(tmp_path):
     [
         (["--budget", "lots"], "cannot read budget 'lots'"),
         (["--budget", "0"], "positive whole number"),
+        (["--budget", "4k", "--holdout-size", "0"], "Invalid value for '--holdout-size'"),
         (["--budget", "-4k"], "cannot read budget"),
         (["--budget", "4k", "--space", "cubes"], "--space: input should be 'global', 'modules', 'blocks', 'layers' or 'profile'"),
         (["--budget", "4k", "--space", "profile", "--knots", "1"], "--knots: a profile needs at least 2 knots"),
