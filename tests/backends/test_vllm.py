@@ -10,10 +10,10 @@ from mi_search import open_pair
 from mi_search.backends.settings import HFSettings, VLLMSettings
 from mi_search.errors import UserError
 from mi_search.evaluation.decoding import DecodingParams
+from mi_search.evaluation.evaluate import gradable
 from mi_search.merge.architectures import Module
 from mi_search.merge.pair import PairConfig
 from mi_search.merge.spec import BlockLambda, LambdaSpec
-from mi_search.evaluation.evaluate import gradable
 from mi_search.service.sweep import run_sweep
 from mi_search.tasks.math import math_gold
 from mi_search.tasks.registry import TOY_DECODING
