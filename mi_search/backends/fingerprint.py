@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mi_search.atomic import atomic_write_text
+from mi_search.cache_dir import cache_dir
 from mi_search.merge.checkpoints import safetensors_files
 from mi_search.merge.finite import FiniteScan
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from mi_search.backends.settings import BackendSettings
 
 CHUNK = 8 * 1024 * 1024
-CACHE_ENV = "MI_SEARCH_CACHE"
 # Files that decide how a prompt becomes tokens and a response becomes text.
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -48,8 +47,7 @@ class CacheWarning(UserWarning):
 
 
 def cache_file() -> Path:
-    root = os.environ.get(CACHE_ENV)
-    return (Path(root) if root else Path.home() / ".cache" / "mi-search") / "fingerprints.json"
+    return cache_dir() / "fingerprints.json"
 
 
 def file_hash(path: Path, scan: FiniteScan | None = None) -> str:

@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 from mi_search.errors import UserError
 from mi_search.store_kinds import MLFLOW_STORE, check_store_kind
 from mi_search.store_lock import creating
+from mi_search.tracking.fresh_store import seed_new_store
 from mi_search.tracking.guard import bounded_requests
 from mi_search.tracking.locations import DEFAULT_TRACKING_URI, absolute_uri
 
@@ -39,6 +40,7 @@ def connect(tracking_uri: str) -> MlflowClient:
     check_tracking_uri(tracking_uri)
     with bounded_requests(10), creating(tracking_uri):  # one short try; a new SQLite store migrated by one process
         try:
+            seed_new_store(tracking_uri)
             absolute = absolute_uri(tracking_uri)
             client = MlflowClient(tracking_uri=absolute, registry_uri=absolute)
             client.search_experiments(max_results=1)
