@@ -122,6 +122,7 @@ def pytest_collection_modifyitems(config, items) -> None:
         item.add_marker(pytest.mark.slow)
     if os.environ.get("PYTEST_XDIST_WORKER"):
         group_for_workers(items)
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: slow first, see below
     if not marked:
         return
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
@@ -139,7 +140,10 @@ def group_for_workers(items) -> None:
     """Under `-n N` (the README's full command; pyproject's addopts add `--dist loadgroup`), keep together on one
     worker what must not be done twice or at once: every test of a module that shares a module- or class-scoped
     fixture (a finished study, the shipped pair's sweep) runs where that fixture was made, and all vLLM tests run
-    on one worker, one engine at a time. Every other test goes to whichever worker is free."""
+    on one worker, one engine at a time. Every other test goes to whichever worker is free.
+
+    The slow tests are handed out first (xdist hands out work in collection order): the quick ones then fill
+    the end of the run, rather than one worker finishing a minute-long test while the other has nothing left."""
     for item in items:
         if item.get_closest_marker("vllm"):
             item.add_marker(pytest.mark.xdist_group("vllm"))
