@@ -18,8 +18,8 @@ from mi_search.backends.load import load_backend
 from mi_search.errors import UserError
 from mi_search.backends.pair import ResolvedPair
 from mi_search.search.settings.config import StudyConfig, build_config, resume_config
-from mi_search.search.running.budget_edge import BudgetEdge
-from mi_search.search.running.holdout import rescore_front
+from mi_search.search.running.budget_edge import HOLDOUT_EDGE_ATTR, HOLDOUT_MOST, BudgetEdge, holdout_step
+from mi_search.search.running.holdout import rescore_front, rescore_point
 from mi_search.search.running.inputs import StudyInputs, prepare_inputs
 from mi_search.search.store.locations import study_folder
 from mi_search.search.running.objective import Observers, TrialRunner
@@ -112,6 +112,8 @@ def run_study(
         rescore_front(
             study, read_result(study, config.budget), backend, inputs.holdout, config, inputs.decoding, reuse=reuse
         )
+    _sharpen_edge(study, config, inputs, backend, tracker, observer, reuse)
+    with observer.step("writing the report"):
         result = read_result(study, config.budget)
         files = write_report(folder, result, _report_extra(config, inputs, result))
         if tracker is not None:
@@ -234,8 +236,26 @@ def _run_trials(
     stopper = StopWhenConverged(config)  # trials: auto stops the run once the front converged
     if not n_trials:
         return _stopped(study, config, stopper, 0, tracker, observer)
-    callbacks = [tracker.after_trial] if tracker is not None else []
-    callbacks += [stopper, BudgetEdge(config, n_trials, stopper)]  # the stop first: no edge point queued past it
+    callbacks = [stopper, BudgetEdge(config, n_trials, stopper)]  # the stop first: no edge point queued past it
+    _optimize(study, config, inputs, backend, tracker, observer, n_trials, callbacks, worker=worker, reuse=reuse)
+    _stopped(study, config, stopper, n_trials, tracker, observer)
+
+
+def _optimize(
+    study: optuna.Study,
+    config: StudyConfig,
+    inputs: StudyInputs,
+    backend: Backend,
+    tracker: StudyTracker | None,
+    observer: StudyObserver,
+    n_trials: int,
+    callbacks: list,
+    *,
+    worker: str | None = None,
+    reuse: Reuse | None = None,
+) -> None:
+    """Optuna's optimize for `n_trials`, each trial owned by this process and tracked; `callbacks` after the tracker's."""
+    callbacks = ([tracker.after_trial] if tracker is not None else []) + callbacks
     me = this_process()
     with observer.trials(n_trials, len(inputs.search.questions)) as progress:
         watchers = Observers(progress, *([tracker] if tracker is not None else []))
@@ -260,7 +280,38 @@ def _run_trials(
                 f"trial {taken.number} was given up while this process was stopped past its heartbeat (another "
                 "process failed it and queued it again); nothing of it was kept; run the same command to go on"
             ) from None
-    _stopped(study, config, stopper, n_trials, tracker, observer)
+
+
+def _sharpen_edge(
+    study: optuna.Study,
+    config: StudyConfig,
+    inputs: StudyInputs,
+    backend: Backend,
+    tracker: StudyTracker | None,
+    observer: StudyObserver,
+    reuse: Reuse | None,
+) -> None:
+    """Narrow the budget's edge once front points are re-scored (`budget_edge.holdout_step`): re-score the trials inside
+    it, run its middle when none is, at most `HOLDOUT_MOST` of each per run. One-λ spaces only."""
+    names = config.space.lambda_names()
+    if config.budget is None or len(names) != 1:
+        return
+    rescored = ran = 0
+    while rescored < HOLDOUT_MOST and ran <= HOLDOUT_MOST:
+        result = read_result(study, config.budget)
+        step = holdout_step(result.records, names, config.budget)
+        if step is None:
+            return
+        if step.rescore is not None:
+            with observer.step(f"re-scoring trial {step.rescore} on the held-out questions: where the budget binds"):
+                rescore_point(study, result, step.rescore, backend, inputs.holdout, config, inputs.decoding, reuse)
+            rescored += 1
+            continue
+        if ran == HOLDOUT_MOST:
+            return
+        study.enqueue_trial(config.space.uniform(step.lam), user_attrs={HOLDOUT_EDGE_ATTR: True})
+        _optimize(study, config, inputs, backend, tracker, observer, 1, [], reuse=reuse)
+        ran += 1
 
 
 def _stopped(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from mi_search.search.running.budget_edge import EDGE_ATTR, MOST, BudgetEdge, bracket
+from mi_search.search.running.budget_edge import EDGE_ATTR, MOST, BudgetEdge, EdgeStep, bracket, holdout_step
 from mi_search.search.running.stopping import StopWhenConverged
 from mi_search.search.settings.config import build_config
+from mi_search.search.statistics.outcomes import QuestionOutcome
+from mi_search.search.store.trials import TrialRecord
 
 BUDGET = 4000
 LAM = FloatDistribution(0.0, 1.0)
@@ -120,3 +124,57 @@ def test_the_widest_untried_interval_of_a_one_lambda_space():
     assert widest_gap(config, study) is None, f"every interval is at most {COVERAGE} wide"
     vector = build_config({"budget": BUDGET, "space": {"kind": "modules"}}, source="test")
     assert widest_gap(vector, new_study()) is None  # no grid covers a vector space
+
+
+# --- the edge on held-out questions ---------------------------------------------------------------------
+
+
+def point(number: int, lam: float, tokens: float, holdout: float | None = None, *, full: bool = True) -> TrialRecord:
+    """A uniform-λ trial's record: search mean tokens, and held-out mean tokens once re-scored."""
+    scores = None if holdout is None else {"accuracy": 0.5, "objective": 0.5, "mean_tokens": holdout}
+    return TrialRecord(number, {"lam": lam}, {}, 0.5, tokens, 23, full, tokens <= BUDGET, lam, 0, None, scores, None)
+
+
+def test_the_held_out_edge_re_scores_the_trial_nearest_the_middle_then_runs_the_middle():
+    # λ 0.44 fits on the search questions but not on the held-out ones; λ 0.31 fits on both
+    records = [point(0, 0.0, 900, 950), point(1, 0.31, 3300, 3400), point(2, 0.44, 3800, 4200), point(3, 1.0, 9000)]
+    assert holdout_step(records, ["lam"], BUDGET) == EdgeStep(lam=0.375)
+    # a fully scored trial inside the bracket (off the search front, say) is re-scored rather than a new one run
+    inside = [*records, point(4, 0.36, 3500), point(5, 0.40, 3700), point(6, 0.33, 3350, full=False)]
+    assert holdout_step(inside, ["lam"], BUDGET) == EdgeStep(rescore=4)
+    # re-scored within: the bracket moves up to (0.36, 0.44), and 0.40 is inside it
+    inside[4] = point(4, 0.36, 3500, 3600)
+    assert holdout_step(inside, ["lam"], BUDGET) == EdgeStep(rescore=5)
+    inside[5] = point(5, 0.40, 3700, 4050)  # past on held-out questions: (0.36, 0.40) is still 0.04 wide
+    assert holdout_step(inside, ["lam"], BUDGET) == EdgeStep(lam=0.38)
+    inside.append(point(7, 0.38, 3750, 3900))
+    assert holdout_step(inside, ["lam"], BUDGET) is None  # (0.38, 0.40): resolved
+
+
+def test_the_held_out_edge_judges_a_point_on_search_and_held_out_questions_together():
+    # 3,700 tokens on 23 search questions and 4,100 on 30 held-out ones: 3,926 on all 53, within 4,000
+    pooled = replace(point(1, 0.40, 3700, 4100), holdout_outcomes=tuple(QuestionOutcome(f"h{i}", 1, 1, 4100) for i in range(30)))
+    assert pooled.pooled_tokens == pytest.approx((3700 * 23 + 4100 * 30) / 53) and pooled.within(BUDGET)
+    records = [point(0, 0.0, 900, 950), pooled, point(2, 0.5, 4500)]
+    assert holdout_step(records, ["lam"], BUDGET) == EdgeStep(lam=0.45)  # bracket (0.40, 0.50), not (0.0, 0.40)
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [point(0, 0.0, 900, 950), point(1, 0.33, 3300, 3400), point(2, 0.345, 3800, 4200)],  # a bracket 0.015 wide
+        [point(0, 0.0, 900, 4100), point(1, 0.5, 5000)],  # nothing within the budget on held-out questions
+        [point(0, 0.0, 900, 950), point(1, 0.5, 2000, 2100)],  # nothing past the budget above
+        [point(0, 0.0, 900, 950), point(1, 0.5, 5000, full=False)],  # a trial stopped over the budget is past it
+    ],
+    ids=["resolved", "none within", "none past", "stopped past"],
+)
+def test_the_held_out_edge_steps_only_while_a_bracket_wider_than_the_resolution_is_open(records):
+    expected = EdgeStep(lam=0.25) if records[-1].full is False else None
+    assert holdout_step(records, ["lam"], BUDGET) == expected
+
+
+def test_the_held_out_edge_leaves_vector_points_alone():
+    records = [point(0, 0.0, 900, 950), point(2, 0.44, 3800, 4200)]
+    vector = TrialRecord(1, {"lam_attention": 0.2, "lam_mlp": 0.3}, {}, 0.5, 3000, 23, True, True, 0.25, 0, None, None, None)
+    assert holdout_step([*records, vector], ["lam_attention", "lam_mlp"], BUDGET) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from mi_search.search.settings.config import ChoiceConfig, ChoiceRule
@@ -80,10 +82,19 @@ def test_identical_outcomes_on_few_questions_are_no_evidence_of_equivalence():
     assert accuracy_loss(many, many).within(0.01)
 
 
-def test_a_point_over_budget_on_held_out_questions_is_never_chosen():
+def test_a_point_over_the_budget_is_never_chosen():
     assert choose([WORSE, TIED, BEST], [1, 2, 3], budget=250).number == 2
     assert choose([WORSE, TIED, BEST], [1, 2, 3], budget=150).number == 1
     assert choose([WORSE, TIED, BEST], [1, 2, 3], budget=90) is None
+
+
+def test_feasibility_is_judged_on_search_and_held_out_questions_together():
+    # BEST spent 300 on its 100 held-out questions; on 100 search questions 180 makes 240 on all 200
+    cheap_on_search = replace(BEST, mean_tokens=180.0)
+    assert choose([WORSE, TIED, cheap_on_search], [1, 2, 3], budget=250).number == 3
+    # TIED spent 200 on held-out questions; 320 on search makes 260 on all: past a budget of 250
+    dear_on_search = replace(TIED, mean_tokens=320.0)
+    assert choose([WORSE, dear_on_search, replace(BEST, mean_tokens=400.0)], [1, 2, 3], budget=250).number == 1
 
 
 # --- the choice on the study's accuracy objective ------------------------------------------------------

@@ -191,3 +191,25 @@ def test_the_botorch_sampler_missing_is_one_line_before_anything_is_stored(tmp_p
     with pytest.raises(UserError, match=r"pip install 'mi-search\[botorch\]'"):
         run(tmp_path, None, sampler="botorch")
     assert optuna.study.get_all_study_names(open_storage(f"sqlite:///{tmp_path}/studies.db")) == []
+
+
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
+def test_the_budget_edge_is_narrowed_on_held_out_questions_and_the_choice_fits_there(tmp_path, backend):
+    from mi_search.search.running.budget_edge import HOLDOUT_EDGE_ATTR, HOLDOUT_MOST, HOLDOUT_RESOLUTION, holdout_step
+
+    # The toy's tokens rise from ~57 (λ 0) to ~127 (λ 1): 72 tokens binds near λ 0.3.
+    report = run(tmp_path, backend, budget=72, name="edge", trials=4)
+    result = report.result
+    study = study_of(tmp_path, "edge")
+    ran = [t.number for t in study.trials if HOLDOUT_EDGE_ATTR in t.user_attrs]
+    rescored = [r for r in result.records if r.holdout]
+    assert len(ran) <= HOLDOUT_MOST
+    assert all(result.record(n).full for n in ran if result.record(n).feasible)  # stopped only over the budget
+    # the edge is resolved on held-out questions, or the run's steps are spent
+    assert holdout_step(result.records, ["lam"], 72) is None or len(ran) == HOLDOUT_MOST
+    within = sorted(r.params["lam"] for r in rescored if r.holdout["mean_tokens"] <= 72)
+    past = sorted(r.params["lam"] for r in result.records if r.params["lam"] > within[-1] and not r.within(72))
+    assert past and past[0] - within[-1] <= HOLDOUT_RESOLUTION or len(ran) == HOLDOUT_MOST
+    chosen = result.record(result.chosen)
+    assert chosen.holdout["mean_tokens"] <= 72
+    assert chosen.holdout["objective"] == max(r.holdout["objective"] for r in rescored if r.holdout["mean_tokens"] <= 72)

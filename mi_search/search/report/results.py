@@ -215,7 +215,10 @@ def choose(
     level: float = 0.95,
     objective: AccuracyObjective = "accuracy",
 ) -> Choice | None:
-    """Among re-scored front points within the budget on held-out questions, the one `rule` picks.
+    """Among re-scored points within the budget (on search and held-out questions together), the one `rule` picks.
+
+    Re-scored points are the front's, and those re-scored to find where the budget binds (which may be
+    off the search front, tied there with a cheaper point) or left behind by a front that moved on.
 
     best: the highest held-out accuracy (the study's `objective`), fewer tokens on ties.
     cheapest-within: the fewest held-out tokens among the points shown, paired on the held-out
@@ -226,7 +229,8 @@ def choose(
     """
     rule = rule if isinstance(rule, ChoiceConfig) else ChoiceConfig(rule=rule)
     by_number = {r.number: r for r in records}
-    candidates = [by_number[n] for n in front if by_number[n].holdout and by_number[n].within(budget)]
+    off_front = sorted((r for r in records if r.full and r.number not in front), key=lambda r: (r.mean_tokens, r.number))
+    candidates = [r for r in [*(by_number[n] for n in front), *off_front] if r.holdout and r.within(budget)]
     if not candidates:
         return None
     best = max(candidates, key=lambda r: (r.holdout["objective"], -r.holdout["mean_tokens"]))

@@ -31,8 +31,8 @@ def rescore_front(
     """Evaluate the front points chosen for held-out questions that have no held-out scores yet.
 
     First the answer: the front's most accurate points on the search questions, down until one is
-    within the budget on the held-out questions too (at the budget's edge the best point is often
-    just past it there), at most half of `holdout_points`. Then the front's shape (`worth_rescoring`).
+    within the budget on search and held-out questions together (at the budget's edge the best point
+    is often just past it), at most half of `holdout_points`. Then the front's shape (`worth_rescoring`).
     Returns the trial numbers re-scored.
     """
     done: list[int] = []
@@ -42,22 +42,27 @@ def rescore_front(
         if number not in known and trials.has_holdout(study, number):  # another process re-scored it meanwhile
             known[number] = trials.holdout_tokens(study, number)
         if number not in known:
-            known[number] = _rescore(study, result, number, backend, holdout, config, decoding, reuse)
+            known[number] = rescore_point(study, result, number, backend, holdout, config, decoding, reuse)
             done.append(number)
             if on_point is not None:
                 on_point(number)
         return known[number]
 
+    def within(number: int) -> bool:  # as the choice judges it: on every question scored (`TrialRecord.within`)
+        record = result.record(number)
+        tokens = trials.pooled_mean(record.mean_tokens, record.questions, rescore(number), len(holdout.questions))
+        return tokens <= config.budget
+
     ranked = sorted(result.front, key=lambda n: (-result.record(n).accuracy, result.record(n).mean_tokens))
     for number in ranked[: max(1, config.holdout_points // 2)]:
-        if config.budget is None or rescore(number) <= config.budget:
+        if config.budget is None or within(number):
             break
     for number in worth_rescoring(result, config.holdout_points, rescored=set(known)):
         rescore(number)
     return done
 
 
-def _rescore(
+def rescore_point(
     study: optuna.Study,
     result: StudyResult,
     number: int,

@@ -32,6 +32,7 @@ from mi_search.evaluation.scores import score_samples
 from mi_search.merge.spec import LambdaSpec
 from mi_search.search.store import trials
 from mi_search.search.settings.config import StudyConfig
+from mi_search.search.running.budget_edge import HOLDOUT_EDGE_ATTR
 from mi_search.search.running.inputs import QuestionSet
 from mi_search.search.running.reuse import Reuse
 from mi_search.search.statistics.intervals import over_budget_margin
@@ -146,7 +147,7 @@ class TrialRunner:
             generated += part.generated_tokens
             self.observer.rung_scored(trial, len(samples), len(questions))
             if size < len(questions):
-                stop = self.stop_reason(trial.study, outcomes_from_samples(samples))
+                stop = self.stop_reason(trial.study, outcomes_from_samples(samples), edge=HOLDOUT_EDGE_ATTR in trial.user_attrs)
                 if stop is not None:
                     trials.store_stop(trial, stop)
                     break
@@ -180,12 +181,19 @@ class TrialRunner:
         theirs = Incumbent(incumbent.number, incumbent.values[0], incumbent.values[1], trials.outcomes_of(incumbent))
         return paired_estimate(outcomes, theirs, self.config.objectives.accuracy)
 
-    def stop_reason(self, study: optuna.Study, outcomes: list[QuestionOutcome]) -> dict[str, Any] | None:
-        """Why a partly scored trial should stop (over budget, or the front point that beats it), or None."""
+    def stop_reason(
+        self, study: optuna.Study, outcomes: list[QuestionOutcome], *, edge: bool = False
+    ) -> dict[str, Any] | None:
+        """Why a partly scored trial should stop (over budget, or the front point that beats it), or None.
+
+        A trial run to find the budget's edge on held-out questions (`edge`) stops only over the budget:
+        it is there to be re-scored, whatever it adds to the search front."""
         level, objective = self.config.halving.level, self.config.objectives.accuracy
         over = over_budget_margin(outcomes, self.config.budget, level)
         if over > 0:
             return {"rung": len(outcomes), "reason": "over_budget", "tokens_margin": over, "level": level}
+        if edge:
+            return None
         front = [Incumbent(t.number, t.values[0], t.values[1], trials.outcomes_of(t)) for t in trials.front_trials(study)]
         if any(at_least_as_good(outcomes, incumbent.outcomes, objective) for incumbent in front):
             return None  # it would take that front point's place: never stopped
