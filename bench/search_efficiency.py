@@ -25,7 +25,8 @@ study with the random sampler, seeded λ off and no halving, stopped at the stud
 Lines: one per seed and method, then the means over seeds: `hv_ratio=` (study over reference front),
 `token_ratio=` (search tokens over the reference grid's), `chosen_gap=` (paper: the true expected
 accuracy of the best feasible point of the space minus the chosen point's, in points; nan: nothing
-chosen), `holdout_token_ratio=` (re-scoring front
+chosen; negative where the choice is truly past the budget), `chosen_over=` (the chosen point's true
+tokens past the budget, in % of it: 0 when within; the means line gives the worst seed), `holdout_token_ratio=` (re-scoring front
 points on held-out questions, which a grid would need too), `tokens_to_98%=` (search tokens spent
 when the front first reached 98 % of the reference, over the reference grid's; nan: never).
 
@@ -87,6 +88,9 @@ class Problem:
 
     def true_accuracy(self, spec: LambdaSpec) -> float:
         return self.model.expected(self.model.effective_of(spec))[0] if self.model is not None else math.nan
+
+    def true_tokens(self, spec: LambdaSpec) -> float:
+        return self.model.expected(self.model.effective_of(spec))[1] if self.model is not None else math.nan
 
     def rescore(self, points: list[Point], specs: list[LambdaSpec]) -> list[Point]:
         if self.model is None:
@@ -154,6 +158,7 @@ class Outcome:
     chosen: str
     to_target: int | None  # search tokens spent when the front first reached TARGET of the reference
     chosen_gap: float = math.nan  # points of true accuracy the chosen point gives up against the best feasible
+    chosen_over: float = math.nan  # % of the budget the chosen point truly spends past it (0: within it)
     stop: str = ""  # why the study stopped (`trials: auto`), as stored with it
 
 
@@ -179,11 +184,13 @@ def run_one(
     held = sum(r.holdout["generated_tokens"] for r in result.records if r.holdout) if spend is None else 0
     chosen = result.record(result.chosen) if result.chosen is not None and spend is None else None
     chosen_text = f"trial {chosen.number} (mean λ {chosen.mean_lambda:.2f})" if chosen else "-"
-    gap = math.nan
+    gap = over = math.nan
     if chosen is not None:
-        gap = 100 * (problem.best_feasible - problem.true_accuracy(space.setting(chosen.params, DecodingParams())[0]))
+        spec = space.setting(chosen.params, DecodingParams())[0]
+        gap = 100 * (problem.best_feasible - problem.true_accuracy(spec))
+        over = max(0.0, 100 * (problem.true_tokens(spec) / problem.budget - 1))
     stop = optuna.load_study(study_name=name, storage=runtime.storage).user_attrs.get(STOP_ATTR, "")
-    return Outcome(hypervolume(points, problem.budget), used, held, counted, full, chosen_text, to_target, gap, stop)
+    return Outcome(hypervolume(points, problem.budget), used, held, counted, full, chosen_text, to_target, gap, over, stop)
 
 
 def run_random(problem: Problem, seed: int, spend: int, grid_tokens: int, folder: Path, ref_hv: float) -> Outcome:
@@ -256,7 +263,7 @@ def main() -> None:
         if args.trials is not None:
             overrides["trials"] = args.trials
         hv_ratios, token_ratios, holdout_ratios, same_k_ratios, target_ratios, random_ratios = [], [], [], [], [], []
-        gaps = []
+        gaps, overs = [], []
         for seed in args.seeds:
             study = run_one(problem, {**overrides, "seed": seed}, folder, f"study{seed}", ref_hv)
             hv_ratios.append(study.hv / ref_hv)
@@ -265,10 +272,11 @@ def main() -> None:
             same_k_ratios.append(study.tokens / grid_tokens)
             target_ratios.append(study.to_target / reference_tokens if study.to_target is not None else float("nan"))
             gaps.append(study.chosen_gap)
+            overs.append(study.chosen_over)
             print(
                 f"study  seed {seed}: {study.trials} trials ({study.full} fully scored) hv={study.hv:.4f} "
                 f"tokens={study.tokens} hv_ratio={hv_ratios[-1]:.3f} token_ratio={token_ratios[-1]:.3f} "
-                f"chosen_gap={gaps[-1]:.2f} holdout_token_ratio={holdout_ratios[-1]:.3f} "
+                f"chosen_gap={gaps[-1]:.2f} chosen_over={overs[-1]:.1f}% holdout_token_ratio={holdout_ratios[-1]:.3f} "
                 f"tokens_to_{TARGET:.0%}={target_ratios[-1]:.3f} (same-k grid: {same_k_ratios[-1]:.3f}) chosen {study.chosen}"
             )
             print(f"       seed {seed}: {study.stop}")
@@ -282,7 +290,8 @@ def main() -> None:
         tail = f" random_hv_ratio={statistics.fmean(random_ratios):.3f}" if random_ratios else ""
         print(
             f"hv_ratio={statistics.fmean(hv_ratios):.3f} token_ratio={statistics.fmean(token_ratios):.3f} "
-            f"chosen_gap={statistics.fmean(gaps):.2f} holdout_token_ratio={statistics.fmean(holdout_ratios):.3f} "
+            f"chosen_gap={statistics.fmean(gaps):.2f} chosen_over={max(overs):.1f}% "
+            f"holdout_token_ratio={statistics.fmean(holdout_ratios):.3f} "
             f"tokens_to_{TARGET:.0%}={statistics.fmean(target_ratios):.3f} "
             f"same_k_token_ratio={statistics.fmean(same_k_ratios):.3f}{tail}"
         )

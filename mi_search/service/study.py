@@ -18,7 +18,7 @@ from mi_search.backends.load import load_backend
 from mi_search.errors import UserError
 from mi_search.backends.pair import ResolvedPair
 from mi_search.search.settings.config import StudyConfig, build_config, resume_config
-from mi_search.search.running.budget_edge import HOLDOUT_EDGE_ATTR, HOLDOUT_MOST, BudgetEdge, holdout_step
+from mi_search.search.running.budget_edge import HOLDOUT_EDGE_ATTR, HOLDOUT_MOST, BudgetEdge, holdout_step, peak_step
 from mi_search.search.running.holdout import rescore_front, rescore_point
 from mi_search.search.running.inputs import StudyInputs, prepare_inputs
 from mi_search.search.store.locations import study_folder
@@ -112,7 +112,7 @@ def run_study(
         rescore_front(
             study, read_result(study, config.budget), backend, inputs.holdout, config, inputs.decoding, reuse=reuse
         )
-    _sharpen_edge(study, config, inputs, backend, tracker, observer, reuse)
+    _sharpen_choice(study, config, inputs, backend, tracker, observer, reuse)
     with observer.step("writing the report"):
         result = read_result(study, config.budget)
         files = write_report(folder, result, _report_extra(config, inputs, result))
@@ -282,7 +282,7 @@ def _optimize(
             ) from None
 
 
-def _sharpen_edge(
+def _sharpen_choice(
     study: optuna.Study,
     config: StudyConfig,
     inputs: StudyInputs,
@@ -291,19 +291,22 @@ def _sharpen_edge(
     observer: StudyObserver,
     reuse: Reuse | None,
 ) -> None:
-    """Narrow the budget's edge once front points are re-scored (`budget_edge.holdout_step`): re-score the trials inside
-    it, run its middle when none is, at most `HOLDOUT_MOST` of each per run. One-λ spaces only."""
+    """Narrow where the answer lies once front points are re-scored: the budget's edge (`budget_edge.holdout_step`),
+    then the interval beside the choice that may hold a peak (`peak_step`). Trials inside are re-scored, a middle is
+    run when none is, at most `HOLDOUT_MOST` of each per run. One-λ spaces only."""
     names = config.space.lambda_names()
     if config.budget is None or len(names) != 1:
         return
     rescored = ran = 0
     while rescored < HOLDOUT_MOST and ran <= HOLDOUT_MOST:
         result = read_result(study, config.budget)
-        step = holdout_step(result.records, names, config.budget)
+        step = holdout_step(result.records, names, config.budget) or peak_step(
+            result.records, names, config.budget, result.chosen
+        )
         if step is None:
             return
         if step.rescore is not None:
-            with observer.step(f"re-scoring trial {step.rescore} on the held-out questions: where the budget binds"):
+            with observer.step(f"re-scoring trial {step.rescore} on the held-out questions, beside the choice"):
                 rescore_point(study, result, step.rescore, backend, inputs.holdout, config, inputs.decoding, reuse)
             rescored += 1
             continue

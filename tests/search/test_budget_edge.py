@@ -9,7 +9,7 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from mi_search.search.running.budget_edge import EDGE_ATTR, MOST, BudgetEdge, EdgeStep, bracket, holdout_step
+from mi_search.search.running.budget_edge import EDGE_ATTR, MOST, BudgetEdge, EdgeStep, bracket, holdout_step, peak_step
 from mi_search.search.running.stopping import StopWhenConverged
 from mi_search.search.settings.config import build_config
 from mi_search.search.statistics.outcomes import QuestionOutcome
@@ -178,3 +178,46 @@ def test_the_held_out_edge_leaves_vector_points_alone():
     records = [point(0, 0.0, 900, 950), point(2, 0.44, 3800, 4200)]
     vector = TrialRecord(1, {"lam_attention": 0.2, "lam_mlp": 0.3}, {}, 0.5, 3000, 23, True, True, 0.25, 0, None, None, None)
     assert holdout_step([*records, vector], ["lam_attention", "lam_mlp"], BUDGET) is None
+
+
+def scored(number: int, lam: float, accuracy: float, tokens: float, holdout: bool = True) -> TrialRecord:
+    """A uniform-λ trial with its search accuracy; re-scored (at the same tokens) unless `holdout` is False."""
+    scores = {"accuracy": accuracy, "objective": accuracy, "mean_tokens": tokens} if holdout else None
+    return TrialRecord(number, {"lam": lam}, {}, accuracy, tokens, 23, True, tokens <= BUDGET, lam, 0, None, scores, None)
+
+
+def test_a_peak_inside_the_budget_is_narrowed_toward_the_better_neighbour():
+    # a narrow peak late: the choice at λ 0.84; λ 1.0 is within the budget and 0.16 away, λ 0.82 only 0.02
+    records = [scored(0, 0.82, 0.73, 3000), scored(1, 0.84, 0.76, 3100), scored(2, 1.0, 0.71, 3900, holdout=False)]
+    assert peak_step(records, ["lam"], BUDGET, chosen=1) == EdgeStep(lam=0.92)
+    records.append(scored(3, 0.92, 0.63, 3500, holdout=False))  # run, and below the choice: not re-scored
+    assert peak_step(records, ["lam"], BUDGET, chosen=1) == EdgeStep(lam=0.88)
+    records.append(scored(4, 0.88, 0.79, 3300, holdout=False))  # run, and above the choice: re-scored
+    assert peak_step(records, ["lam"], BUDGET, chosen=1) == EdgeStep(rescore=4)
+    records[4] = scored(4, 0.88, 0.79, 3300)  # chosen now; its neighbours 0.84 and 0.92 are 0.04 away
+    assert peak_step(records, ["lam"], BUDGET, chosen=4) == EdgeStep(lam=0.86)
+    # both neighbours wide: toward the one that scored better on the search questions
+    wide = [scored(0, 0.5, 0.70, 2000), scored(1, 0.7, 0.75, 3000), scored(2, 0.9, 0.72, 3800)]
+    assert peak_step(wide, ["lam"], BUDGET, chosen=1) == EdgeStep(lam=0.8)
+    wide[0] = scored(0, 0.5, 0.74, 2000)
+    assert peak_step(wide, ["lam"], BUDGET, chosen=1) == EdgeStep(lam=0.6)
+
+
+def test_at_the_budgets_edge_a_peak_is_sought_below_only_where_the_search_questions_point_there():
+    rising = [scored(0, 0.5, 0.60, 2500), scored(1, 0.6, 0.70, 3600), scored(2, 0.7, 0.78, 4400, holdout=False)]
+    assert peak_step(rising, ["lam"], BUDGET, chosen=1) is None  # λ 0.7 is past the budget: the edge's job
+    flat = [scored(0, 0.5, 0.71, 2500), *rising[1:]]
+    assert peak_step(flat, ["lam"], BUDGET, chosen=1) == EdgeStep(lam=0.55)
+    narrow = [scored(0, 0.59, 0.75, 3500), *rising[1:]]
+    assert peak_step(narrow, ["lam"], BUDGET, chosen=1) is None  # 0.01 wide: resolved
+    assert peak_step(rising, ["lam"], BUDGET, chosen=None) is None
+
+
+def test_the_edge_is_left_alone_where_accuracy_falls_toward_it_or_its_middle_was_stopped_early():
+    # past the peak: λ 1.0 is past the budget but scored below the chosen λ 0.875 on the search questions
+    falling = [scored(0, 0.5, 0.64, 2000), scored(1, 0.875, 0.75, 3500), scored(2, 1.0, 0.68, 4100, holdout=False)]
+    assert holdout_step(falling, ["lam"], BUDGET) is None
+    rising = [*falling[:2], scored(2, 1.0, 0.80, 4100, holdout=False)]
+    assert holdout_step(rising, ["lam"], BUDGET) == EdgeStep(lam=0.9375)
+    stopped = replace(scored(3, 0.9375, 0.70, 3800, holdout=False), full=False)  # halving stopped it there
+    assert holdout_step([*rising, stopped], ["lam"], BUDGET) is None  # a second run would reuse its scores

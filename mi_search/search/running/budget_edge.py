@@ -104,26 +104,85 @@ def holdout_step(records: list[TrialRecord], names: list[str], budget: int) -> E
     judges feasibility, on every question a point was scored on (`TrialRecord.within`): the largest
     uniform λ within the budget among re-scored points (a) and the smallest above it past the budget
     (b; on the search questions for a point not re-scored). While b − a is wider than
-    `HOLDOUT_RESOLUTION`, a fully scored trial inside it is re-scored (the one nearest the middle; it
-    may be off the search front, tied there with a cheaper point), else the middle is run. Only
-    uniform-λ trials of a one-λ space take part, as in `bracket`.
+    `HOLDOUT_RESOLUTION` and b scored at least as well as a on the search questions (where accuracy
+    falls toward the budget the answer lies below it), a fully scored trial inside it is re-scored (the
+    one nearest the middle; it may be off the search front, tied there with a cheaper point), else the
+    middle is run. Only uniform-λ trials of a one-λ space take part, as in `bracket`.
     """
-    uniform = [r for r in records if r.repeat_of is None and set(r.params) == set(names)]
-    uniform = [r for r in uniform if len({float(r.params[name]) for name in names}) == 1]
-
-    def lam(record: TrialRecord) -> float:
-        return float(record.params[names[0]])
-
-    within = [lam(r) for r in uniform if r.full and r.holdout and r.within(budget)]
+    uniform = _uniform(records, names)
+    within = [lam for lam, r in uniform.items() if r.full and r.holdout and r.within(budget)]
     if not within:
         return None
     low = max(within)
-    past = [lam(r) for r in uniform if lam(r) > low and not (r.within(budget) if r.holdout else r.feasible)]
-    if not past or min(past) - low <= HOLDOUT_RESOLUTION + 1e-9:  # 0.40 − 0.38 is 0.020000000000000018
+    past = [lam for lam, r in uniform.items() if lam > low and not _fits(r, budget)]
+    if not past or uniform[min(past)].accuracy < uniform[low].accuracy:
+        return None  # nothing past, or accuracy falls toward the edge: nothing better lies inside (`peak_step`)
+    return _narrow(uniform, low, min(past))
+
+
+def peak_step(records: list[TrialRecord], names: list[str], budget: int, chosen: int | None) -> EdgeStep | None:
+    """The next step toward the most accurate blend when it lies inside the budget, not at its edge.
+
+    Why: on a curve whose accuracy peaks below the budget (a narrow peak late, an overthinking dip),
+    the best blend lies between the chosen point and a neighbour, and a sampler that stopped, or a
+    `max_trials` that ended it, can leave that interval 0.16 λ wide: on one such curve the choice gave
+    up 2.5 points to the peak it stepped over. Each of the chosen point's two uniform-λ neighbours
+    within the budget bounds an interval that may hold the peak. When the one above is past the budget
+    the choice sits at the edge (which `holdout_step` narrows), and the one below is taken only if it
+    scored at least as well on the search questions: on a rising curve nothing better lies below the
+    edge. Of the intervals wider than `HOLDOUT_RESOLUTION`,
+    the one whose neighbour scored better on the search questions (paired: the same questions) is
+    narrowed as `holdout_step` narrows the edge: a fully scored trial inside is re-scored, else its
+    middle is run. A neighbour not yet re-scored that scored at least as well as the chosen point on the
+    search questions (the middle run last time, say) is re-scored first: the choice may move to it.
+    """
+    uniform = _uniform(records, names)
+    point = next((r for r in uniform.values() if r.number == chosen), None)
+    if point is None:
         return None
-    high = min(past)
+    at = float(point.params[names[0]])
+    below = [lam for lam in uniform if lam < at]
+    above = [lam for lam in uniform if lam > at]
+    sides = []
+    if above and _fits(uniform[min(above)], budget):
+        sides.append(min(above))
+    if below and (sides or uniform[max(below)].accuracy >= point.accuracy) and _fits(uniform[max(below)], budget):
+        sides.append(max(below))
+    better = [uniform[lam] for lam in sides if uniform[lam].full and not uniform[lam].holdout]
+    better = [r for r in better if r.accuracy >= point.accuracy]
+    if better:  # a neighbour run here that scored at least as well: re-scored, the choice may move to it
+        return EdgeStep(rescore=max(better, key=lambda r: (r.accuracy, -r.number)).number)
+    sides = [lam for lam in sides if abs(lam - at) > HOLDOUT_RESOLUTION + 1e-9]
+    if not sides:
+        return None
+    neighbour = max(sides, key=lambda lam: (uniform[lam].accuracy, abs(lam - at)))
+    return _narrow(uniform, min(at, neighbour), max(at, neighbour))
+
+
+def _uniform(records: list[TrialRecord], names: list[str]) -> dict[float, TrialRecord]:
+    """The trials with every λ of a one-λ space at one value, by that value (the first trial at each)."""
+    found: dict[float, TrialRecord] = {}
+    for record in records:
+        values = {float(record.params[name]) for name in names} if set(record.params) == set(names) else set()
+        if record.repeat_of is None and len(values) == 1:
+            found.setdefault(values.pop(), record)
+    return found
+
+
+def _fits(record: TrialRecord, budget: int) -> bool:
+    """Within the budget on every question scored once re-scored, else on the search questions."""
+    return record.within(budget) if record.holdout else record.feasible
+
+
+def _narrow(uniform: dict[float, TrialRecord], low: float, high: float) -> EdgeStep | None:
+    """Re-score the fully scored trial nearest the middle of (low, high), else run the middle; None when
+    the interval is `HOLDOUT_RESOLUTION` narrow (0.40 − 0.38 is 0.020000000000000018, hence the slack)."""
+    if high - low <= HOLDOUT_RESOLUTION + 1e-9:
+        return None
     middle = (low + high) / 2
-    inside = [r for r in uniform if r.full and r.feasible and not r.holdout and low < lam(r) < high]
+    inside = [(lam, r) for lam, r in uniform.items() if r.full and r.feasible and not r.holdout and low < lam < high]
     if inside:
-        return EdgeStep(rescore=min(inside, key=lambda r: (abs(lam(r) - middle), r.number)).number)
+        return EdgeStep(rescore=min(inside, key=lambda item: (abs(item[0] - middle), item[1].number))[1].number)
+    if any(abs(lam - middle) < 1e-4 for lam in uniform):  # tried there and stopped early: running it again reuses that
+        return None
     return EdgeStep(lam=round(middle, 4))
