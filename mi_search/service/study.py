@@ -107,12 +107,14 @@ def run_study(
         observer.note(f"continuing study {config.study_name!r}: it has {had} finished trials, this run adds {adds}")
     backend, tracker = _open(study, config, inputs, runtime, client, observer, backend, pair)
     n_trials = trials_to_run(config, study, sum(warmed))  # stored evaluations taken count as this run's trials
-    _run_trials(study, config, inputs, backend, tracker, observer, reuse=reuse, n_trials=n_trials)
+    run = _Run(study, config, inputs, backend, tracker, observer, reuse)
+    _run_trials(run, n_trials=n_trials)
     with observer.step("re-scoring new front points on the held-out questions"):
         rescore_front(
             study, read_result(study, config.budget), backend, inputs.holdout, config, inputs.decoding, reuse=reuse
         )
-    _sharpen_choice(study, config, inputs, backend, tracker, observer, reuse)
+    if n_trials:  # a rerun of a converged study runs nothing, beside the choice too
+        _sharpen_choice(run)
     with observer.step("writing the report"):
         result = read_result(study, config.budget)
         files = write_report(folder, result, _report_extra(config, inputs, result))
@@ -161,7 +163,7 @@ def run_worker(
     reap_orphans(study)
     backend, tracker = _open(study, config, inputs, runtime, client, observer, None, pair)
     reuse = _reuse(storage, fingerprint, pair, config)
-    _run_trials(study, config, inputs, backend, tracker, observer, worker=worker_id(), reuse=reuse)
+    _run_trials(_Run(study, config, inputs, backend, tracker, observer, reuse), worker=worker_id())
     return config
 
 
@@ -214,52 +216,44 @@ def _open(
     return backend, StudyTracker.open(client, runtime.tracking_uri, study, config, tags=tags)
 
 
-def _run_trials(
-    study: optuna.Study,
-    config: StudyConfig,
-    inputs: StudyInputs,
-    backend: Backend,
-    tracker: StudyTracker | None,
-    observer: StudyObserver,
-    *,
-    worker: str | None = None,
-    reuse: Reuse | None = None,
-    n_trials: int | None = None,
-) -> None:
+@dataclass(frozen=True)
+class _Run:
+    """What this invocation's trials run with: the study, its settings and inputs, the loaded pair, the tracker."""
+
+    study: optuna.Study
+    config: StudyConfig
+    inputs: StudyInputs
+    backend: Backend
+    tracker: StudyTracker | None
+    observer: StudyObserver
+    reuse: Reuse | None = None
+
+
+def _run_trials(run: _Run, *, worker: str | None = None, n_trials: int | None = None) -> None:
     """This invocation's trials (`stopping.trials_to_run`, as Optuna's n_trials), merging in place for each;
     then why it stopped, printed and stored (`_stopped`).
 
     Each trial first records the process running it, so a kill at any point is reaped at once by
     the next process that opens the study on this host (`reap_orphans`).
     """
+    study, config = run.study, run.config
     n_trials = trials_to_run(config, study) if n_trials is None else n_trials
     stopper = StopWhenConverged(config)  # trials: auto stops the run once the front converged
     if not n_trials:
-        return _stopped(study, config, stopper, 0, tracker, observer)
+        return _stopped(study, config, stopper, 0, run.tracker, run.observer)
     callbacks = [stopper, BudgetEdge(config, n_trials, stopper)]  # the stop first: no edge point queued past it
-    _optimize(study, config, inputs, backend, tracker, observer, n_trials, callbacks, worker=worker, reuse=reuse)
-    _stopped(study, config, stopper, n_trials, tracker, observer)
+    _optimize(run, n_trials, callbacks, worker=worker)
+    _stopped(study, config, stopper, n_trials, run.tracker, run.observer)
 
 
-def _optimize(
-    study: optuna.Study,
-    config: StudyConfig,
-    inputs: StudyInputs,
-    backend: Backend,
-    tracker: StudyTracker | None,
-    observer: StudyObserver,
-    n_trials: int,
-    callbacks: list,
-    *,
-    worker: str | None = None,
-    reuse: Reuse | None = None,
-) -> None:
+def _optimize(run: _Run, n_trials: int, callbacks: list, *, worker: str | None = None) -> None:
     """Optuna's optimize for `n_trials`, each trial owned by this process and tracked; `callbacks` after the tracker's."""
+    study, config, inputs, tracker = run.study, run.config, run.inputs, run.tracker
     callbacks = ([tracker.after_trial] if tracker is not None else []) + callbacks
     me = this_process()
-    with observer.trials(n_trials, len(inputs.search.questions)) as progress:
+    with run.observer.trials(n_trials, len(inputs.search.questions)) as progress:
         watchers = Observers(progress, *([tracker] if tracker is not None else []))
-        runner = TrialRunner(backend, inputs.search, config, inputs.decoding, watchers, reuse)
+        runner = TrialRunner(run.backend, inputs.search, config, inputs.decoding, watchers, run.reuse)
 
         def owned(trial: optuna.Trial) -> tuple[float, float]:
             trials.store_owner(trial, me)
@@ -282,20 +276,14 @@ def _optimize(
             ) from None
 
 
-def _sharpen_choice(
-    study: optuna.Study,
-    config: StudyConfig,
-    inputs: StudyInputs,
-    backend: Backend,
-    tracker: StudyTracker | None,
-    observer: StudyObserver,
-    reuse: Reuse | None,
-) -> None:
+def _sharpen_choice(run: _Run) -> None:
     """Narrow where the answer lies once front points are re-scored: the budget's edge (`budget_edge.holdout_step`),
     then the interval beside the choice that may hold a peak (`peak_step`). Trials inside are re-scored, a middle is
-    run when none is, at most `HOLDOUT_MOST` of each per run. One-λ spaces only."""
+    run when none is, at most `HOLDOUT_MOST` of each per run. One-λ spaces with `trials: auto` only: a fixed
+    `--trials N` is the spend the user set."""
+    study, config, inputs = run.study, run.config, run.inputs
     names = config.space.lambda_names()
-    if config.budget is None or len(names) != 1:
+    if config.budget is None or len(names) != 1 or config.trials != "auto":
         return
     rescored = ran = 0
     while rescored < HOLDOUT_MOST and ran <= HOLDOUT_MOST:
@@ -304,17 +292,22 @@ def _sharpen_choice(
             result.records, names, config.budget, result.chosen
         )
         if step is None:
-            return
+            break
         if step.rescore is not None:
-            with observer.step(f"re-scoring trial {step.rescore} on the held-out questions, beside the choice"):
-                rescore_point(study, result, step.rescore, backend, inputs.holdout, config, inputs.decoding, reuse)
+            with run.observer.step(f"re-scoring trial {step.rescore} on the held-out questions, beside the choice"):
+                rescore_point(study, result, step.rescore, run.backend, inputs.holdout, config, inputs.decoding, run.reuse)
             rescored += 1
             continue
         if ran == HOLDOUT_MOST:
-            return
+            break
         study.enqueue_trial(config.space.uniform(step.lam), user_attrs={HOLDOUT_EDGE_ATTR: True})
-        _optimize(study, config, inputs, backend, tracker, observer, 1, [], reuse=reuse)
+        _optimize(run, 1, [])
         ran += 1
+    if rescored or ran:
+        run.observer.note(
+            f"beside the choice (the budget's edge, or a peak below it): {ran} more trials run, "
+            f"{rescored} re-scored on the held-out questions"
+        )
 
 
 def _stopped(

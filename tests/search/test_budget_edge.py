@@ -190,12 +190,15 @@ def test_a_peak_inside_the_budget_is_narrowed_toward_the_better_neighbour():
     # a narrow peak late: the choice at λ 0.84; λ 1.0 is within the budget and 0.16 away, λ 0.82 only 0.02
     records = [scored(0, 0.82, 0.73, 3000), scored(1, 0.84, 0.76, 3100), scored(2, 1.0, 0.71, 3900, holdout=False)]
     assert peak_step(records, ["lam"], BUDGET, chosen=1) == EdgeStep(lam=0.92)
-    records.append(scored(3, 0.92, 0.63, 3500, holdout=False))  # run, and below the choice: not re-scored
+    records.append(scored(3, 0.92, 0.70, 3500, holdout=False))  # run, and below the choice: not re-scored
     assert peak_step(records, ["lam"], BUDGET, chosen=1) == EdgeStep(lam=0.88)
     records.append(scored(4, 0.88, 0.79, 3300, holdout=False))  # run, and above the choice: re-scored
     assert peak_step(records, ["lam"], BUDGET, chosen=1) == EdgeStep(rescore=4)
     records[4] = scored(4, 0.88, 0.79, 3300)  # chosen now; its neighbours 0.84 and 0.92 are 0.04 away
     assert peak_step(records, ["lam"], BUDGET, chosen=4) == EdgeStep(lam=0.86)
+    # a plateau: nothing as steep as the chosen point's slopes to its neighbours leaves half a point of room
+    plateau = [scored(0, 0.6, 0.99, 2000), scored(1, 0.7, 0.99, 2500), scored(2, 0.8, 0.985, 3000)]
+    assert peak_step(plateau, ["lam"], BUDGET, chosen=1) is None
     # both neighbours wide: toward the one that scored better on the search questions
     wide = [scored(0, 0.5, 0.70, 2000), scored(1, 0.7, 0.75, 3000), scored(2, 0.9, 0.72, 3800)]
     assert peak_step(wide, ["lam"], BUDGET, chosen=1) == EdgeStep(lam=0.8)

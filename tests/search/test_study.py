@@ -198,7 +198,7 @@ def test_the_budget_edge_is_narrowed_on_held_out_questions_and_the_choice_fits_t
     from mi_search.search.running.budget_edge import HOLDOUT_EDGE_ATTR, HOLDOUT_MOST, HOLDOUT_RESOLUTION, holdout_step
 
     # The toy's tokens rise from ~57 (λ 0) to ~127 (λ 1) and its accuracy up to λ ~0.6: 75 tokens binds there.
-    report = run(tmp_path, backend, budget=75, name="edge", trials=4)
+    report = run(tmp_path, backend, budget=75, name="edge", trials="auto", min_trials=3, max_trials=4)
     result = report.result
     study = study_of(tmp_path, "edge")
     ran = [t.number for t in study.trials if HOLDOUT_EDGE_ATTR in t.user_attrs]
@@ -217,3 +217,9 @@ def test_the_budget_edge_is_narrowed_on_held_out_questions_and_the_choice_fits_t
     chosen = result.record(result.chosen)
     assert chosen.within(75)
     assert chosen.holdout["objective"] == max(r.holdout["objective"] for r in rescored if r.within(75))
+
+
+@pytest.mark.slow  # a whole toy study: seconds to tens of seconds
+def test_a_fixed_trial_count_is_the_spend_and_nothing_is_run_beside_the_choice(tmp_path, backend):
+    report = run(tmp_path, backend, budget=75, name="fixed", trials=4)
+    assert len(report.result.records) == 4 and len(study_of(tmp_path, "fixed").trials) == 4

@@ -84,6 +84,9 @@ HOLDOUT_MOST = 3  # held-out re-scorings (and as many new trials) per run
 # On the paper's curve tokens reach 16k where accuracy climbs 0.5 points per 0.01 λ: a bracket 0.05 wide
 # could leave 2.4 points on the table, one 0.02 wide about 1.
 HOLDOUT_RESOLUTION = 0.02
+# An interval beside the choice is searched for a peak only if it could hold half a point more: on a plateau
+# (the toy's λ 0.6-0.9, all near 1.0) nothing steeper than its neighbours leaves room for one.
+PEAK_ROOM = 0.005
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,9 @@ def peak_step(records: list[TrialRecord], names: list[str], budget: int, chosen:
     within the budget bounds an interval that may hold the peak. When the one above is past the budget
     the choice sits at the edge (which `holdout_step` narrows), and the one below is taken only if it
     scored at least as well on the search questions: on a rising curve nothing better lies below the
-    edge. Of the intervals wider than `HOLDOUT_RESOLUTION`,
+    edge. An interval is left alone if, rising no more steeply than the chosen point's slope to either
+    neighbour, it could not hold `PEAK_ROOM` more accuracy (a plateau). Of the intervals wider than
+    `HOLDOUT_RESOLUTION`,
     the one whose neighbour scored better on the search questions (paired: the same questions) is
     narrowed as `holdout_step` narrows the edge: a fully scored trial inside is re-scored, else its
     middle is run. A neighbour not yet re-scored that scored at least as well as the chosen point on the
@@ -152,7 +157,13 @@ def peak_step(records: list[TrialRecord], names: list[str], budget: int, chosen:
     better = [r for r in better if r.accuracy >= point.accuracy]
     if better:  # a neighbour run here that scored at least as well: re-scored, the choice may move to it
         return EdgeStep(rescore=max(better, key=lambda r: (r.accuracy, -r.number)).number)
-    sides = [lam for lam in sides if abs(lam - at) > HOLDOUT_RESOLUTION + 1e-9]
+    neighbours = [lam for lam in (max(below, default=None), min(above, default=None)) if lam is not None]
+    slope = max((abs(uniform[lam].accuracy - point.accuracy) / abs(lam - at) for lam in neighbours), default=0.0)
+
+    def room(lam: float) -> float:  # the most (lam, at) could hold above the choice, were accuracy no steeper inside
+        return (uniform[lam].accuracy - point.accuracy) / 2 + slope * abs(lam - at) / 2
+
+    sides = [lam for lam in sides if abs(lam - at) > HOLDOUT_RESOLUTION + 1e-9 and room(lam) > PEAK_ROOM]
     if not sides:
         return None
     neighbour = max(sides, key=lambda lam: (uniform[lam].accuracy, abs(lam - at)))
