@@ -82,18 +82,23 @@ class StudyProgress:
 
 
 def front_table(result: StudyResult) -> Table:
-    """The front, fewest tokens first; the chosen point in bold with a star."""
+    """The front, fewest tokens first; the chosen point in bold with a star, and marked † where it is off the
+    search front (re-scored beside the choice, tied on the search questions with a cheaper point)."""
     table = Table(
         title=f"{result.name}: Pareto front (budget {result.budget} tokens, hypervolume {result.hypervolume:.3f})"
     )
     for column in ("trial", "λ", "accuracy", "mean tokens", "Think #R", "stage", "held-out acc", "held-out tok"):
         # Words stay whole: a header never breaks mid-word ("accurac/y"); a narrow terminal wraps at spaces.
         table.add_column(column, justify="right", min_width=max(len(word) for word in column.split()))
-    for number in result.front:
+    shown = list(result.front)
+    off_front = result.chosen is not None and result.chosen not in shown
+    if off_front:
+        shown = sorted([*shown, result.chosen], key=lambda n: (result.row(n).mean_tokens, n))
+    for number in shown:
         r = result.row(number)
         holdout = r.holdout or {}
         table.add_row(
-            f"{'★ ' if r.chosen else ''}{number}",
+            f"{'★ ' if r.chosen else ''}{number}{'†' if r.chosen and off_front else ''}",
             _params_cell(r.params),
             _with_interval(r.objective, r.interval("objective")),
             f"{r.mean_tokens:.1f}",
@@ -104,6 +109,8 @@ def front_table(result: StudyResult) -> Table:
             style="bold green" if r.chosen else None,
         )
     caption = choice_line(result)
+    if caption and off_front:
+        caption += "\n † off the search front: re-scored beside the choice, tied on the search questions with a cheaper point"
     if caption:
         table.caption = caption
     return table

@@ -305,7 +305,7 @@ def _sharpen_choice(run: _Run) -> None:
         ran += 1
     if rescored or ran:
         run.observer.note(
-            f"beside the choice (the budget's edge, or a peak below it): {ran} more trials run, "
+            f"beside the choice (the budget's edge, or a peak below it): {ran} more trial{'s' * (ran != 1)} run, "
             f"{rescored} re-scored on the held-out questions"
         )
 
