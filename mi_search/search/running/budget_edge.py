@@ -91,7 +91,7 @@ PEAK_ROOM = 0.005
 
 @dataclass(frozen=True)
 class EdgeStep:
-    """One step toward where the budget binds on held-out questions: re-score a trial, or run a new λ."""
+    """One step toward where the answer lies (the budget's edge, or a peak inside it): re-score a trial, or run a λ."""
 
     rescore: int | None = None  # a fully scored trial inside the bracket, not yet re-scored
     lam: float | None = None  # else the bracket's midpoint, to run (all of it) and then re-score
@@ -135,11 +135,11 @@ def peak_step(records: list[TrialRecord], names: list[str], budget: int, chosen:
     scored at least as well on the search questions: on a rising curve nothing better lies below the
     edge. An interval is left alone if, rising no more steeply than the chosen point's slope to either
     neighbour, it could not hold `PEAK_ROOM` more accuracy (a plateau). Of the intervals wider than
-    `HOLDOUT_RESOLUTION`,
-    the one whose neighbour scored better on the search questions (paired: the same questions) is
-    narrowed as `holdout_step` narrows the edge: a fully scored trial inside is re-scored, else its
-    middle is run. A neighbour not yet re-scored that scored at least as well as the chosen point on the
-    search questions (the middle run last time, say) is re-scored first: the choice may move to it.
+    `HOLDOUT_RESOLUTION`, the one whose neighbour scored better on the search questions (paired: the
+    same questions) is narrowed as `holdout_step` narrows the edge: a fully scored trial inside is
+    re-scored, else its middle is run. A neighbour not yet re-scored that scored at least as well as the
+    chosen point on the search questions (the middle run last time, say) is re-scored first: the choice
+    may move to it.
     """
     uniform = _uniform(records, names)
     point = next((r for r in uniform.values() if r.number == chosen), None)
