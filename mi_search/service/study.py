@@ -286,7 +286,7 @@ def _sharpen_choice(run: _Run) -> None:
     if config.budget is None or len(names) != 1 or config.trials != "auto":
         return
     rescored = ran = 0
-    while rescored < HOLDOUT_MOST and ran <= HOLDOUT_MOST:
+    while rescored < HOLDOUT_MOST:
         result = read_result(study, config.budget)
         step = holdout_step(result.records, names, config.budget) or peak_step(
             result.records, names, config.budget, result.chosen

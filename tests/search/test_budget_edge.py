@@ -217,10 +217,19 @@ def test_at_the_budgets_edge_a_peak_is_sought_below_only_where_the_search_questi
 
 
 def test_the_edge_is_left_alone_where_accuracy_falls_toward_it_or_its_middle_was_stopped_early():
-    # past the peak: λ 1.0 is past the budget but scored below the chosen λ 0.875 on the search questions
-    falling = [scored(0, 0.5, 0.64, 2000), scored(1, 0.875, 0.75, 3500), scored(2, 1.0, 0.68, 4100, holdout=False)]
+    # past the peak: λ 1.0 is past the budget and, on the same 23 search questions, one sample in 8 below the
+    # chosen λ 0.875 on each: shown less accurate, paired
+    def answers(record: TrialRecord, correct: list[int]) -> TrialRecord:
+        outcomes = tuple(QuestionOutcome(f"q{i}", c, 8, record.mean_tokens) for i, c in enumerate(correct))
+        return replace(record, outcomes=outcomes, accuracy=sum(correct) / (8 * len(correct)))
+
+    chosen = answers(scored(1, 0.875, 0.75, 3500), [6] * 23)
+    falling = [scored(0, 0.5, 0.64, 2000), chosen, answers(scored(2, 1.0, 0, 4100, holdout=False), [5] * 23)]
     assert holdout_step(falling, ["lam"], BUDGET) is None
-    rising = [*falling[:2], scored(2, 1.0, 0.80, 4100, holdout=False)]
+    # one question's answers lower is no evidence of a fall: the edge is narrowed
+    one_lower = answers(scored(2, 1.0, 0, 4100, holdout=False), [6] * 22 + [2])
+    assert holdout_step([*falling[:2], one_lower], ["lam"], BUDGET) == EdgeStep(lam=0.9375)
+    rising = [*falling[:2], answers(scored(2, 1.0, 0, 4100, holdout=False), [7] * 23)]
     assert holdout_step(rising, ["lam"], BUDGET) == EdgeStep(lam=0.9375)
     stopped = replace(scored(3, 0.9375, 0.70, 3800, holdout=False), full=False)  # halving stopped it there
     assert holdout_step([*rising, stopped], ["lam"], BUDGET) is None  # a second run would reuse its scores

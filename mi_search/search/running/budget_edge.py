@@ -24,6 +24,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from mi_search.search.running.stopping import StopWhenConverged
 from mi_search.search.settings.config import StudyConfig
+from mi_search.search.statistics.choice import not_significantly_below
+from mi_search.search.statistics.outcomes import carries
 from mi_search.search.store import trials
 from mi_search.search.store.trials import TrialRecord
 
@@ -107,8 +109,8 @@ def holdout_step(records: list[TrialRecord], names: list[str], budget: int) -> E
     judges feasibility, on every question a point was scored on (`TrialRecord.within`): the largest
     uniform λ within the budget among re-scored points (a) and the smallest above it past the budget
     (b; on the search questions for a point not re-scored). While b − a is wider than
-    `HOLDOUT_RESOLUTION` and b scored at least as well as a on the search questions (where accuracy
-    falls toward the budget the answer lies below it), a fully scored trial inside it is re-scored (the
+    `HOLDOUT_RESOLUTION`, unless b is shown less accurate than a on the same search questions (where
+    accuracy falls toward the budget the answer lies below it), a fully scored trial inside it is re-scored (the
     one nearest the middle; it may be off the search front, tied there with a cheaper point), else the
     middle is run. Only uniform-λ trials of a one-λ space take part, as in `bracket`.
     """
@@ -118,9 +120,18 @@ def holdout_step(records: list[TrialRecord], names: list[str], budget: int) -> E
         return None
     low = max(within)
     past = [lam for lam, r in uniform.items() if lam > low and not _fits(r, budget)]
-    if not past or uniform[min(past)].accuracy < uniform[low].accuracy:
+    if not past or _falls(uniform[low], uniform[min(past)]):
         return None  # nothing past, or accuracy falls toward the edge: nothing better lies inside (`peak_step`)
     return _narrow(uniform, low, min(past))
+
+
+def _falls(lower: TrialRecord, upper: TrialRecord) -> bool:
+    """Whether `upper` is shown less accurate than `lower`, paired on the search questions both scored at 95 %:
+    leaving the edge alone is a decision from scores, so one question's answer must not make it."""
+    objective = lower.objective
+    if not (carries(lower.outcomes, objective) and carries(upper.outcomes, objective)):
+        return False
+    return not not_significantly_below(upper.outcomes, lower.outcomes, objective=objective)
 
 
 def peak_step(records: list[TrialRecord], names: list[str], budget: int, chosen: int | None) -> EdgeStep | None:

@@ -186,8 +186,8 @@ class TrialRunner:
     ) -> dict[str, Any] | None:
         """Why a partly scored trial should stop (over budget, or the front point that beats it), or None.
 
-        A trial run to find the budget's edge on held-out questions (`edge`) stops only over the budget:
-        it is there to be re-scored, whatever it adds to the search front."""
+        A trial run beside the choice (`edge`: the budget's edge or a peak, `budget_edge`) stops only over the
+        budget: it is there to be re-scored, whatever it adds to the search front."""
         level, objective = self.config.halving.level, self.config.objectives.accuracy
         over = over_budget_margin(outcomes, self.config.budget, level)
         if over > 0:
