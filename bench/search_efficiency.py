@@ -40,9 +40,10 @@ Measured (2026-11-25, a shared 2-core CPU machine; the README's table has them a
       gpqa_cheap_low (--budget 4000): 0.989, 0.104, 1.57; stage1_dip: 0.980, 0.159, 1.37;
       late_narrow_peak: 0.977, 0.208, 1.47; toy, seed 0: hv_ratio 0.998, token_ratio 0.642 (98 % at 0.257)
   (same day, + the edge and a peak beside the choice narrowed once re-scored, feasibility on search and
-      held-out questions together, no peak sought on a plateau) paper: 0.986, 0.183, 0.27 (chosen_over
-      ≤ 1.9 %); gpqa_cheap_low: 0.990, 0.120, 0.12 (≤ 0.7 %); stage1_dip: 0.980, 0.165, 0.56;
-      late_narrow_peak: 0.989, 0.245, 0.04; overthinking_dip: 0.979, 0.175, 0.00; toy: 0.998, 0.696
+      held-out questions together, no peak sought on a plateau, the edge left alone only where a fall is
+      shown paired) paper: 0.986, 0.183, 0.27 (chosen_over ≤ 1.9 %); gpqa_cheap_low: 0.990, 0.128, 0.12
+      (≤ 0.7 %); stage1_dip: 0.980, 0.201, 0.14; late_narrow_peak: 0.989, 0.245, 0.04; overthinking_dip:
+      0.979, 0.196, 0.13; toy: 0.998, 0.696
 """
 
 from __future__ import annotations
