@@ -223,3 +223,24 @@ def test_the_budget_edge_is_narrowed_on_held_out_questions_and_the_choice_fits_t
 def test_a_fixed_trial_count_is_the_spend_and_nothing_is_run_beside_the_choice(tmp_path, backend):
     report = run(tmp_path, backend, budget=75, name="fixed", trials=4)
     assert len(report.result.records) == 4 and len(study_of(tmp_path, "fixed").trials) == 4
+
+
+def test_a_study_found_in_creation_is_waited_for_and_one_left_without_configuration_is_refused(tmp_path, monkeypatch):
+    import threading
+
+    from mi_search.search.store import study as study_store
+
+    store = open_storage(f"sqlite:///{tmp_path}/studies.db")
+    config, _ = resolve_config(store, {"budget": "4k", "name": "racing"}, source="test")
+    # another first start: Optuna has created the study, its configuration comes a moment later
+    made = optuna.create_study(study_name="racing", storage=store, directions=study_store.DIRECTIONS)
+    later = threading.Timer(0.5, lambda: made.set_user_attr(study_store.CONFIG_ATTR, json.loads(config.model_dump_json())))
+    later.start()
+    resolved, existing = resolve_config(store, {"budget": "4k", "name": "racing"}, source="test")
+    later.join()
+    assert existing is not None and resolved.study_name == "racing"
+    # a study of ours that never gets its configuration is refused once the wait is over
+    monkeypatch.setattr(study_store, "CREATION_WAIT_S", 0.3)
+    optuna.create_study(study_name="bare", storage=store, directions=study_store.DIRECTIONS)
+    with pytest.raises(UserError, match="has no mi-search configuration"):
+        resolve_config(store, {"budget": "4k", "name": "bare"}, source="test")

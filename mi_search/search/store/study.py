@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import json
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from datetime import datetime
@@ -44,7 +45,7 @@ def resolve_config(
     fresh = fresh or build_config(settings, source=source, names=names)
     name = fresh.study_name
     if study_exists(storage, name):
-        study = optuna.load_study(study_name=name, storage=storage)
+        study = load_created(storage, name)
         stored = stored_config(study)
         if "pair" in settings and not trials.completed(study):  # nothing measured yet: a corrected pair is taken
             stored = stored.model_copy(update={"pair": fresh.pair})
@@ -136,8 +137,28 @@ def join_study(storage: BaseStorage, name: str) -> tuple[optuna.Study, StudyConf
     """An existing study, as a worker or a promotion joins it: its stored configuration decides everything."""
     if not study_exists(storage, name):
         raise UserError(f"no study named {name!r} in this storage; start it with `mi-search --study {name} --budget …`")
-    study = optuna.load_study(study_name=name, storage=storage)
+    study = load_created(storage, name)
     return study, stored_config(study)
+
+
+CREATION_WAIT_S = 30.0  # how long a study of ours with no configuration and no trial is taken to be in creation
+
+
+def load_created(storage: BaseStorage, name: str) -> optuna.Study:
+    """The study `name`, once the process creating it has stored its configuration.
+
+    Optuna creates a study and we then store its configuration: two writes, with no transaction across
+    them in any storage. A second first start of the same study in that moment would find a study of
+    ours with no configuration (and no trial yet: the seeds are queued after it). So while that is what it
+    finds, it waits, up to `CREATION_WAIT_S`; a study that stays so is refused by `stored_config`.
+    """
+    deadline = time.monotonic() + CREATION_WAIT_S
+    while True:
+        study = optuna.load_study(study_name=name, storage=storage)
+        being_made = study.directions == DIRECTIONS and CONFIG_ATTR not in study.user_attrs
+        if not being_made or study.get_trials(deepcopy=False) or time.monotonic() > deadline:
+            return study
+        time.sleep(0.2)
 
 
 def stored_config(study: optuna.Study) -> StudyConfig:
