@@ -357,3 +357,12 @@ def test_the_ui_server_imports_mlflows_app_without_warning_lines():
     if "StarletteDeprecationWarning" not in bare.stderr:
         pytest.skip("this Starlette does not warn on MLflow's import")
     assert "Warning" not in served.stderr and "Invalid -W" not in served.stderr, served.stderr
+
+
+def test_the_ui_server_runs_one_worker_and_no_job_runner_unless_the_user_asks():
+    from mi_search.cli.study import server_environment
+
+    plain = server_environment({"PATH": "/usr/bin"})
+    assert plain["MLFLOW_WORKERS"] == "1" and plain["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+    asked = server_environment({"MLFLOW_WORKERS": "4", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "true"})
+    assert asked["MLFLOW_WORKERS"] == "4" and asked["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "true"

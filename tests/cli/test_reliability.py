@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import optuna
 import pytest
@@ -36,7 +37,7 @@ def start_long_study(tmp_path, url, *extra):
 
 def wait_inside_a_trial(url, process, *, completed=1, after=-1):
     """Until `completed` trials are done and another (numbered above `after`) is running, recorded by the
-    process that runs it."""
+    process that runs it, with its MLflow run open (the tracking store is `mlflow.db` beside the storage)."""
     deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
     while time.monotonic() < deadline:
         time.sleep(0.3)
@@ -49,10 +50,20 @@ def wait_inside_a_trial(url, process, *, completed=1, after=-1):
         owned = [
             t for t in found if t.state == TrialState.RUNNING and t.number > after and trial_attrs.owner_of(t) is not None
         ]
-        if done >= completed and owned:
+        if done >= completed and owned and _run_open(url, owned[0].number):
             time.sleep(0.5)  # well inside the trial's generation
             return owned[0]
     pytest.fail("the study never reached a running trial")
+
+
+def _run_open(url, number) -> bool:
+    """Whether the trial's MLflow run is open: on a loaded machine it opens a while after the trial is recorded, and
+    a trial killed before that has no run to end."""
+    folder = Path(url.split(":", 1)[1].removeprefix("///")).parent
+    try:
+        return child_runs(folder).get(str(number)) == "RUNNING"
+    except Exception:  # the store or the experiment is not created yet
+        return False
 
 
 def child_runs(tmp_path):

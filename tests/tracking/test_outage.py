@@ -17,6 +17,7 @@ from mi_search import open_pair
 from mi_search.backends.settings import HFSettings
 from mi_search.merge.pair import PairConfig
 from mi_search.search.settings.request import StudyRequest
+from mi_search.cli.study import server_environment
 from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
 from mi_search.tracking.runs import PARENT_RUN_ATTR, TRIAL_TAG
@@ -28,9 +29,14 @@ SETTINGS = {"budget": "4k", "task": {"search_size": 16, "holdout_size": 16}, "na
 
 def start_server(tmp_path, port: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--backend-store-uri", f"sqlite:///{tmp_path}/server.db", "--workers", "1"]
-    server = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    command += ["--backend-store-uri", f"sqlite:///{tmp_path}/server.db"]
+    server = subprocess.Popen(  # as `mi-search ui` starts it: one worker, no job runner
+        command,
+        cwd=tmp_path,
+        env=server_environment(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
