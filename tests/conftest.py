@@ -112,6 +112,16 @@ def toy_dirs() -> tuple[Path, Path]:
     return toy_pair_dirs()
 
 
+def pytest_configure(config) -> None:
+    """Compile the package's bytecode once, in the first process: where PYTHONDONTWRITEBYTECODE is set (as on our
+    machines), every child process a test starts would otherwise compile all of mi_search again, about a second
+    each. Python still reads bytecode that exists; nothing is compiled that is up to date."""
+    if not hasattr(config, "workerinput"):  # the controller (or the only process), not each xdist worker
+        import compileall
+
+        compileall.compile_dir(Path(__file__).resolve().parents[1] / "mi_search", quiet=2)
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects, so `-m "not slow"` leaves the vLLM tests out
 def pytest_collection_modifyitems(config, items) -> None:
     """Tests marked `vllm` are slow (markers are registered in pyproject.toml). They run an in-process engine;
