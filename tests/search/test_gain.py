@@ -86,3 +86,19 @@ def test_the_paired_estimate_corrects_a_partial_mean_by_the_incumbents_full_scor
     estimate = paired_estimate(challenger, CHEAP)
     assert estimate.accuracy == pytest.approx(0.5 + 0.25) and estimate.mean_tokens == pytest.approx(120.0)
     assert paired_estimate(challenger, Incumbent(9, 0.5, 100.0, outcomes(set(), 100.0, questions=range(0, N, 2)))) is None
+
+
+def test_one_question_better_answers_the_worst_question_right_and_changes_nothing_else():
+    from mi_search.search.statistics.outcomes import one_question_better
+
+    given = [
+        QuestionOutcome("a", 8, 8, 50.0, vote_correct=True),
+        QuestionOutcome("b", 3, 8, 90.0, vote_correct=False),
+        QuestionOutcome("c", 1, 8, 120.0, vote_correct=False),  # the worst: the one changed
+        QuestionOutcome("d", 4, 8, 70.0, vote_correct=True),
+    ]
+    better = one_question_better(given, "accuracy")
+    assert better[2] == QuestionOutcome("c", 8, 8, 120.0, vote_correct=True)
+    assert [better[i] for i in (0, 1, 3)] == [given[i] for i in (0, 1, 3)]
+    assert one_question_better(given, "vote_at_k")[1].vote_correct  # by votes b is the first of the worst
+    assert one_question_better([], "accuracy") == []

@@ -85,7 +85,8 @@ def test_a_challenger_better_on_the_same_questions_is_never_stopped(tmp_path):
 
 
 def test_a_clearly_worse_challenger_is_stopped_with_its_reason_recorded(tmp_path):
-    script = {0.0: (EVEN, 100), 0.5: ({i for i in range(N) if i % 8 == 0}, 180)}
+    # Far enough below that one more of its questions right would not save it (1 of 16 against 1 of 2).
+    script = {0.0: (EVEN, 100), 0.5: ({i for i in range(N) if i % 16 == 0}, 180)}
     study, by_lam = run(tmp_path, script, [0.0, 0.5])
     worse = by_lam[0.5]
     assert not trials.is_full(worse) and worse.user_attrs["questions"] == N // 4
@@ -100,12 +101,30 @@ def test_a_hopeless_trial_under_the_front_is_stopped_though_no_point_beats_it_in
     # The cheap point's answers at nearly the rich point's tokens: neither front point beats it with
     # confidence in both objectives (the dominance rule keeps it), yet at its best case it adds a sliver.
     rich = {i for i in range(N) if i % 10 != 0}
-    script = {0.0: (EVEN, 100), 1.0: (rich, 300), 0.5: (EVEN, 290)}
+    script = {0.0: (EVEN, 100), 1.0: (rich, 300), 0.5: (EVEN, 300)}
     study, by_lam = run(tmp_path, script, [0.0, 1.0, 0.5])
     stop = by_lam[0.5].user_attrs["stopped"]
     assert stop["reason"] == "no_gain" and stop["rung"] == N // 4 and stop["gain"] <= stop["min_gain"] == 0.01
     assert trials.is_full(by_lam[0.0]) and trials.is_full(by_lam[1.0])
     assert "adds at most" in read_result(study, 500).row(by_lam[0.5].number).stopped
+
+
+@pytest.mark.parametrize(("rung", "stops"), [(0.1, False), (0.25, True)])
+def test_one_questions_answers_never_stop_a_trial(tmp_path, rung, stops):
+    # The same sliver as above. On a first rung of 8 questions, its worst question answered right
+    # would give it room to add to the front, so it is not stopped (the rule without that check stopped it
+    # there); on 20 questions the stop holds either way.
+    rich = {i for i in range(N) if i % 10 != 0}
+    settings = {"budget": 500, "seed_lambdas": [0.0, 1.0, 0.5], "trials": 3, "halving": {"rungs": [rung, 1.0]}}
+    config = build_config(settings, source="test")
+    study = open_study(open_storage(f"sqlite:///{tmp_path}/s.db"), config, None)
+    script = {0.0: (EVEN, 100), 1.0: (rich, 300), 0.5: (EVEN, 300)}
+    runner = TrialRunner(ScriptedBackend(script), QuestionSet(*gradable(QUESTIONS, math_gold)), config, DecodingParams(), Silent())
+    study.optimize(runner, n_trials=3)
+    challenger = {t.params["lam"]: t for t in trials.completed(study)}[0.5]
+    assert trials.is_full(challenger) is not stops
+    if stops:
+        assert challenger.user_attrs["stopped"]["reason"] == "no_gain" and challenger.user_attrs["questions"] == 20
 
 
 def test_a_near_front_point_is_kept_under_the_strict_rule(tmp_path):

@@ -8,8 +8,9 @@ Paired successive halving: after each rung but the last the trial stops only whe
 scored so far, it is over the budget with one-sided confidence `halving.level`, some front point
 beats it in both accuracy and tokens on those same questions, paired, at that level
 (`paired.confidently_worse`), or its optimistic point adds at most `halving.min_gain` of the front's
-hypervolume (`gain.optimistic_gain`). A trial at least as good as a front point in both objectives on
-the same questions is never stopped. Accuracy is the study's objective (`objectives.accuracy`), paired per
+hypervolume (`gain.optimistic_gain`), and the stop still holds with its worst question answered right
+(one question's answers never stop a trial). A trial at least as good as a front point in
+both objectives on the same questions is never stopped. Accuracy is the study's objective (`objectives.accuracy`), paired per
 question as the study scores it. A partial score is never compared with a full-subset mean. A stopped
 trial is still a COMPLETE Optuna trial with its partial scores and the reason it stopped; the values
 the sampler learns are its scores on every question as estimated paired with a front point
@@ -36,7 +37,7 @@ from mi_search.search.running.budget_edge import HOLDOUT_EDGE_ATTR
 from mi_search.search.running.inputs import QuestionSet
 from mi_search.search.running.reuse import Reuse
 from mi_search.search.statistics.intervals import over_budget_margin
-from mi_search.search.statistics.outcomes import QuestionOutcome, outcomes_from_samples
+from mi_search.search.statistics.outcomes import QuestionOutcome, one_question_better, outcomes_from_samples
 from mi_search.search.statistics.gain import Incumbent, at_least_as_good, optimistic_gain, paired_estimate
 from mi_search.search.statistics.paired import confidently_worse, paired_difference
 from mi_search.search.statistics.pareto import Point
@@ -186,8 +187,21 @@ class TrialRunner:
     ) -> dict[str, Any] | None:
         """Why a partly scored trial should stop (over budget, or the front point that beats it), or None.
 
-        A trial run beside the choice (`edge`: the budget's edge or a peak, `budget_edge`) stops only over the
-        budget: it is there to be re-scored, whatever it adds to the search front."""
+        A stop must also hold with the trial's worst question answered right
+        (`outcomes.one_question_better`): on a first rung of six questions one question is a sixth of the
+        accuracy, and the bounds' t approximation is poorest there. A trial run beside the choice (`edge`: the
+        budget's edge or a peak, `budget_edge`) stops only over the budget: it is there to be re-scored,
+        whatever it adds to the search front."""
+        stop = self._stop_on(study, outcomes, edge=edge)
+        if stop is None:
+            return None
+        objective = self.config.objectives.accuracy
+        if self._stop_on(study, one_question_better(outcomes, objective), edge=edge) is None:
+            return None  # one question's answers decided it
+        return stop
+
+    def _stop_on(self, study: optuna.Study, outcomes: list[QuestionOutcome], *, edge: bool) -> dict[str, Any] | None:
+        """The stop the rules give on these outcomes, or None."""
         level, objective = self.config.halving.level, self.config.objectives.accuracy
         over = over_budget_margin(outcomes, self.config.budget, level)
         if over > 0:

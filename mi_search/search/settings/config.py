@@ -58,8 +58,9 @@ class HalvingConfig(_Strict):
     `rungs` are fractions of the search subset, increasing, ending at 1. At each rung before the last
     the trial stops when its mean tokens are over the budget with one-sided confidence `level`, when
     a front point beats it in both objectives on the same questions, paired, at that level, or when its
-    optimistic point (paired bounds at `level`) adds at most `min_gain` of the front's hypervolume.
-    A trial at least as good as a front point in both objectives on the same questions never stops.
+    optimistic point (paired bounds at `level`) adds at most `min_gain` of the front's hypervolume; and
+    only when the stop still holds with its worst question answered right. A trial at least
+    as good as a front point in both objectives on the same questions never stops.
     """
 
     rungs: tuple[float, ...] = (0.25, 1.0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from mi_search.evaluation.metrics import closed_by_model, pass_at_k, vote_correct
@@ -80,6 +80,20 @@ def carries(outcomes: Sequence[QuestionOutcome], metric: Metric) -> bool:
     if not outcomes:
         return False
     return metric != "vote_at_k" or all(o.vote_correct is not None for o in outcomes)
+
+
+def one_question_better(outcomes: Sequence[QuestionOutcome], metric: AccuracyObjective) -> list[QuestionOutcome]:
+    """`outcomes` with one question, the first one scored worst, answered right in every sample (its tokens as
+    they were): the most one question's answers could have cost a trial's accuracy. A decision against the
+    trial (an early stop) must hold against this too, or it turned on one question's noise. Tokens are left
+    alone: one long answer made short moved a 6-question mean by thousands of tokens and undid even stops
+    over the budget, where lengths are already bounded by their spread."""
+    if not outcomes:
+        return []
+    worst = min(range(len(outcomes)), key=lambda i: outcomes[i].value(metric))
+    given = outcomes[worst]
+    better = replace(given, correct=given.samples, vote_correct=None if given.vote_correct is None else True)
+    return [*outcomes[:worst], better, *outcomes[worst + 1 :]]
 
 
 def outcomes_from_samples(samples: Sequence[Sequence[Sample]]) -> list[QuestionOutcome]:
