@@ -9,9 +9,9 @@ scored so far, it is over the budget with one-sided confidence `halving.level`, 
 beats it in both accuracy and tokens on those same questions, paired, at that level
 (`paired.confidently_worse`), or its optimistic point adds at most `halving.min_gain` of the front's
 hypervolume (`gain.optimistic_gain`), and the stop still holds with its worst question answered right
-(one question's answers never stop a trial). A trial at least as good as a front point in
-both objectives on the same questions is never stopped. Accuracy is the study's objective (`objectives.accuracy`), paired per
-question as the study scores it. A partial score is never compared with a full-subset mean. A stopped
+(one question's answers never stop a trial). A trial at least as good as a front point in both
+objectives on the same questions is never stopped. Accuracy is the study's objective
+(`objectives.accuracy`), paired per question as the study scores it. A partial score is never compared with a full-subset mean. A stopped
 trial is still a COMPLETE Optuna trial with its partial scores and the reason it stopped; the values
 the sampler learns are its scores on every question as estimated paired with a front point
 (`gain.paired_estimate`), and only fully scored trials can join the front.
