@@ -11,10 +11,11 @@ beats it in both accuracy and tokens on those same questions, paired, at that le
 hypervolume (`gain.optimistic_gain`), and the stop still holds with its worst question answered right
 (one question's answers never stop a trial). A trial at least as good as a front point in both
 objectives on the same questions is never stopped. Accuracy is the study's objective
-(`objectives.accuracy`), paired per question as the study scores it. A partial score is never compared with a full-subset mean. A stopped
-trial is still a COMPLETE Optuna trial with its partial scores and the reason it stopped; the values
-the sampler learns are its scores on every question as estimated paired with a front point
-(`gain.paired_estimate`), and only fully scored trials can join the front.
+(`objectives.accuracy`), paired per question as the study scores it. A partial score is never
+compared with a full-subset mean. A stopped trial is still a COMPLETE Optuna trial with its partial
+scores and the reason it stopped; the values the sampler learns are its scores on every question as
+estimated paired with a front point (`gain.paired_estimate`), and only fully scored trials can join
+the front.
 """
 
 from __future__ import annotations
