@@ -81,9 +81,15 @@ class StudyProgress:
         self.progress.update(self.current, description=f"trial {trial.number}: failed")
 
 
+OFF_FRONT_NOTE = (
+    "\n † off the search front: on the search questions another point scored at least as well for no more tokens;"
+    " it was re-scored beside the choice"
+)
+
+
 def front_table(result: StudyResult) -> Table:
     """The front, fewest tokens first; the chosen point in bold with a star, and marked † where it is off the
-    search front (re-scored beside the choice, tied on the search questions with a cheaper point)."""
+    search front (re-scored beside the choice; on the search questions another point matched it for fewer tokens)."""
     table = Table(
         title=f"{result.name}: Pareto front (budget {result.budget} tokens, hypervolume {result.hypervolume:.3f})"
     )
@@ -110,7 +116,7 @@ def front_table(result: StudyResult) -> Table:
         )
     caption = choice_line(result)
     if caption and off_front:
-        caption += "\n † off the search front: re-scored beside the choice, tied on the search questions with a cheaper point"
+        caption += OFF_FRONT_NOTE
     if caption:
         table.caption = caption
     return table
