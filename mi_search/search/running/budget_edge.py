@@ -25,7 +25,7 @@ from optuna.trial import FrozenTrial, TrialState
 from mi_search.search.running.stopping import StopWhenConverged
 from mi_search.search.settings.config import StudyConfig
 from mi_search.search.statistics.choice import not_significantly_below
-from mi_search.search.statistics.outcomes import carries
+from mi_search.search.statistics.outcomes import carries, one_question_better
 from mi_search.search.store import trials
 from mi_search.search.store.trials import TrialRecord
 
@@ -126,12 +126,14 @@ def holdout_step(records: list[TrialRecord], names: list[str], budget: int) -> E
 
 
 def _falls(lower: TrialRecord, upper: TrialRecord) -> bool:
-    """Whether `upper` is shown less accurate than `lower`, paired on the search questions both scored at 95 %:
-    leaving the edge alone is a decision from scores, so one question's answer must not make it."""
+    """Whether `upper` is shown less accurate than `lower`, paired on the search questions both scored at 95 %,
+    and still so with its worst question answered right (`outcomes.one_question_better`, as early stops ask):
+    leaving the edge alone is a decision against `upper`, so one question's answers must not make it."""
     objective = lower.objective
     if not (carries(lower.outcomes, objective) and carries(upper.outcomes, objective)):
         return False
-    return not not_significantly_below(upper.outcomes, lower.outcomes, objective=objective)
+    upper_better = one_question_better(upper.outcomes, objective)
+    return not not_significantly_below(upper_better, lower.outcomes, objective=objective)
 
 
 def peak_step(records: list[TrialRecord], names: list[str], budget: int, chosen: int | None) -> EdgeStep | None:
