@@ -193,23 +193,21 @@ class TrialRunner:
         accuracy, and the bounds' t approximation is poorest there. A trial run beside the choice (`edge`: the
         budget's edge or a peak, `budget_edge`) stops only over the budget: it is there to be re-scored,
         whatever it adds to the search front."""
-        stop = self._stop_on(study, outcomes, edge=edge)
-        if stop is None:
-            return None
-        objective = self.config.objectives.accuracy
-        if self._stop_on(study, one_question_better(outcomes, objective), edge=edge) is None:
-            return None  # one question's answers decided it
-        return stop
-
-    def _stop_on(self, study: optuna.Study, outcomes: list[QuestionOutcome], *, edge: bool) -> dict[str, Any] | None:
-        """The stop the rules give on these outcomes, or None."""
         level, objective = self.config.halving.level, self.config.objectives.accuracy
         over = over_budget_margin(outcomes, self.config.budget, level)
-        if over > 0:
+        if over > 0:  # on tokens alone, which one question answered right does not change
             return {"rung": len(outcomes), "reason": "over_budget", "tokens_margin": over, "level": level}
         if edge:
             return None
         front = [Incumbent(t.number, t.values[0], t.values[1], trials.outcomes_of(t)) for t in trials.front_trials(study)]
+        stop = self._stop_against(front, outcomes)
+        if stop is not None and self._stop_against(front, one_question_better(outcomes, objective)) is None:
+            return None  # one question's answers decided it
+        return stop
+
+    def _stop_against(self, front: list[Incumbent], outcomes: list[QuestionOutcome]) -> dict[str, Any] | None:
+        """The stop the front gives a trial with these outcomes (dominated, or no gain), or None."""
+        level, objective = self.config.halving.level, self.config.objectives.accuracy
         if any(at_least_as_good(outcomes, incumbent.outcomes, objective) for incumbent in front):
             return None  # it would take that front point's place: never stopped
         for incumbent in front:
