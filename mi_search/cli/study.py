@@ -307,9 +307,9 @@ def ui(
 
 
 # A local UI for one user's studies: one uvicorn worker, and none of MLflow's job runners (a huey runner and
-# seven consumers, each a process importing MLflow, for GenAI jobs a study never queues). Twelve processes
-# became two: on 2 cores the UI answered /health in 15 s instead of 31 s. Both stay the user's to set (MLflow
-# reads these names from the environment).
+# seven consumers, each a process importing MLflow, for GenAI jobs a study never queues). Fifteen processes
+# became two, and on 2 cores the UI answers /health in 15 s instead of 33 s (`python -m bench.ui_start`).
+# Both stay the user's to set (MLflow reads these names from the environment).
 UI_SERVER_DEFAULTS = {"MLFLOW_WORKERS": "1", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
