@@ -225,13 +225,30 @@ def in_process(*args, cwd):
     return result
 
 
-def mi_search(*args, cwd, check=True, timeout=600):
-    """The installed command in a child process, as users run it."""
-    command = [sys.executable, "-m", "mi_search", *map(str, args)]
-    done = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+def mi_search(*args, cwd, check=True, timeout=600, env=None, fresh=False):
+    """The command in a child process of its own: forked from the worker's warm interpreter (`tests.forked`), or with
+    `fresh` as users start it, `python -m mi_search` in a new interpreter."""
+    if fresh:
+        command = [sys.executable, "-m", "mi_search", *map(str, args)]
+        done = subprocess.run(command, check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    else:
+        child = start(*args, cwd=cwd, env=env)
+        try:
+            out, err = child.communicate(timeout=timeout)
+        finally:
+            child.kill()
+        done = subprocess.CompletedProcess(child.args, child.returncode, out, err)
     if check:
         assert done.returncode == 0, done.stdout + done.stderr
     return done
+
+
+def start(*args, cwd, env=None):
+    """The command running in a child process forked from the worker's warm interpreter: a `subprocess.Popen`
+    look-alike (pid, poll, wait, communicate, kill) whose output is read once it ends."""
+    from tests.forked import Child
+
+    return Child(args, cwd, env)
 
 
 def free_port() -> int:

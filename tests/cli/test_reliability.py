@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 from mi_search.search.store import trials as trial_attrs
 from mi_search.search.store.study import ASK_WINDOW_S
 
-from tests.conftest import in_process, trials_of, write_study
+from tests.conftest import in_process, start, trials_of, write_study
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
@@ -31,8 +31,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalW
 def start_long_study(tmp_path, url, *extra):
     """A study whose trials take seconds (200 questions, no halving), so a signal lands inside one."""
     study = write_study(tmp_path, trials=30, task={"search_size": 200, "holdout_size": 8}, halving={"rungs": [1.0]})
-    command = [sys.executable, "-m", "mi_search", "--study", study, "--storage", url, *extra]
-    return subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start("--study", study, "--storage", url, *extra, cwd=tmp_path)
 
 
 def wait_inside_a_trial(url, process, *, completed=1, after=-1):
@@ -217,8 +216,7 @@ def test_a_kill_while_the_report_is_written_leaves_a_whole_report_and_the_next_r
     runs, report = tmp_path / "runs", tmp_path / "runs" / "small"
     whole = {"pareto.json", "trials.csv", "pareto.png", "stage_map.png"}
     assert {p.name for p in report.iterdir()} == whole
-    command = [sys.executable, "-m", "mi_search", "--study", "small", "--storage", url, "--trials", "1"]
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start("--study", "small", "--storage", url, "--trials", "1", cwd=tmp_path)
     staged = None
     try:
         deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
@@ -249,8 +247,7 @@ def test_a_killed_promotion_is_cleaned_up_by_the_next_one(tmp_path, finished_stu
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {**os.environ, "TMPDIR": str(temp)}  # where promotions stage their copy of the merge
-    command = [sys.executable, "-m", "mi_search", "promote", "--study", "small", "--name", "m", "--storage", url]
-    command += ["--tracking-uri", tracking]
+    command = ["promote", "--study", "small", "--name", "m", "--storage", url, "--tracking-uri", tracking]
     client = MlflowClient(tracking, registry_uri=tracking)
     experiment = client.get_experiment_by_name("small").experiment_id
 
@@ -260,7 +257,7 @@ def test_a_killed_promotion_is_cleaned_up_by_the_next_one(tmp_path, finished_stu
         models = client.search_logged_models(experiment_ids=[experiment])
         return any(m.status == LoggedModelStatus.PENDING for m in models)
 
-    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start(*command, cwd=tmp_path, env=env)
     try:
         deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
         while not reached():
@@ -274,7 +271,7 @@ def test_a_killed_promotion_is_cleaned_up_by_the_next_one(tmp_path, finished_stu
     # The next promotion runs in this process, staging in the same folder: what it cleans up is the dead child's.
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tempfile, "tempdir", str(temp))
-        in_process(*command[3:], cwd=tmp_path)
+        in_process(*command, cwd=tmp_path)
     statuses = sorted(r.info.status for r in client.search_runs([experiment], promote_runs))
     assert statuses == ["FINISHED", "KILLED"]
     assert not [m for m in client.search_logged_models(experiment_ids=[experiment]) if m.status == LoggedModelStatus.PENDING]

@@ -26,6 +26,7 @@ from mi_search.search.store.storage import open_storage
 from mi_search.search.store.study import DIRECTIONS, open_study, queue_seeds, reap_orphans
 
 from tests.conftest import in_process
+from tests.conftest import start as start_child
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
@@ -37,12 +38,11 @@ def write_study(folder: Path, name: str = "s", **changes) -> Path:
     return path
 
 
-def start(folder: Path, *args) -> subprocess.Popen:
-    command = [sys.executable, "-m", "mi_search", *map(str, args)]
-    return subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def start(folder: Path, *args):
+    return start_child(*args, cwd=folder)
 
 
-def finish(process: subprocess.Popen, timeout: float = 600) -> tuple[int, str]:
+def finish(process, timeout: float = 600) -> tuple[int, str]:
     out, err = process.communicate(timeout=timeout)
     return process.returncode, out + err
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from optuna.trial import TrialState
 from mi_search.cli import app
 from mi_search.search.store.storage import open_storage
 
-from tests.conftest import assert_user_error, in_process, mi_search, runner, trials_of, write_study
+from tests.conftest import assert_user_error, in_process, mi_search, runner, start, trials_of, write_study
 
 
 @pytest.mark.slow
@@ -162,8 +160,7 @@ def test_a_study_killed_mid_trial_loses_nothing_and_retries_that_trial(tmp_path)
     url = f"sqlite:///{tmp_path}/s.db"
     # No halving and 200 questions: each trial takes seconds, long enough to be killed inside one.
     study = write_study(tmp_path, trials=30, task={"search_size": 200, "holdout_size": 8}, halving={"rungs": [1.0]})
-    command = [sys.executable, "-m", "mi_search", "--study", study, "--storage", url, "--heartbeat", "1"]
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start("--study", study, "--storage", url, "--heartbeat", "1", cwd=tmp_path)
     try:
         deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
         while time.monotonic() < deadline:
@@ -207,12 +204,9 @@ def test_a_study_killed_mid_trial_loses_nothing_and_retries_that_trial(tmp_path)
 def test_two_workers_share_one_study_without_losing_or_duplicating_trials(tmp_path, shared_storage):
     study = write_study(tmp_path, name="shared", task={"search_size": 4, "holdout_size": 4})
     in_process("--study", study, "--storage", shared_storage, "--trials", "0", cwd=tmp_path)  # the workers are the processes
-    command = [sys.executable, "-m", "mi_search", "worker", "--study", "shared", "--storage", shared_storage]
-    workers = [
-        subprocess.Popen([*command, "--trials", "3"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        for _ in range(2)
-    ]
-    outputs = [w.communicate(timeout=600)[0].decode() for w in workers]
+    command = ["worker", "--study", "shared", "--storage", shared_storage, "--trials", "3"]
+    workers = [start(*command, cwd=tmp_path) for _ in range(2)]
+    outputs = ["".join(w.communicate(timeout=600)) for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
     trials = trials_of(shared_storage, "shared")
     assert [t.number for t in trials] == list(range(6))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import optuna
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from mi_search.errors import UserError
 from mi_search.search.store.storage import open_storage
 
-from tests.conftest import write_study
+from tests.conftest import mi_search, write_study
 
 
 @pytest.fixture
@@ -58,8 +57,8 @@ def test_a_study_started_on_a_full_disk_is_one_line(small_disk, tmp_path, kind):
     url = f"journal:{small_disk}/s.log" if kind == "journal" else f"sqlite:///{small_disk}/s.db"
     fill(small_disk)
     study = write_study(tmp_path, trials=1)
-    command = [sys.executable, "-m", "mi_search", "--study", study, "--storage", url, "--tracking-uri", f"sqlite:///{tmp_path}/m.db"]
-    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    tracking = f"sqlite:///{tmp_path}/m.db"
+    done = mi_search("--study", study, "--storage", url, "--tracking-uri", tracking, cwd=tmp_path, check=False, timeout=300)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "no space left" in done.stderr and str(small_disk) in done.stderr

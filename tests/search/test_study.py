@@ -176,7 +176,9 @@ def test_a_study_with_the_botorch_sampler_proposes_after_its_start(tmp_path, bac
 
     from mi_search.search.store.study import make_sampler
 
-    report = run(tmp_path, backend, trials=3, sampler="botorch", seed_lambdas=[])
+    # 8 questions each: what is tested is who proposes the third trial, not its scores.
+    small = {"search_size": 8, "holdout_size": 8}
+    report = run(tmp_path, backend, trials=3, sampler="botorch", seed_lambdas=[], task=small)
     assert isinstance(make_sampler(report.config), BoTorchSampler)  # qLogNEHVI after 2 random trials
     numbers = [r.number for r in report.result.records]
     assert numbers == [0, 1, 2] and len({r.params["lam"] for r in report.result.records}) == 3

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import in_process, study_file
+from tests.conftest import in_process, mi_search, study_file
 
 pytestmark = pytest.mark.slow  # a toy study, then the promote command as a child process
 
@@ -38,8 +37,7 @@ def fill(disk, leave: int) -> None:
 
 def promote(disk, tmp):
     env = {**os.environ, "TMPDIR": str(tmp)}
-    command = [sys.executable, "-m", "mi_search", "promote", "--study", "s", "--name", "toy"]
-    return subprocess.run(command, cwd=disk, env=env, capture_output=True, text=True, timeout=600)
+    return mi_search("promote", "--study", "s", "--name", "toy", cwd=disk, env=env, check=False)
 
 
 def registry(disk):
