@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import weakref
 from pathlib import Path
 
@@ -132,10 +131,3 @@ class Child:
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
 
-
-def warm() -> float:
-    """Starts the forkserver and waits for its imports; the seconds it took."""
-    start = time.monotonic()
-    child = Child(["--help"], _ROOT)
-    child.wait()
-    return time.monotonic() - start

@@ -25,8 +25,7 @@ from mi_search.search.store.owner import ProcessId, this_process
 from mi_search.search.store.storage import open_storage
 from mi_search.search.store.study import DIRECTIONS, open_study, queue_seeds, reap_orphans
 
-from tests.conftest import in_process
-from tests.conftest import start as start_child
+from tests.conftest import in_process, start
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
@@ -36,10 +35,6 @@ def write_study(folder: Path, name: str = "s", **changes) -> Path:
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(settings))
     return path
-
-
-def start(folder: Path, *args):
-    return start_child(*args, cwd=folder)
 
 
 def finish(process, timeout: float = 600) -> tuple[int, str]:
@@ -62,7 +57,7 @@ def scored(found: list[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTri
 @pytest.mark.slow
 def test_two_first_starts_on_new_sqlite_files_at_once_both_run(tmp_path):
     write_study(tmp_path)
-    processes = [start(tmp_path, "--study", "s.yaml") for _ in range(2)]  # both create mi-search.db and mlflow.db
+    processes = [start("--study", "s.yaml", cwd=tmp_path) for _ in range(2)]  # both create mi-search.db and mlflow.db
     results = [finish(p) for p in processes]
     for code, output in results:
         assert code == 0, output
@@ -84,7 +79,7 @@ def test_resumes_in_a_row_and_at_once_never_score_one_lambda_twice(tmp_path):
     in_process("--study", "s.yaml", "--storage", url, cwd=tmp_path)  # the three seeds
     for _ in range(2):  # in a row: each resume draws from a seed of its own, not the last run's random start
         in_process("--study", "s", "--storage", url, "--trials", "1", cwd=tmp_path)
-    pair = [start(tmp_path, "--study", "s", "--trials", "1") for _ in range(2)]  # at once: the same proposal
+    pair = [start("--study", "s", "--trials", "1", cwd=tmp_path) for _ in range(2)]  # at once: the same proposal
     for code, output in (finish(p) for p in pair):
         assert code == 0, output
     found = trials_of(url)
@@ -178,7 +173,7 @@ def test_a_process_in_its_own_pid_namespace_does_not_reap_a_live_owner(tmp_path)
 def test_an_owner_paused_past_its_heartbeat_ends_in_one_line_when_it_comes_back(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
     write_study(tmp_path, trials=30, task={"search_size": 200, "holdout_size": 8}, halving={"rungs": [1.0]})
-    process = start(tmp_path, "--study", "s.yaml", "--storage", url, "--heartbeat", "1")
+    process = start("--study", "s.yaml", "--storage", url, "--heartbeat", "1", cwd=tmp_path)
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
