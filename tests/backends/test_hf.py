@@ -24,7 +24,6 @@ def model_and_tokenizer(toy_dirs):
 
 
 def _reference_greedy(model, tokenizer, prompt, max_new_tokens):
-    backend = HFGenerator(model, tokenizer)
     ids = torch.tensor([chat_prompt_ids(tokenizer, prompt)])
     out = model.generate(
         ids,
