@@ -33,9 +33,6 @@ PRELOAD = [
     "mi_search.service.study",
     "mi_search.backends.hf",
     "mi_search.tracking",
-    # MLflow imports its SQL stores when a command first opens a tracking or registry store: 2-3 s in each child
-    "mlflow.store.tracking.sqlalchemy_store",
-    "mlflow.store.model_registry.sqlalchemy_store",
     "tests.forked",
 ]
 _ROOT = Path(__file__).resolve().parent.parent
