@@ -63,13 +63,6 @@ def _forkserver() -> multiprocessing.context.ForkServerContext:
     return _context
 
 
-def process(target, *args) -> multiprocessing.process.BaseProcess:
-    """A process that runs `target(*args)`, forked from the worker's warm interpreter (not started yet): for tests
-    whose child runs a library call rather than the CLI. A spawned one would import the test module, and with it
-    torch and transformers, again."""
-    return _forkserver().Process(target=target, args=args)
-
-
 def _run(args: list[str], cwd: str, env: dict[str, str], out: str, err: str) -> None:
     """In the child: its own session (as `start_new_session`), its folder, its output files, then the CLI."""
     os.setsid()
@@ -104,7 +97,9 @@ class Child:
         weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
         self._out, self._err = f"{self._folder}/stdout", f"{self._folder}/stderr"
         environment = dict(os.environ if env is None else env)
-        self._process = process(_run, [str(a) for a in args], str(cwd), environment, self._out, self._err)
+        self._process = _forkserver().Process(
+            target=_run, args=([str(a) for a in args], str(cwd), environment, self._out, self._err)
+        )
         self._process.start()
         self.pid: int = self._process.pid
         self.args = args
