@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,14 +75,28 @@ def check_model_name(name: str) -> None:
 
 def check_alias(alias: str) -> None:
     """Refuse an alias MLflow would refuse after registering (reserved `latest` and `v<N>`, bad characters, length)."""
-    from mlflow.utils.validation import _validate_model_alias_name, _validate_model_alias_name_reserved
-
     try:
-        _validate_model_alias_name(alias)
-        _validate_model_alias_name_reserved(alias)
+        for check in _mlflow_alias_checks():
+            check(alias)
     except MlflowException as exc:
         reason = str(exc.message).splitlines()[0].rstrip(".")
         raise UserError(f"alias {alias!r} cannot be used ({reason}); pass --alias with a name like champion") from None
+
+
+def _mlflow_alias_checks() -> list[Callable[[str], None]]:
+    """MLflow's own alias checks, so that ours never drift from what registering refuses. They are private and
+    MLflow 3.18 renamed them (`_validate_model_alias_name` became `_validate_alias_name`): both spellings are
+    looked up, and where neither exists registering still refuses the alias and `clean_incomplete` tidies up."""
+    from mlflow.utils import validation
+
+    for names in (
+        ("_validate_alias_name", "_validate_alias_name_reserved"),
+        ("_validate_model_alias_name", "_validate_model_alias_name_reserved"),
+    ):
+        checks = [getattr(validation, name, None) for name in names]
+        if all(checks):
+            return checks
+    return []
 
 
 def clean_incomplete(client: MlflowClient, name: str) -> list[str]:
