@@ -28,6 +28,7 @@ from mi_search.cli.options import (
     takes,
 )
 from mi_search.cli.process import configure_process
+from mi_search.cli.signals import Terminated, interrupts_at_safe_points
 from mi_search.search.settings.config import SamplerName, StudyConfig
 from mi_search.search.store.locations import DEFAULT_STORAGE
 from mi_search.tracking.locations import DEFAULT_TRACKING_URI
@@ -207,15 +208,6 @@ def worker(
     console.print(f"mi-search --study {study} --storage {storage} --trials 0", soft_wrap=True, highlight=False)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the process is, so it unwinds as Ctrl-C does: the running trial is failed,
-    its MLflow run ended, and the study stays resumable."""
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
 class _NoInterruptTraceback(logging.Filter):
     """Optuna logs a failed trial with its traceback, then its value; for Ctrl-C or SIGTERM that is
     31 frames of noise and a `failed with value None` line: the hint says all there is to say."""
@@ -238,18 +230,17 @@ def interrupted_hint(study: str | None) -> Iterator[None]:
     optuna_log = logging.getLogger("optuna.study._optimize")  # the logger of Optuna's trial loop
     quiet = _NoInterruptTraceback()
     optuna_log.addFilter(quiet)
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    try:
-        yield
-    except KeyboardInterrupt as exc:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not break the way out
-        again = f" with --study {study}" if study else ""
-        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        typer.echo(f"{what}; finished trials are kept: run the same command{again} to go on", err=True)
-        raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        optuna_log.removeFilter(quiet)
+    with interrupts_at_safe_points():  # never inside a store call: a stranded SQLite lock made Ctrl-C take 60 s
+        try:
+            yield
+        except KeyboardInterrupt as exc:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not break the way out
+            again = f" with --study {study}" if study else ""
+            what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+            typer.echo(f"{what}; finished trials are kept: run the same command{again} to go on", err=True)
+            raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
+        finally:
+            optuna_log.removeFilter(quiet)
 
 
 @app.command("promote")
