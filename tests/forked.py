@@ -33,6 +33,9 @@ PRELOAD = [
     "mi_search.service.study",
     "mi_search.backends.hf",
     "mi_search.tracking",
+    # MLflow imports its SQL stores when a command first opens a tracking or registry store: 2-3 s in each child
+    "mlflow.store.tracking.sqlalchemy_store",
+    "mlflow.store.model_registry.sqlalchemy_store",
     "tests.forked",
 ]
 _ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +64,13 @@ def _forkserver() -> multiprocessing.context.ForkServerContext:
                 os.environ["PYTHONPATH"] = path
         _context = context
     return _context
+
+
+def process(target, *args) -> multiprocessing.process.BaseProcess:
+    """A process that runs `target(*args)`, forked from the worker's warm interpreter (not started yet): for tests
+    whose child runs a library call rather than the CLI. A spawned one would import the test module, and with it
+    torch and transformers, again."""
+    return _forkserver().Process(target=target, args=args)
 
 
 def _run(args: list[str], cwd: str, env: dict[str, str], out: str, err: str) -> None:
@@ -97,9 +107,7 @@ class Child:
         weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
         self._out, self._err = f"{self._folder}/stdout", f"{self._folder}/stderr"
         environment = dict(os.environ if env is None else env)
-        self._process = _forkserver().Process(
-            target=_run, args=([str(a) for a in args], str(cwd), environment, self._out, self._err)
-        )
+        self._process = process(_run, [str(a) for a in args], str(cwd), environment, self._out, self._err)
         self._process.start()
         self.pid: int = self._process.pid
         self.args = args

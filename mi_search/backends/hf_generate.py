@@ -59,12 +59,18 @@ class HFGenerator:
         positions = (attention.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache()
         keyword = _cache_keyword(self.model)
+        last_only = _last_logits_only(self.model)
         live = torch.arange(len(batch), device=device)  # original row of each live batch row
         generated: list[list[int]] = [[] for _ in batch]
         finish: list[str] = ["length"] * len(batch)
         stop_ids = self.stop_ids.to(device)
         logits = self.model(
-            input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True, **{keyword: cache}
+            input_ids=input_ids,
+            attention_mask=attention,
+            position_ids=positions,
+            use_cache=True,
+            **{keyword: cache},
+            **last_only,
         ).logits[:, -1, :]
         row_limits = torch.tensor(limits, device=device)
         for step in range(1, max(limits) + 1):
@@ -97,6 +103,13 @@ def _cache_keyword(model: PreTrainedModel) -> str:
     """The name `forward` takes the KV cache by: transformers 5.2x renamed `past_key_values` to `cache` and warns
     (FutureWarning) on the old name; earlier 5.x releases know only the old one."""
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def _last_logits_only(model: PreTrainedModel) -> dict[str, int]:
+    """Ask the prefill for the last position's logits only, where `forward` takes `logits_to_keep`: the decoder reads
+    no other. Otherwise the LM head runs over every prompt token, and for a real vocabulary (Qwen3: 151,936) a
+    batch of 256 prompts of 200 tokens would hold 7.8 billion logits (15.6 GB in bf16) for one step."""
+    return {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
 
 
 def _next_tokens(logits: torch.Tensor, params: DecodingParams, generators: list[torch.Generator]) -> torch.Tensor:

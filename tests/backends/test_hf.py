@@ -24,7 +24,6 @@ def model_and_tokenizer(toy_dirs):
 
 
 def _reference_greedy(model, tokenizer, prompt, max_new_tokens):
-    backend = HFGenerator(model, tokenizer)
     ids = torch.tensor([chat_prompt_ids(tokenizer, prompt)])
     out = model.generate(
         ids,
@@ -45,6 +44,17 @@ def test_greedy_batch_matches_unbatched_transformers_generate(model_and_tokenize
         assert completion.text == tokenizer.decode(reference, skip_special_tokens=True)
         assert completion.num_tokens == len(reference)
         assert completion.finish_reason == ("stop" if reference[-1] == tokenizer.eos_token_id else "length")
+
+
+def test_the_lm_head_runs_on_one_position_per_row_even_in_the_prefill(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    widths: list[int] = []
+    hook = model.lm_head.register_forward_hook(lambda _module, args, _out: widths.append(args[0].shape[1]))
+    try:
+        HFGenerator(model, tokenizer).generate(PROMPTS, 1, DecodingParams(max_new_tokens=4))
+    finally:
+        hook.remove()
+    assert widths and set(widths) == {1}  # the prompts are tens of tokens long: only their last one is read
 
 
 def test_length_limit_is_reported(model_and_tokenizer):

@@ -23,14 +23,14 @@ from optuna.trial import TrialState
 from mi_search.search.store import trials as trial_attrs
 from mi_search.search.store.study import ASK_WINDOW_S
 
-from tests.conftest import in_process, start, trials_of, write_study
+from tests.conftest import TrialWatch, in_process, start, trials_of, write_study
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
 
 def start_long_study(tmp_path, url, *extra):
-    """A study whose trials take seconds (200 questions, no halving), so a signal lands inside one."""
-    study = write_study(tmp_path, trials=30, task={"search_size": 200, "holdout_size": 8}, halving={"rungs": [1.0]})
+    """A study whose trials take seconds (120 questions, no halving), so a signal lands inside one."""
+    study = write_study(tmp_path, trials=30, task={"search_size": 120, "holdout_size": 8}, halving={"rungs": [1.0]})
     return start("--study", study, "--storage", url, *extra, cwd=tmp_path)
 
 
@@ -38,11 +38,12 @@ def wait_inside_a_trial(url, process, *, completed=1, after=-1):
     """Until `completed` trials are done and another (numbered above `after`) is running, recorded by the
     process that runs it, with its MLflow run open (the tracking store is `mlflow.db` beside the storage)."""
     deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
+    watch = TrialWatch(url, "small")
     while time.monotonic() < deadline:
         time.sleep(0.3)
         assert process.poll() is None, process.communicate()
         try:
-            found = trials_of(url, "small")
+            found = watch()
         except KeyError:  # the study is not created yet
             continue
         done = sum(t.state == TrialState.COMPLETE for t in found)

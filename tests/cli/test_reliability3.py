@@ -25,7 +25,7 @@ from mi_search.search.store.owner import ProcessId, this_process
 from mi_search.search.store.storage import open_storage
 from mi_search.search.store.study import DIRECTIONS, open_study, queue_seeds, reap_orphans
 
-from tests.conftest import in_process, start
+from tests.conftest import TrialWatch, in_process, start
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
@@ -172,15 +172,16 @@ def test_a_process_in_its_own_pid_namespace_does_not_reap_a_live_owner(tmp_path)
 @pytest.mark.slow
 def test_an_owner_paused_past_its_heartbeat_ends_in_one_line_when_it_comes_back(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
-    write_study(tmp_path, trials=30, task={"search_size": 200, "holdout_size": 8}, halving={"rungs": [1.0]})
+    write_study(tmp_path, trials=30, task={"search_size": 120, "holdout_size": 8}, halving={"rungs": [1.0]})
     process = start("--study", "s.yaml", "--storage", url, "--heartbeat", "1", cwd=tmp_path)
     try:
         deadline = time.monotonic() + 240
+        watch = TrialWatch(url, "s")
         while time.monotonic() < deadline:
             time.sleep(0.3)
             assert process.poll() is None, process.communicate()
             try:
-                found = trials_of(url)
+                found = watch()
             except KeyError:
                 continue
             done = sum(t.state == TrialState.COMPLETE for t in found)

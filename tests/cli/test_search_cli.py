@@ -17,13 +17,13 @@ from optuna.trial import TrialState
 from mi_search.cli import app
 from mi_search.search.store.storage import open_storage
 
-from tests.conftest import assert_user_error, in_process, mi_search, runner, start, trials_of, write_study
+from tests.conftest import TrialWatch, assert_user_error, in_process, mi_search, runner, start, trials_of, write_study
 
 
 @pytest.mark.slow
 def test_the_main_command_runs_the_default_study_and_continues_it(tmp_path):
     first = mi_search(
-        "--budget", "4000tokens", "--trials", "4", "--search-size", "24", "--holdout-size", "24", cwd=tmp_path
+        "--budget", "4000tokens", "--trials", "4", "--search-size", "8", "--holdout-size", "8", cwd=tmp_path
     )
     folder = tmp_path / "runs" / "toy-global-4000"
     document = json.loads((folder / "pareto.json").read_text())
@@ -158,15 +158,16 @@ def tracked_as_running(store: Path, trial: int) -> bool:
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_a_study_killed_mid_trial_loses_nothing_and_retries_that_trial(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
-    # No halving and 200 questions: each trial takes seconds, long enough to be killed inside one.
-    study = write_study(tmp_path, trials=30, task={"search_size": 200, "holdout_size": 8}, halving={"rungs": [1.0]})
+    # No halving and 120 questions: each trial takes seconds, long enough to be killed inside one.
+    study = write_study(tmp_path, trials=30, task={"search_size": 120, "holdout_size": 8}, halving={"rungs": [1.0]})
     process = start("--study", study, "--storage", url, "--heartbeat", "1", cwd=tmp_path)
     try:
         deadline = time.monotonic() + 600  # a child on a loaded 2-core machine took 4 min to start
+        watch = TrialWatch(url, "small")
         while time.monotonic() < deadline:
             time.sleep(0.3)
             try:
-                trials = trials_of(url, "small")
+                trials = watch()
             except KeyError:  # the child has not created the study yet
                 continue
             running = [t.number for t in trials if t.state == TrialState.RUNNING]

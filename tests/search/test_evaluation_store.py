@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import multiprocessing
-
 import pytest
 
 from mi_search.evaluation.decoding import DecodingParams
 from mi_search.search.store.evaluations import EvaluationStore, StoredEvaluation, blend_key
 from mi_search.search.store.storage import open_storage
+from tests.forked import process
 
 pytestmark = pytest.mark.slow  # the PostgreSQL case starts a server
 
@@ -56,8 +55,7 @@ def test_entries_round_trip_and_the_first_full_measurement_is_kept(shared_storag
 def test_two_processes_adding_the_same_blends_at_once_leave_one_readable_entry_each(shared_storage):
     # the storage exists before its workers start, as `mi-search --trials 0` then `mi-search worker` make it
     EvaluationStore(open_storage(shared_storage)).put(entry(0.9, origin="setup#0"))
-    context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_put_many, args=(shared_storage, w)) for w in range(2)]
+    workers = [process(_put_many, shared_storage, w) for w in range(2)]
     for worker in workers:
         worker.start()
     for worker in workers:

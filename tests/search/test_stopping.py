@@ -76,6 +76,6 @@ def test_an_auto_study_stops_when_its_front_converged_and_a_rerun_adds_nothing(t
 @pytest.mark.slow  # a whole toy study
 def test_a_fixed_trial_count_runs_that_many_and_says_so(tmp_path, backend):
     notes = Notes()
-    report = run(tmp_path, backend, notes, trials=4)
+    report = run(tmp_path, backend, notes, trials=4, task={"search_size": 8, "holdout_size": 8})  # a count, not scores
     study, held = completed(tmp_path, report.config.study_name)
     assert held == 4 and study.user_attrs[STOP_ATTR] == "ran the 4 trials asked for (trials: 4); the study holds 4"

@@ -23,6 +23,7 @@ from mi_search.service.runtime import Runtime
 from mi_search.service.study import run_study
 
 SMALL = {"task": {"search_size": 32, "holdout_size": 32}, "halving": {"rungs": [0.25, 1.0]}}
+FEW = {"search_size": 8, "holdout_size": 8}  # for tests of what is stored and run, not of what scores say
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_study_writes_a_labelled_front_and_chooses_on_held_out_scores(tmp_path, 
 
 @pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_held_out_rescoring_happens_once_per_front_point(tmp_path, backend):
-    report = run(tmp_path, backend, trials=3)
+    report = run(tmp_path, backend, trials=3, task=FEW)
     assert all(report.result.record(n).holdout for n in report.result.front)
     study = study_of(tmp_path, "toy-global-4000")
     inputs = prepare_inputs(report.config)
@@ -91,8 +92,8 @@ def test_held_out_rescoring_happens_once_per_front_point(tmp_path, backend):
 
 @pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_seeds_are_enqueued_once_even_when_resumed(tmp_path, backend):
-    run(tmp_path, backend, trials=1)
-    run(tmp_path, backend, trials=3)
+    run(tmp_path, backend, trials=1, task=FEW)
+    run(tmp_path, backend, trials=3, task=FEW)
     study = study_of(tmp_path, "toy-global-4000")
     seeded = [t.params["lam"] for t in study.get_trials() if "fixed_params" in t.system_attrs]
     assert seeded == [0.0, 0.5, 1.0]
@@ -112,9 +113,9 @@ def test_a_trial_that_cannot_fit_the_budget_stops_at_the_first_rung(tmp_path, ba
 
 @pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_repeated_parameters_reuse_the_earlier_scores_at_no_token_cost(tmp_path, backend):
-    run(tmp_path, backend, trials=0)
+    run(tmp_path, backend, trials=0, task=FEW)
     study_of(tmp_path, "toy-global-4000").enqueue_trial({"lam": 0.0})  # a second λ=0 behind the seeds
-    report = run(tmp_path, backend, trials=4)
+    report = run(tmp_path, backend, trials=4, task=FEW)
     first, repeat = (r for r in report.result.records if r.params["lam"] == 0.0)
     assert repeat.repeat_of == first.number and repeat.generated_tokens == 0
     assert (repeat.accuracy, repeat.mean_tokens) == (first.accuracy, first.mean_tokens)
@@ -144,7 +145,7 @@ def test_joining_a_missing_study_names_the_fix(tmp_path):
 
 @pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_blocks_space_trials_record_their_mean_lambda(tmp_path, backend):
-    report = run(tmp_path, backend, space={"kind": "blocks", "blocks": 3}, name="blocks", trials=4)
+    report = run(tmp_path, backend, space={"kind": "blocks", "blocks": 3}, name="blocks", trials=4, task=FEW)
     records = report.result.records
     assert sorted(records[3].params) == ["lam"] + sorted(
         f"lam_block{i}_{part}" for i in range(3) for part in ("attention", "mlp")
@@ -177,8 +178,7 @@ def test_a_study_with_the_botorch_sampler_proposes_after_its_start(tmp_path, bac
     from mi_search.search.store.study import make_sampler
 
     # 8 questions each: what is tested is who proposes the third trial, not its scores.
-    small = {"search_size": 8, "holdout_size": 8}
-    report = run(tmp_path, backend, trials=3, sampler="botorch", seed_lambdas=[], task=small)
+    report = run(tmp_path, backend, trials=3, sampler="botorch", seed_lambdas=[], task=FEW)
     assert isinstance(make_sampler(report.config), BoTorchSampler)  # qLogNEHVI after 2 random trials
     numbers = [r.number for r in report.result.records]
     assert numbers == [0, 1, 2] and len({r.params["lam"] for r in report.result.records}) == 3
@@ -223,7 +223,7 @@ def test_the_budget_edge_is_narrowed_on_held_out_questions_and_the_choice_fits_t
 
 @pytest.mark.slow  # a whole toy study: seconds to tens of seconds
 def test_a_fixed_trial_count_is_the_spend_and_nothing_is_run_beside_the_choice(tmp_path, backend):
-    report = run(tmp_path, backend, budget=75, name="fixed", trials=4)
+    report = run(tmp_path, backend, budget=75, name="fixed", trials=4, task=FEW)
     assert len(report.result.records) == 4 and len(study_of(tmp_path, "fixed").trials) == 4
 
 

@@ -24,7 +24,7 @@ from mi_search.tracking.runs import PARENT_RUN_ATTR, TRIAL_TAG
 
 from tests.conftest import free_port
 
-SETTINGS = {"budget": "4k", "task": {"search_size": 16, "holdout_size": 16}, "name": "outage"}
+SETTINGS = {"budget": "4k", "task": {"search_size": 8, "holdout_size": 8}, "name": "outage"}
 
 
 def start_server(tmp_path, port: int) -> subprocess.Popen:

@@ -63,7 +63,7 @@ def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
     uri = f"sqlite:///{root}/mlflow.db"
     runtime = Runtime(storage=f"sqlite:///{root}/s.db", tracking_uri=uri, out=root / "out")
-    overrides = {"budget": "4k", "task": {"search_size": 16, "holdout_size": 16}, "name": "browsed", "trials": TRIALS}
+    overrides = {"budget": "4k", "task": {"search_size": 8, "holdout_size": 8}, "name": "browsed", "trials": TRIALS}
     run_study(StudyRequest(overrides=overrides), runtime, backend=open_pair(PairConfig(), HFSettings(device="cpu")))
     study, config = join_study(open_storage(runtime.storage), "browsed")
     promote(study, config, resolve_pair(config.pair, None), name="browsed-blend", alias="champion", tracking_uri=uri)
