@@ -1,7 +1,7 @@
 """Early stopping that saves: the same study with halving off and on, side by side, in one run.
 
 Run from the repository root: python -m bench.fidelity [--seeds 0 1 2] [--budget 16000] [--k 8] [--trials N]
-        [--rungs 0.25 0.5 1.0] [--min-gain 0 0.01] [--detail]
+        [--rungs 0.25 0.5 1.0] [--min-gain 0 0.01] [--over questions samples] [--detail]
 
 The problem is `bench/search_efficiency.py`'s paper-aime25: a SIMULATED Qwen3-4B pair calibrated to
 the paper's AIME'25 curve, 30 search questions at k samples, scored against its true global front
@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=None, help="default: the study default for the space")
     parser.add_argument("--rungs", type=float, nargs="+", default=None, help="default: the study default")
     parser.add_argument("--min-gain", type=float, nargs="+", default=None, help="halving arms, one per value (default: the study default)")
+    parser.add_argument("--over", nargs="+", choices=("questions", "samples"), default=None, help="halving arms: what a rung is a fraction of (default: the study default)")
     parser.add_argument("--detail", action="store_true", help="print every trial of every study")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -61,8 +62,11 @@ def main() -> None:
         base = {"trials": args.trials} if args.trials is not None else {}
         halving = {"rungs": args.rungs} if args.rungs else {}
         arms = {"none": {"halving": {"rungs": [1.0]}}}
-        for gain in args.min_gain or [None]:
-            arms["halving" if gain is None else f"min_gain{gain:g}"] = {"halving": halving | ({} if gain is None else {"min_gain": gain})}
+        for over in args.over or [None]:
+            for gain in args.min_gain or [None]:
+                name = "_".join(p for p in (over, None if gain is None else f"min_gain{gain:g}") if p) or "halving"
+                chosen = ({} if over is None else {"over": over}) | ({} if gain is None else {"min_gain": gain})
+                arms[name] = {"halving": halving | chosen}
         tokens: dict[str, list[int]] = {arm: [] for arm in arms}
         hvs: dict[str, list[float]] = {arm: [] for arm in arms}
         for seed in args.seeds:

@@ -54,17 +54,24 @@ class SimulatedBackend:
         self.pair.merge(spec)
 
     def generate(
-        self, prompts: list[str], k: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
+        self,
+        prompts: list[str],
+        k: int,
+        params: DecodingParams,
+        *,
+        seeds: Sequence[int] | None = None,
+        first: int = 0,
     ) -> list[list[Completion]]:
-        """k completions per prompt; prompt i's samples draw from `seeds[i]` (else the decoding seed)."""
+        """k completions per prompt, samples first..first+k-1; prompt i's draw from `seeds[i]` (else the decoding seed)."""
         model, state = self.pair.model, self.pair.state
         out = []
         for i, prompt in enumerate(prompts):
             index = model.question_for(prompt)
-            d = model.draws(state, index, k, seeds[i] if seeds is not None else params.seed, params.thinking_budget)
+            seed = seeds[i] if seeds is not None else params.seed
+            d = model.draws(state, index, first + k, seed, params.thinking_budget)  # sample j is j's, whatever k
             answer = model.questions[index].answer
             row = []
-            for j in range(k):
+            for j in range(first, first + k):
                 given = answer if d.correct[j] else str(int(d.wrong_answers[j]))
                 row.append(_completion(bool(d.thinks[j]), given, int(d.tokens[j]), params.max_new_tokens, bool(d.forced[j])))
             out.append(row)

@@ -36,11 +36,17 @@ class Backend(Protocol):
         ...
 
     def generate(
-        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
+        self,
+        prompts: list[str],
+        n: int,
+        params: DecodingParams,
+        *,
+        seeds: Sequence[int] | None = None,
+        first: int = 0,
     ) -> list[list[Completion]]:
         """`n` completions for each user message in `prompts`, in order, through the chat template.
 
-        `seeds`: one per prompt, as `evaluation.decoding.Generator.generate` says (common random numbers).
+        `seeds` and `first`: as `evaluation.decoding.Generator.generate` says (common random numbers).
         """
         ...
 

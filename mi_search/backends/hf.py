@@ -49,9 +49,15 @@ class HFBackend:
         self.interpolator.merge(spec)
 
     def generate(
-        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
+        self,
+        prompts: list[str],
+        n: int,
+        params: DecodingParams,
+        *,
+        seeds: Sequence[int] | None = None,
+        first: int = 0,
     ) -> list[list[Completion]]:
-        return self.generator.generate(prompts, n, params, seeds=seeds)
+        return self.generator.generate(prompts, n, params, seeds=seeds, first=first)
 
 
 def load_hf(pair: ResolvedPair, settings: HFSettings = HFSettings()) -> HFBackend:

@@ -31,9 +31,17 @@ class HFGenerator:
         self.stop_ids = torch.tensor(sorted({eos} | set(_as_list(model.generation_config.eos_token_id))))
 
     def generate(
-        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
+        self,
+        prompts: list[str],
+        n: int,
+        params: DecodingParams,
+        *,
+        seeds: Sequence[int] | None = None,
+        first: int = 0,
     ) -> list[list[Completion]]:
-        return generate_grouped(self.tokenizer, lambda requests: self._run(requests, params), prompts, n, params, seeds)
+        return generate_grouped(
+            self.tokenizer, lambda requests: self._run(requests, params), prompts, n, params, seeds, first
+        )
 
     def _run(self, requests: list[Request], params: DecodingParams) -> list[Raw]:
         """Each request decoded with its own limit and seed; similar prompt lengths share a batch (less padding)."""

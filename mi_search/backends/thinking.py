@@ -143,8 +143,10 @@ def generate_grouped(
     n: int,
     params: DecodingParams,
     seeds: Sequence[int] | None,
+    first: int = 0,
 ) -> list[list[Completion]]:
-    """`n` completions per user message, sample j of prompt i from `sample_seed(seeds[i], j)` (the backends' `generate`)."""
+    """`n` completions per user message, sample j (from `first`) of prompt i from `sample_seed(seeds[i], j)` (the
+    backends' `generate`)."""
     seeds = list(seeds) if seeds is not None else default_question_seeds(params.seed, len(prompts))
     texts = [chat_prompt_text(tokenizer, p) for p in prompts]
 
@@ -152,7 +154,7 @@ def generate_grouped(
         return tokenizer(text, add_special_tokens=False)["input_ids"]
 
     encoded = [encode(t) for t in texts]
-    rows = [(q, sample_seed(seeds[q], j)) for q in range(len(prompts)) for j in range(n)]
+    rows = [(q, sample_seed(seeds[q], j)) for q in range(len(prompts)) for j in range(first, first + n)]
     completions = generate_budgeted(
         decode,
         [encoded[q] for q, _ in rows],

@@ -49,14 +49,22 @@ class VLLMBackend:
         self.llm.collective_rpc(BLEND, args=(self.plan.lambdas(spec),))  # resolved once, here
 
     def generate(
-        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
+        self,
+        prompts: list[str],
+        n: int,
+        params: DecodingParams,
+        *,
+        seeds: Sequence[int] | None = None,
+        first: int = 0,
     ) -> list[list[Completion]]:
         """One request per (prompt, sample), each with its own seed: common random numbers across trials.
 
         `n=k` with one seed per request would tie sample j's randomness to how vLLM fans a request out;
         separate requests share the prompt's KV blocks through the prefix cache, so they cost no prefill.
         """
-        return generate_grouped(self.tokenizer, lambda requests: self._run(requests, params), prompts, n, params, seeds)
+        return generate_grouped(
+            self.tokenizer, lambda requests: self._run(requests, params), prompts, n, params, seeds, first
+        )
 
     def _run(self, requests: list[Request], params: DecodingParams) -> list[Raw]:
         """One vLLM request each; a continuation's prompt starts with its first request's, so the prefix cache serves it."""

@@ -71,11 +71,18 @@ class Generator(Protocol):
     """Generates from a model as it is now; a merge between calls changes what it generates."""
 
     def generate(
-        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None
+        self,
+        prompts: list[str],
+        n: int,
+        params: DecodingParams,
+        *,
+        seeds: Sequence[int] | None = None,
+        first: int = 0,
     ) -> list[list[Completion]]:
         """`n` completions for each user message in `prompts`, in order. The generator applies the chat template.
 
         `seeds` gives each prompt its seed; sample j of prompt i then draws from `sample_seed(seeds[i], j)`
         (`evaluation.seeds`), so a prompt's samples do not depend on its batch. None: seeds by position.
+        `first`: the index of the first sample, so samples j ≥ first can follow ones generated earlier.
         """
         ...

@@ -46,16 +46,51 @@ def evaluate(
     params: DecodingParams,
     golds: list[Gold],
     study_seed: int = 0,
+    samples: range | None = None,
 ) -> Evaluation:
     """Generate `k` samples per question with `params` and grade them against `golds` (see `gradable`).
 
     Sample j of a question draws from a seed of (study_seed, params.seed, question id, j), whatever
     else is evaluated with it: any two evaluations of a question are paired (common random numbers).
     Greedy decoding gives the same sample k times, so it is generated and graded once and repeated.
+    `samples`: only these of the k samples (sampled decoding), so a trial can score samples 0..s-1 of
+    every question first and add the rest later, the same samples as scoring all k at once; the scores
+    are then over the samples generated.
     """
+    if samples is not None and not params.greedy:
+        return _evaluate_samples(generator, questions, k, params, golds, study_seed, samples)
     n = 1 if params.greedy else k
     seeds = [question_seed(study_seed, params.seed, q.id) for q in questions]
     completions = generator.generate([q.prompt for q in questions], n, params, seeds=seeds)
+    rows = _graded(questions, golds, completions, repeat=k // n)
+    generated = sum(out.num_tokens for outs in completions for out in outs)
+    return Evaluation(score_samples(rows, k, budgeted=params.thinking_budget is not None), rows, generated)
+
+
+def _evaluate_samples(
+    generator: Generator,
+    questions: list[Question],
+    k: int,
+    params: DecodingParams,
+    golds: list[Gold],
+    study_seed: int,
+    samples: range,
+) -> Evaluation:
+    """Samples `samples.start`..`samples.stop - 1` of every question (within 0..k-1)."""
+    if not 0 <= samples.start < samples.stop <= k or samples.step != 1:
+        raise ValueError(f"samples must be a contiguous range within 0..{k - 1}, got {samples}")
+    seeds = [question_seed(study_seed, params.seed, q.id) for q in questions]
+    prompts = [q.prompt for q in questions]
+    completions = generator.generate(prompts, len(samples), params, seeds=seeds, first=samples.start)
+    rows = _graded(questions, golds, completions, repeat=1)
+    generated = sum(out.num_tokens for outs in completions for out in outs)
+    return Evaluation(score_samples(rows, len(samples), budgeted=params.thinking_budget is not None), rows, generated)
+
+
+def _graded(
+    questions: list[Question], golds: list[Gold], completions: list[list[Any]], *, repeat: int
+) -> list[list[Sample]]:
+    """Each question's completions graded into samples, the row repeated `repeat` times (greedy decoding)."""
     samples = []
     for question, gold, outs in zip(questions, golds, completions):
         row = []
@@ -74,9 +109,8 @@ def evaluate(
                     out.forced_close,
                 )
             )
-        samples.append(row * (k // n))
-    generated = sum(out.num_tokens for outs in completions for out in outs)
-    return Evaluation(score_samples(samples, k, budgeted=params.thinking_budget is not None), samples, generated)
+        samples.append(row * repeat)
+    return samples
 
 
 def write_samples(path: Path, evaluations: Iterable[tuple[dict[str, Any], Evaluation]]) -> None:

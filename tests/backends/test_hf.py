@@ -77,6 +77,29 @@ def test_sampling_is_seeded_and_varies_across_samples(model_and_tokenizer):
     assert len({c.text for c in first[1]}) > 1
 
 
+def test_samples_scored_in_two_rungs_are_the_samples_scored_at_once(model_and_tokenizer):
+    """A rung of samples draws samples 0..s-1 of every question and the next rung s..k-1: common random numbers make
+    them the very samples one evaluation of k draws, whatever the batch."""
+    from mi_search.evaluation.evaluate import evaluate, gradable
+    from mi_search.evaluation.samples import Question
+    from mi_search.tasks.math import math_gold
+
+    model, tokenizer = model_and_tokenizer
+    backend = HFGenerator(model, tokenizer)
+    params = DecodingParams(temperature=3.0, top_p=0.95, max_new_tokens=24, seed=7)
+    questions, golds = gradable([Question(f"q{i}", p, "4") for i, p in enumerate(PROMPTS[:3])], math_gold)
+    whole = evaluate(backend, questions, k=4, params=params, golds=golds, study_seed=3)
+    head = evaluate(backend, questions, k=4, params=params, golds=golds, study_seed=3, samples=range(0, 1))
+    tail = evaluate(backend, questions[::-1], k=4, params=params, golds=golds[::-1], study_seed=3, samples=range(1, 4))
+    def responses(rows):
+        return [[sample.response for sample in row] for row in rows]
+
+    texts = responses(whole.samples)
+    assert [a + b for a, b in zip(responses(head.samples), responses(tail.samples[::-1]))] == texts
+    assert head.generated_tokens + tail.generated_tokens == whole.generated_tokens
+    assert len({t for row in texts for t in row}) > 3  # sampled, not one answer repeated
+
+
 def test_top_k_one_is_greedy(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
     backend = HFGenerator(model, tokenizer)

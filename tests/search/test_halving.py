@@ -234,23 +234,23 @@ K = 4
 class SampledBackend(ScriptedBackend):
     """λ → (question → which of its k samples are right, tokens per answer); wrong samples share one answer."""
 
-    def generate(self, prompts, n, params, *, seeds=None):
+    def generate(self, prompts, n, params, *, seeds=None, first=0):
         right, tokens = self.script[self.lam]
         out = []
         for prompt in prompts:
             i = int(prompt.split()[1])
-            out.append([Completion(f"\\boxed{{{i if ok else i + 1}}}", tokens, "stop") for ok in right(i)])
+            out.append([Completion(f"\\boxed{{{i if ok else i + 1}}}", tokens, "stop") for ok in right(i)[first : first + n]])
         return out
 
 
-def sampled_run(tmp_path, script, objective: str):
+def sampled_run(tmp_path, script, objective: str, over: str = "questions"):
     settings = {
         "budget": 500,
         "k": K,
         "objectives": {"accuracy": objective},
         "seed_lambdas": [0.0, 0.5],
         "trials": 2,
-        "halving": {"rungs": [0.25, 1.0]},
+        "halving": {"rungs": [0.25, 1.0], "over": over},
     }
     config = build_config(settings, source="test")
     study = open_study(open_storage(f"sqlite:///{tmp_path}/{objective}.db"), config, None)
@@ -302,6 +302,15 @@ def test_halving_stops_on_the_studys_own_objective(tmp_path, script, objective, 
     assert record.objective == objective and record.intervals()[0].mean == pytest.approx(record.accuracy)
 
 
+@pytest.mark.parametrize("objective", ["pass_at_k", "vote_at_k"])
+def test_pass_and_vote_take_rungs_of_questions_as_fewer_samples_would_bias_them(tmp_path, objective):
+    # Pass@k and Vote@k over 2 of 8 samples are not estimates of the 8-sample scores (Pass@2 <= Pass@8):
+    # a rung of samples would compare a trial's biased score with a front point's unbiased one.
+    _, by_lam = sampled_run(tmp_path, SAME_PASS if objective == "pass_at_k" else SAME_COUNTS, objective, over="samples")
+    stop = by_lam[0.5].user_attrs["stopped"]
+    assert "samples" not in stop and stop["rung"] == N // 4
+
+
 def test_the_stage_rule_pairs_on_the_studys_objective():
     from mi_search.evaluation.stages import StagePoint
     from mi_search.search.statistics.outcomes import QuestionOutcome
@@ -316,3 +325,58 @@ def test_the_stage_rule_pairs_on_the_studys_objective():
     assert not PairedComparison(0.95).tied(point, best) and PairedComparison(0.95).beaten(point, best)
     on_pass = PairedComparison(0.95, "pass_at_k")
     assert on_pass.tied(point, best) and not on_pass.beaten(point, best)
+
+
+class ScriptedSamples(ScriptedBackend):
+    """λ → (which (question, sample) pairs are answered right, tokens per answer): samples can differ."""
+
+    def generate(self, prompts, n, params, *, seeds=None, first=0):
+        right, tokens = self.script[self.lam]
+        self.generated += len(prompts) * n * tokens
+        rows = []
+        for prompt in prompts:
+            i = int(prompt.split()[1])
+            rows.append([Completion(f"\\boxed{{{i if right(i, j) else i + 1}}}", tokens, "stop") for j in range(first, first + n)])
+        return rows
+
+
+def run_by_samples(tmp_path, script, order, temperature=1.0):
+    halving = {"rungs": [0.25, 1.0], "over": "samples"}
+    settings = {"budget": 500, "seed_lambdas": order, "trials": len(order), "k": 8, "halving": halving}
+    config = build_config(settings, source="test")
+    study = open_study(open_storage(f"sqlite:///{tmp_path}/s.db"), config, None)
+    backend = ScriptedSamples(script)
+    params = DecodingParams(temperature=temperature)
+    study.optimize(TrialRunner(backend, QuestionSet(*gradable(QUESTIONS, math_gold)), config, params, Silent()), n_trials=len(order))
+    return {t.params["lam"]: t for t in trials.completed(study)}, backend
+
+
+def test_a_rung_of_samples_scores_every_question_and_stops_a_clearly_worse_trial(tmp_path):
+    script = {0.0: (lambda i, j: i % 2 == 0, 100), 0.5: (lambda i, j: i % 16 == 0, 180)}
+    by_lam, backend = run_by_samples(tmp_path, script, [0.0, 0.5])
+    worse = by_lam[0.5]
+    stop = worse.user_attrs["stopped"]
+    assert stop["reason"] == "dominated" and stop["samples"] == 2 and stop["rung"] == N
+    assert worse.user_attrs["questions"] == N and not trials.is_full(worse)
+    assert worse.user_attrs["generated_tokens"] == N * 2 * 180  # two of its eight samples, on every question
+    assert all(o.samples == 2 for o in trials.outcomes_of(worse))
+    assert trials.is_full(by_lam[0.0]) and all(o.samples == 8 for o in trials.outcomes_of(by_lam[0.0]))
+
+
+def test_a_trial_better_on_the_same_questions_is_never_stopped_by_a_rung_of_samples(tmp_path):
+    # Each challenger answers right wherever an earlier trial did, sample for sample, at no more tokens.
+    script = {
+        0.0: (lambda i, j: i % 2 == 0 and j % 2 == 0, 100),
+        0.1: (lambda i, j: i % 2 == 0, 100),
+        0.2: (lambda i, j: i % 2 == 0 or (i % 4 == 1 and j < 2), 90),
+    }
+    by_lam, _ = run_by_samples(tmp_path, script, [0.0, 0.1, 0.2])
+    for lam in (0.1, 0.2):
+        assert trials.is_full(by_lam[lam]), (lam, by_lam[lam].user_attrs.get("stopped"))
+
+
+def test_greedy_decoding_takes_rungs_of_questions_even_when_samples_are_asked_for(tmp_path):
+    script = {0.0: (lambda i, j: i % 2 == 0, 100), 0.5: (lambda i, j: i % 16 == 0, 180)}
+    by_lam, _ = run_by_samples(tmp_path, script, [0.0, 0.5], temperature=0.0)
+    stop = by_lam[0.5].user_attrs["stopped"]
+    assert stop["rung"] == N // 4 and "samples" not in stop and by_lam[0.5].user_attrs["questions"] == N // 4

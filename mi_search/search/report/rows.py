@@ -27,18 +27,20 @@ def _intervals(record: TrialRecord, level: float) -> dict[str, Span]:
 
 
 def stop_line(stop: dict[str, Any] | None) -> str:
-    """Why halving stopped a trial, e.g. `rung 50: dominated by 3 (accuracy margin -0.041, tokens margin 12.0)`."""
+    """Why halving stopped a trial, e.g. `rung 50: dominated by 3 (accuracy margin -0.041, tokens margin 12.0)`;
+    a rung of samples reads `rung 23 × 2 samples` (every question, 2 of its k samples)."""
     if not stop:
         return ""
+    rung = f"rung {stop['rung']}" + (f" × {stop['samples']} samples" if "samples" in stop else "")
     if stop["reason"] == "over_budget":
-        return f"rung {stop['rung']}: over budget by >= {stop['tokens_margin']:.0f} tokens"
+        return f"{rung}: over budget by >= {stop['tokens_margin']:.0f} tokens"
     if stop["reason"] == "no_gain":
         return (
-            f"rung {stop['rung']}: adds at most {stop['gain']:.2%} hypervolume (paired with {stop['against']}: "
+            f"{rung}: adds at most {stop['gain']:.2%} hypervolume (paired with {stop['against']}: "
             f"at best {stop['optimistic_accuracy']:.3f} at {stop['optimistic_tokens']:.0f} tokens)"
         )
     return (
-        f"rung {stop['rung']}: dominated by {stop['against']} "
+        f"{rung}: dominated by {stop['against']} "
         f"(accuracy margin {stop['accuracy_margin']:.3f}, tokens margin {stop['tokens_margin']:.1f})"
     )
 

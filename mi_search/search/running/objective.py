@@ -4,8 +4,10 @@ Common random numbers: every trial of a study scores the search questions in one
 with the study seed (a file's order may put its hardest questions first), and samples question q's
 j-th response from one seed (`evaluation.seeds`). Every trial stores its per-question outcomes.
 
-Paired successive halving: after each rung but the last the trial stops only when, on the questions
-scored so far, it is over the budget with one-sided confidence `halving.level`, some front point
+Paired successive halving: a rung is a share of the k samples of every question (`halving.over:
+samples`, the default, for Mean@k under sampled decoding) or of the questions (`questions`, and always
+under greedy decoding or a Pass@k or Vote@k objective, which fewer samples bias). After each rung but the last the trial stops only when, on what it has scored so far, it is
+over the budget with one-sided confidence `halving.level`, some front point
 beats it in both accuracy and tokens on those same questions, paired, at that level
 (`paired.confidently_worse`), or its optimistic point adds at most `halving.min_gain` of the front's
 hypervolume (`gain.optimistic_gain`), and the stop still holds with its worst question answered right
@@ -132,34 +134,19 @@ class TrialRunner:
             return stored.scores[self.config.objectives.accuracy], stored.scores["mean_tokens"]
         self.backend.merge(spec)
         trials.store_mean_lambda(trial, self.backend.plan.mean_lambda(spec))
-        questions, golds, k = self.search.questions, self.search.golds, self.config.k
-        samples: list[list[Sample]] = []
-        generated, stop = 0, None
-        for size in self.rung_sizes:
-            start = len(samples)
-            part = evaluate(
-                self.backend,
-                questions[start:size],
-                k=k,
-                params=params,
-                golds=golds[start:size],
-                study_seed=self.config.seed,
-            )
-            samples += part.samples
-            generated += part.generated_tokens
-            self.observer.rung_scored(trial, len(samples), len(questions))
-            if size < len(questions):
-                stop = self.stop_reason(trial.study, outcomes_from_samples(samples), edge=HOLDOUT_EDGE_ATTR in trial.user_attrs)
-                if stop is not None:
-                    trials.store_stop(trial, stop)
-                    break
-        scores = score_samples(samples, k, budgeted=params.thinking_budget is not None)
+        questions, k = self.search.questions, self.config.k
+        # Mean@k over fewer samples estimates Mean@k; Pass@k and Vote@k over fewer samples are biased (Pass@2 <= Pass@8)
+        by_samples = self.config.halving.over == "samples" and not params.greedy and k > 1
+        by_samples = by_samples and self.config.objectives.accuracy == "accuracy"
+        samples, generated, stop = (self._rungs_of_samples if by_samples else self._rungs_of_questions)(trial, params)
+        drawn = min(len(row) for row in samples)
+        scores = score_samples(samples, drawn, budgeted=params.thinking_budget is not None)
         trials.store_outcomes(trial, outcomes_from_samples(samples))
         trials.store_scores(
             trial,
             scores,
             questions=len(samples),
-            full=len(samples) == len(questions),
+            full=len(samples) == len(questions) and drawn == k,
             generated=generated,
             budget=self.config.budget,
         )
@@ -171,6 +158,69 @@ class TrialRunner:
             if estimate is not None:
                 return estimate.accuracy, estimate.mean_tokens
         return scores.as_dict()[self.config.objectives.accuracy], scores.mean_tokens
+
+    def _rungs_of_questions(self, trial: optuna.Trial, params: DecodingParams) -> tuple[list[list[Sample]], int, dict | None]:
+        """Rungs over questions: every sample of the first questions, then the next ones (the default)."""
+        questions, golds = self.search.questions, self.search.golds
+        samples: list[list[Sample]] = []
+        generated, stop = 0, None
+        for size in self.rung_sizes:
+            start = len(samples)
+            part = evaluate(
+                self.backend,
+                questions[start:size],
+                k=self.config.k,
+                params=params,
+                golds=golds[start:size],
+                study_seed=self.config.seed,
+            )
+            samples += part.samples
+            generated += part.generated_tokens
+            self.observer.rung_scored(trial, len(samples), len(questions))
+            if size < len(questions):
+                stop = self._stop_here(trial, samples)
+                if stop is not None:
+                    break
+        return samples, generated, stop
+
+    def _rungs_of_samples(self, trial: optuna.Trial, params: DecodingParams) -> tuple[list[list[Sample]], int, dict | None]:
+        """Rungs over samples: the first samples of every question, then the rest. Why: a rung of a quarter of the
+        questions bounds accuracy by few questions, and one question's answers are a large share of it; a quarter of
+        the samples of every question is as many tokens, and per-question accuracy varies far more between questions
+        than between one question's samples. Sample j is the same seed whichever rung draws it (common random
+        numbers), so a trial that runs on scores exactly what one rung of k samples would have."""
+        questions, golds, k = self.search.questions, self.search.golds, self.config.k
+        counts = sorted({max(1, round(f * k)) for f in self.config.halving.rungs})
+        samples: list[list[Sample]] = [[] for _ in questions]
+        generated, stop, drawn = 0, None, 0
+        for count in counts:
+            part = evaluate(
+                self.backend,
+                questions,
+                k=k,
+                params=params,
+                golds=golds,
+                study_seed=self.config.seed,
+                samples=range(drawn, count),
+            )
+            samples = [row + more for row, more in zip(samples, part.samples)]
+            generated += part.generated_tokens
+            drawn = count
+            self.observer.rung_scored(trial, len(questions) * drawn // k, len(questions))
+            if drawn < k:
+                stop = self._stop_here(trial, samples, drawn)
+                if stop is not None:
+                    break
+        return samples, generated, stop
+
+    def _stop_here(self, trial: optuna.Trial, samples: list[list[Sample]], drawn: int | None = None) -> dict | None:
+        """The stop for a trial scored this far (stored with the trial), or None to score on."""
+        stop = self.stop_reason(trial.study, outcomes_from_samples(samples), edge=HOLDOUT_EDGE_ATTR in trial.user_attrs)
+        if stop is not None:
+            if drawn is not None:
+                stop["samples"] = drawn  # a rung of samples: every question, `drawn` of its k samples
+            trials.store_stop(trial, stop)
+        return stop
 
     def full_estimate(self, study: optuna.Study, outcomes: list[QuestionOutcome], stop: dict[str, Any]) -> Point | None:
         """A stopped trial's scores on every search question, paired with the front point that stopped it (else the

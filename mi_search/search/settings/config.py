@@ -53,17 +53,24 @@ MIN_GAIN = 0.01
 
 
 class HalvingConfig(_Strict):
-    """Paired successive halving over questions: a trial stops at a rung only when it confidently cannot add to the front.
+    """Paired successive halving: a trial stops at a rung only when it confidently cannot add to the front.
 
-    `rungs` are fractions of the search subset, increasing, ending at 1. At each rung before the last
-    the trial stops when its mean tokens are over the budget with one-sided confidence `level`, when
-    a front point beats it in both objectives on the same questions, paired, at that level, or when its
+    `rungs` are fractions, increasing, ending at 1: of the k samples of every question (`over: samples`) or of the
+    search questions (`over: questions`; always under greedy decoding or a Pass@k or Vote@k objective). At each
+    rung before the last the trial stops when its mean tokens are over the budget with one-sided confidence
+    `level`, when a front point beats it in both objectives on the same questions, paired, at that level, or when its
     optimistic point (paired bounds at `level`) adds at most `min_gain` of the front's hypervolume; and
     only when the stop still holds with its worst question answered right. A trial at least
     as good as a front point in both objectives on the same questions never stops.
     """
 
     rungs: tuple[float, ...] = (0.25, 1.0)
+    over: Literal["samples", "questions"] = Field(
+        "samples",
+        description="what a rung is a fraction of: the k samples of every question, or the search questions (each "
+        "with all k samples); greedy decoding (one sample repeated) and Pass@k or Vote@k objectives (which fewer "
+        "samples bias) always take questions",
+    )
     level: float = Field(0.95, description="one-sided confidence of a stop, in (0, 1)")
     min_gain: float = Field(
         MIN_GAIN,
