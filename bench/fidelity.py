@@ -48,7 +48,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=None, help="default: the study default for the space")
     parser.add_argument("--rungs", type=float, nargs="+", default=None, help="default: the study default")
     parser.add_argument("--min-gain", type=float, nargs="+", default=None, help="halving arms, one per value (default: the study default)")
-    parser.add_argument("--over", nargs="+", choices=("questions", "samples"), default=None, help="halving arms: what a rung is a fraction of (default: the study default)")
+    parser.add_argument(
+        "--over", nargs="+", choices=("questions", "samples"), default=None, help="halving arms: what a rung is a share of"
+    )
     parser.add_argument("--detail", action="store_true", help="print every trial of every study")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -54,15 +54,9 @@ class SimulatedBackend:
         self.pair.merge(spec)
 
     def generate(
-        self,
-        prompts: list[str],
-        k: int,
-        params: DecodingParams,
-        *,
-        seeds: Sequence[int] | None = None,
-        first: int = 0,
+        self, prompts: list[str], k: int, params: DecodingParams, *, seeds: Sequence[int] | None = None, first: int = 0
     ) -> list[list[Completion]]:
-        """k completions per prompt, samples first..first+k-1; prompt i's draw from `seeds[i]` (else the decoding seed)."""
+        """k completions per prompt (samples first..first+k-1); prompt i's draw from `seeds[i]`, else the decoding seed."""
         model, state = self.pair.model, self.pair.state
         out = []
         for i, prompt in enumerate(prompts):
@@ -73,7 +67,8 @@ class SimulatedBackend:
             row = []
             for j in range(first, first + k):
                 given = answer if d.correct[j] else str(int(d.wrong_answers[j]))
-                row.append(_completion(bool(d.thinks[j]), given, int(d.tokens[j]), params.max_new_tokens, bool(d.forced[j])))
+                tokens, forced = int(d.tokens[j]), bool(d.forced[j])
+                row.append(_completion(bool(d.thinks[j]), given, tokens, params.max_new_tokens, forced))
             out.append(row)
         return out
 

@@ -36,13 +36,7 @@ class Backend(Protocol):
         ...
 
     def generate(
-        self,
-        prompts: list[str],
-        n: int,
-        params: DecodingParams,
-        *,
-        seeds: Sequence[int] | None = None,
-        first: int = 0,
+        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None, first: int = 0
     ) -> list[list[Completion]]:
         """`n` completions for each user message in `prompts`, in order, through the chat template.
 

@@ -49,13 +49,7 @@ class HFBackend:
         self.interpolator.merge(spec)
 
     def generate(
-        self,
-        prompts: list[str],
-        n: int,
-        params: DecodingParams,
-        *,
-        seeds: Sequence[int] | None = None,
-        first: int = 0,
+        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None, first: int = 0
     ) -> list[list[Completion]]:
         return self.generator.generate(prompts, n, params, seeds=seeds, first=first)
 

@@ -31,13 +31,7 @@ class HFGenerator:
         self.stop_ids = torch.tensor(sorted({eos} | set(_as_list(model.generation_config.eos_token_id))))
 
     def generate(
-        self,
-        prompts: list[str],
-        n: int,
-        params: DecodingParams,
-        *,
-        seeds: Sequence[int] | None = None,
-        first: int = 0,
+        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None, first: int = 0
     ) -> list[list[Completion]]:
         return generate_grouped(
             self.tokenizer, lambda requests: self._run(requests, params), prompts, n, params, seeds, first

@@ -49,13 +49,7 @@ class VLLMBackend:
         self.llm.collective_rpc(BLEND, args=(self.plan.lambdas(spec),))  # resolved once, here
 
     def generate(
-        self,
-        prompts: list[str],
-        n: int,
-        params: DecodingParams,
-        *,
-        seeds: Sequence[int] | None = None,
-        first: int = 0,
+        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None, first: int = 0
     ) -> list[list[Completion]]:
         """One request per (prompt, sample), each with its own seed: common random numbers across trials.
 

@@ -71,13 +71,7 @@ class Generator(Protocol):
     """Generates from a model as it is now; a merge between calls changes what it generates."""
 
     def generate(
-        self,
-        prompts: list[str],
-        n: int,
-        params: DecodingParams,
-        *,
-        seeds: Sequence[int] | None = None,
-        first: int = 0,
+        self, prompts: list[str], n: int, params: DecodingParams, *, seeds: Sequence[int] | None = None, first: int = 0
     ) -> list[list[Completion]]:
         """`n` completions for each user message in `prompts`, in order. The generator applies the chat template.
 

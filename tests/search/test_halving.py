@@ -239,7 +239,8 @@ class SampledBackend(ScriptedBackend):
         out = []
         for prompt in prompts:
             i = int(prompt.split()[1])
-            out.append([Completion(f"\\boxed{{{i if ok else i + 1}}}", tokens, "stop") for ok in right(i)[first : first + n]])
+            answers = right(i)[first : first + n]
+            out.append([Completion(f"\\boxed{{{i if ok else i + 1}}}", tokens, "stop") for ok in answers])
         return out
 
 
@@ -336,7 +337,8 @@ class ScriptedSamples(ScriptedBackend):
         rows = []
         for prompt in prompts:
             i = int(prompt.split()[1])
-            rows.append([Completion(f"\\boxed{{{i if right(i, j) else i + 1}}}", tokens, "stop") for j in range(first, first + n)])
+            answers = [right(i, j) for j in range(first, first + n)]
+            rows.append([Completion(f"\\boxed{{{i if ok else i + 1}}}", tokens, "stop") for ok in answers])
         return rows
 
 
@@ -347,7 +349,8 @@ def run_by_samples(tmp_path, script, order, temperature=1.0):
     study = open_study(open_storage(f"sqlite:///{tmp_path}/s.db"), config, None)
     backend = ScriptedSamples(script)
     params = DecodingParams(temperature=temperature)
-    study.optimize(TrialRunner(backend, QuestionSet(*gradable(QUESTIONS, math_gold)), config, params, Silent()), n_trials=len(order))
+    runner = TrialRunner(backend, QuestionSet(*gradable(QUESTIONS, math_gold)), config, params, Silent())
+    study.optimize(runner, n_trials=len(order))
     return {t.params["lam"]: t for t in trials.completed(study)}, backend
 
 

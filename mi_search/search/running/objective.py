@@ -6,8 +6,9 @@ j-th response from one seed (`evaluation.seeds`). Every trial stores its per-que
 
 Paired successive halving: a rung is a share of the k samples of every question (`halving.over:
 samples`, the default, for Mean@k under sampled decoding) or of the questions (`questions`, and always
-under greedy decoding or a Pass@k or Vote@k objective, which fewer samples bias). After each rung but the last the trial stops only when, on what it has scored so far, it is
-over the budget with one-sided confidence `halving.level`, some front point
+under greedy decoding or a Pass@k or Vote@k objective, which fewer samples bias). After each rung but
+the last the trial stops only when, on what it has scored so far, it is over the budget with one-sided
+confidence `halving.level`, some front point
 beats it in both accuracy and tokens on those same questions, paired, at that level
 (`paired.confidently_worse`), or its optimistic point adds at most `halving.min_gain` of the front's
 hypervolume (`gain.optimistic_gain`), and the stop still holds with its worst question answered right
@@ -45,6 +46,9 @@ from mi_search.search.statistics.gain import Incumbent, at_least_as_good, optimi
 from mi_search.search.statistics.paired import confidently_worse, paired_difference
 from mi_search.search.statistics.pareto import Point
 from mi_search.search.running.twins import wait_for_running_twin
+
+
+Scored = tuple[list[list[Sample]], int, dict[str, Any] | None]  # a trial's samples, tokens generated, its stop
 
 
 def study_order(questions: QuestionSet, seed: int) -> QuestionSet:
@@ -159,7 +163,7 @@ class TrialRunner:
                 return estimate.accuracy, estimate.mean_tokens
         return scores.as_dict()[self.config.objectives.accuracy], scores.mean_tokens
 
-    def _rungs_of_questions(self, trial: optuna.Trial, params: DecodingParams) -> tuple[list[list[Sample]], int, dict | None]:
+    def _rungs_of_questions(self, trial: optuna.Trial, params: DecodingParams) -> Scored:
         """Rungs over questions: every sample of the first questions, then the next ones (the default)."""
         questions, golds = self.search.questions, self.search.golds
         samples: list[list[Sample]] = []
@@ -183,7 +187,7 @@ class TrialRunner:
                     break
         return samples, generated, stop
 
-    def _rungs_of_samples(self, trial: optuna.Trial, params: DecodingParams) -> tuple[list[list[Sample]], int, dict | None]:
+    def _rungs_of_samples(self, trial: optuna.Trial, params: DecodingParams) -> Scored:
         """Rungs over samples: the first samples of every question, then the rest. Why: a rung of a quarter of the
         questions bounds accuracy by few questions, and one question's answers are a large share of it; a quarter of
         the samples of every question is as many tokens, and per-question accuracy varies far more between questions
