@@ -164,7 +164,8 @@ class TrialRunner:
         return scores.as_dict()[self.config.objectives.accuracy], scores.mean_tokens
 
     def _rungs_of_questions(self, trial: optuna.Trial, params: DecodingParams) -> Scored:
-        """Rungs over questions: every sample of the first questions, then the next ones (the default)."""
+        """Rungs over questions: every sample of the first questions, then the next ones (`over: questions`, greedy
+        decoding, Pass@k and Vote@k)."""
         questions, golds = self.search.questions, self.search.golds
         samples: list[list[Sample]] = []
         generated, stop = 0, None
