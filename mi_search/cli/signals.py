@@ -17,8 +17,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-# Modules whose calls hold a database transaction or a file lock that an exception raised halfway would strand.
-STORE_MODULES = ("sqlalchemy.", "sqlite3", "psycopg", "optuna.storages.", "mlflow.store.", "mi_search.search.store.")
+# Modules whose calls hold a database transaction or a file lock that an exception raised halfway would strand: our
+# journal writer appends whole records under Optuna's lock. Not our other store modules: they call these, and some
+# wait in loops (a study still being created) that Ctrl-C must still break at once.
+STORE_MODULES = (
+    "sqlalchemy.",
+    "sqlite3",
+    "psycopg",
+    "optuna.storages.",
+    "mlflow.store.",
+    "mi_search.search.store.journal",
+)
 RETRY_S = 0.005  # how soon a deferred signal is raised again
 
 

@@ -11,7 +11,7 @@ import optuna
 import pytest
 from sqlalchemy import event
 
-from mi_search.cli.signals import Terminated, interrupts_at_safe_points
+from mi_search.cli.signals import Terminated, in_store_call, interrupts_at_safe_points
 from mi_search.search.store.storage import open_storage
 
 
@@ -78,3 +78,19 @@ def test_outside_a_storage_call_a_signal_is_raised_where_the_program_is():
             signal.raise_signal(signal.SIGINT)
             pytest.fail("not raised at once")
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the previous handler is back
+
+
+@pytest.mark.parametrize(
+    ("module", "deferred"),
+    [
+        ("sqlalchemy.engine.base", True),
+        ("optuna.storages._rdb.storage", True),
+        ("mlflow.store.tracking.sqlalchemy_store", True),
+        ("mi_search.search.store.journal", True),  # appends whole records under Optuna's journal lock
+        ("mi_search.search.store.study", False),  # waits in a loop for a study being created: Ctrl-C breaks it
+        ("mi_search.search.running.objective", False),
+    ],
+)
+def test_signals_wait_only_inside_the_modules_that_hold_a_transaction_or_a_lock(module, deferred):
+    frame = eval("__import__('sys')._getframe()", {"__name__": module})  # a frame running that module's code
+    assert in_store_call(frame) is deferred
