@@ -58,40 +58,15 @@ def evaluate(
     are then over the samples generated.
     """
     if samples is not None and not params.greedy:
-        return _evaluate_samples(generator, questions, k, params, golds, study_seed, samples)
-    n = 1 if params.greedy else k
+        if not 0 <= samples.start < samples.stop <= k or samples.step != 1:
+            raise ValueError(f"samples must be a contiguous range within 0..{k - 1}, got {samples}")
+        first, n, repeat = samples.start, len(samples), 1
+    else:  # every sample; greedy decoding generates one and repeats it k times
+        first, n = 0, 1 if params.greedy else k
+        repeat = k // n
     seeds = [question_seed(study_seed, params.seed, q.id) for q in questions]
-    completions = generator.generate([q.prompt for q in questions], n, params, seeds=seeds)
-    rows = _graded(questions, golds, completions, repeat=k // n)
-    generated = sum(out.num_tokens for outs in completions for out in outs)
-    return Evaluation(score_samples(rows, k, budgeted=params.thinking_budget is not None), rows, generated)
-
-
-def _evaluate_samples(
-    generator: Generator,
-    questions: list[Question],
-    k: int,
-    params: DecodingParams,
-    golds: list[Gold],
-    study_seed: int,
-    samples: range,
-) -> Evaluation:
-    """Samples `samples.start`..`samples.stop - 1` of every question (within 0..k-1)."""
-    if not 0 <= samples.start < samples.stop <= k or samples.step != 1:
-        raise ValueError(f"samples must be a contiguous range within 0..{k - 1}, got {samples}")
-    seeds = [question_seed(study_seed, params.seed, q.id) for q in questions]
-    prompts = [q.prompt for q in questions]
-    completions = generator.generate(prompts, len(samples), params, seeds=seeds, first=samples.start)
-    rows = _graded(questions, golds, completions, repeat=1)
-    generated = sum(out.num_tokens for outs in completions for out in outs)
-    return Evaluation(score_samples(rows, len(samples), budgeted=params.thinking_budget is not None), rows, generated)
-
-
-def _graded(
-    questions: list[Question], golds: list[Gold], completions: list[list[Any]], *, repeat: int
-) -> list[list[Sample]]:
-    """Each question's completions graded into samples, the row repeated `repeat` times (greedy decoding)."""
-    samples = []
+    completions = generator.generate([q.prompt for q in questions], n, params, seeds=seeds, first=first)
+    rows = []
     for question, gold, outs in zip(questions, golds, completions):
         row = []
         for out in outs:
@@ -109,8 +84,9 @@ def _graded(
                     out.forced_close,
                 )
             )
-        samples.append(row * repeat)
-    return samples
+        rows.append(row * repeat)
+    generated = sum(out.num_tokens for outs in completions for out in outs)
+    return Evaluation(score_samples(rows, n * repeat, budgeted=params.thinking_budget is not None), rows, generated)
 
 
 def write_samples(path: Path, evaluations: Iterable[tuple[dict[str, Any], Evaluation]]) -> None:

@@ -41,7 +41,7 @@ class ScriptedBackend:
     def merge(self, spec) -> None:
         self.lam = spec.lam
 
-    def generate(self, prompts, n, params, *, seeds=None):
+    def generate(self, prompts, n, params, *, seeds=None, first=0):
         right, tokens = self.script[self.lam]
         out = []
         for prompt in prompts:
