@@ -1,7 +1,7 @@
 """Per-layer search that earns its dimensions: samplers for the vector spaces, measured against each space's true front.
 
 Run from the repository root: python -m bench.vector_spaces [--space layers profile] [--samplers tpe gp trust random]
-        [--seed 0] [--trials N] [--budget 16000] [--k 8] [--coarse]
+        [--seed 0] [--trials N] [--budget 16000] [--k 8] [--coarse] [--rungs 0.25 0.5 1.0] [--min-gain 0.02]
 
 The problem is `bench/search_efficiency.py`'s paper-aime25: a SIMULATED Qwen3-4B pair (36 layers, so
 `layers` searches 72 λ and `profile` 8) calibrated to the paper's AIME'25 curve. Every fully scored
@@ -33,6 +33,8 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=16000)
     parser.add_argument("--k", type=int, default=8)
     parser.add_argument("--coarse", action="store_true", help="start each vector study from a global study's evaluations")
+    parser.add_argument("--rungs", type=float, nargs="+", default=None, help="halving rungs (default: the study default)")
+    parser.add_argument("--min-gain", type=float, default=None, help="halving min_gain (default: the study default)")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
@@ -52,6 +54,8 @@ def main() -> None:
                 overrides = {"seed": args.seed} | ({"sampler": sampler} if sampler != "default" else {})
                 if args.trials is not None:
                     overrides["trials"] = args.trials
+                halving = {"rungs": args.rungs, "min_gain": args.min_gain}
+                overrides["halving"] = {key: value for key, value in halving.items() if value is not None}
                 name = f"{space}-{sampler}-{args.seed}"
                 if args.coarse:
                     shutil.copy(folder / "coarse.db", folder / f"{name}.db")

@@ -229,7 +229,7 @@ def test_the_edge_is_left_alone_where_accuracy_falls_toward_it_or_its_middle_was
     # one question's answers lower is no evidence of a fall: the edge is narrowed
     one_lower = answers(scored(2, 1.0, 0, 4100, holdout=False), [6] * 22 + [2])
     assert holdout_step([*falling[:2], one_lower], ["lam"], BUDGET) == EdgeStep(lam=0.9375)
-    # nor is a fall shown on 5 questions that is no longer shown with one of them answered right
+    # nor is a fall shown on 5 questions that is no longer shown without the one most in its favour
     five_lower = answers(scored(2, 1.0, 0, 4100, holdout=False), [3] * 5 + [6] * 18)
     assert holdout_step([*falling[:2], five_lower], ["lam"], BUDGET) == EdgeStep(lam=0.9375)
     rising = [*falling[:2], answers(scored(2, 1.0, 0, 4100, holdout=False), [7] * 23)]

@@ -138,3 +138,11 @@ def test_only_questions_every_trial_scored_are_compared() -> None:
         convergence([a, trial([1], 10.0, tag="other")], BUDGET, margin=MARGIN)
     with pytest.raises(ValueError, match="window must be at least 1"):
         convergence([a], BUDGET, margin=MARGIN, window=0)
+
+
+def test_the_window_grows_with_the_numbers_searched_from_three_to_sixteen() -> None:
+    """One trial per number searched past two (6 to 16): a profile study judged on 4 quiet trials had settled on
+    the front's cheap end and stopped at 95 % of its front."""
+    from mi_search.search.running.stopping import stop_window
+
+    assert [stop_window(d) for d in (1, 2, 3, 8, 12, 72)] == [3, 3, 6, 8, 12, 16]

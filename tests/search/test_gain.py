@@ -88,17 +88,16 @@ def test_the_paired_estimate_corrects_a_partial_mean_by_the_incumbents_full_scor
     assert paired_estimate(challenger, Incumbent(9, 0.5, 100.0, outcomes(set(), 100.0, questions=range(0, N, 2)))) is None
 
 
-def test_one_question_better_answers_the_worst_question_right_and_changes_nothing_else():
-    from mi_search.search.statistics.outcomes import one_question_better
+def test_the_decisive_question_is_the_one_most_in_a_stops_favour_and_nothing_else_changes():
+    from mi_search.search.statistics.outcomes import without_decisive_question
 
+    front = [QuestionOutcome(q, 6, 8, 100.0) for q in "abcde"]
     given = [
-        QuestionOutcome("a", 8, 8, 50.0, vote_correct=True),
-        QuestionOutcome("b", 3, 8, 90.0, vote_correct=False),
-        QuestionOutcome("c", 1, 8, 120.0, vote_correct=False),  # the worst: the one changed
-        QuestionOutcome("d", 4, 8, 70.0, vote_correct=True),
+        QuestionOutcome("a", 8, 8, 50.0),  # better than the front point here
+        QuestionOutcome("b", 3, 8, 90.0),
+        QuestionOutcome("c", 1, 8, 120.0),  # 5 of 8 worse: the decisive one
+        QuestionOutcome("d", 1, 8, 110.0),  # as far behind, but 10 tokens cheaper than c
+        QuestionOutcome("z", 0, 8, 300.0),  # the front point never scored it: not paired, kept
     ]
-    better = one_question_better(given, "accuracy")
-    assert better[2] == QuestionOutcome("c", 8, 8, 120.0, vote_correct=True)
-    assert [better[i] for i in (0, 1, 3)] == [given[i] for i in (0, 1, 3)]
-    assert one_question_better(given, "vote_at_k")[1].vote_correct  # by votes b is the first of the worst
-    assert one_question_better([], "accuracy") == []
+    assert without_decisive_question(given, front, "accuracy") == [given[i] for i in (0, 1, 3, 4)]
+    assert without_decisive_question(given, [], "accuracy") == given  # nothing shared: nothing to leave out

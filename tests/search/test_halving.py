@@ -111,9 +111,9 @@ def test_a_hopeless_trial_under_the_front_is_stopped_though_no_point_beats_it_in
 
 @pytest.mark.parametrize(("rung", "stops"), [(0.1, False), (0.25, True)])
 def test_one_questions_answers_never_stop_a_trial(tmp_path, rung, stops):
-    # The same sliver as above. On a first rung of 8 questions, its worst question answered right
-    # would give it room to add to the front, so it is not stopped (the rule without that check stopped it
-    # there); on 20 questions the stop holds either way.
+    # The same sliver as above. On a first rung of 8 questions, without the question most in the stop's
+    # favour it would have room to add to the front, so it is not stopped (the rule without that check
+    # stopped it there); on 20 questions the stop holds either way.
     rich = {i for i in range(N) if i % 10 != 0}
     settings = {"budget": 500, "seed_lambdas": [0.0, 1.0, 0.5], "trials": 3, "halving": {"rungs": [rung, 1.0]}}
     config = build_config(settings, source="test")
@@ -342,14 +342,14 @@ class ScriptedSamples(ScriptedBackend):
         return rows
 
 
-def run_by_samples(tmp_path, script, order, temperature=1.0):
+def run_by_samples(tmp_path, script, order, temperature=1.0, questions=N):
     halving = {"rungs": [0.25, 1.0], "over": "samples"}
     settings = {"budget": 500, "seed_lambdas": order, "trials": len(order), "k": 8, "halving": halving}
     config = build_config(settings, source="test")
     study = open_study(open_storage(f"sqlite:///{tmp_path}/s.db"), config, None)
     backend = ScriptedSamples(script)
     params = DecodingParams(temperature=temperature)
-    runner = TrialRunner(backend, QuestionSet(*gradable(QUESTIONS, math_gold)), config, params, Silent())
+    runner = TrialRunner(backend, QuestionSet(*gradable(QUESTIONS[:questions], math_gold)), config, params, Silent())
     study.optimize(runner, n_trials=len(order))
     return {t.params["lam"]: t for t in trials.completed(study)}, backend
 
@@ -383,3 +383,34 @@ def test_greedy_decoding_takes_rungs_of_questions_even_when_samples_are_asked_fo
     by_lam, _ = run_by_samples(tmp_path, script, [0.0, 0.5], temperature=0.0)
     stop = by_lam[0.5].user_attrs["stopped"]
     assert stop["rung"] == N // 4 and "samples" not in stop and by_lam[0.5].user_attrs["questions"] == N // 4
+
+
+def test_a_trial_clearly_worse_on_the_same_questions_stops_though_its_worst_question_could_be_answered(tmp_path):
+    # Sampled answers: question i is answered right with chance p(i) by the front point and p(i) − 0.2 by the
+    # trial (a fixed pattern over (question, sample) stands in for the draws), which also spends 80 % more
+    # tokens: 0.35 against 0.51 on the same 20 questions. Answering its worst question right in every sample
+    # (the rule before) moved its mean 5 points and kept it running to the end; no single question carries this
+    # stop, so it is made at the first rung of 2 samples.
+    def chance(i):
+        return (7 * i % 20) / 20
+
+    def draw(i, j):
+        return (37 * i + 11 * j) % 17 / 17
+
+    script = {0.0: (lambda i, j: draw(i, j) < chance(i), 100), 0.5: (lambda i, j: draw(i, j) < chance(i) - 0.2, 180)}
+    by_lam, _ = run_by_samples(tmp_path, script, [0.0, 0.5], questions=20)
+    stop = by_lam[0.5].user_attrs.get("stopped")
+    assert stop is not None and stop["samples"] == 2 and stop["against"] == by_lam[0.0].number
+
+
+def test_a_stop_that_one_question_carries_is_not_made(tmp_path):
+    # Worse than the front point on one question in every sample and on four others in one sample of two:
+    # shown worse on all twenty questions, not without the one it lost outright. It runs on.
+    front = {15, 16, 17, 18, 19}  # the front point's misses: no accuracy ceiling caps the trial's best case
+
+    def trial(i, j):
+        return i not in front and i != 0 and not (1 <= i <= 4 and j == 0)
+
+    script = {0.0: (lambda i, j: i not in front, 100), 0.5: (trial, 150)}
+    by_lam, _ = run_by_samples(tmp_path, script, [0.0, 0.5], questions=20)
+    assert trials.is_full(by_lam[0.5]), by_lam[0.5].user_attrs.get("stopped")

@@ -25,7 +25,7 @@ from optuna.trial import FrozenTrial, TrialState
 from mi_search.search.running.stopping import StopWhenConverged
 from mi_search.search.settings.config import StudyConfig
 from mi_search.search.statistics.choice import not_significantly_below
-from mi_search.search.statistics.outcomes import carries, one_question_better
+from mi_search.search.statistics.outcomes import carries, without_decisive_question
 from mi_search.search.store import trials
 from mi_search.search.store.trials import TrialRecord
 
@@ -127,13 +127,15 @@ def holdout_step(records: list[TrialRecord], names: list[str], budget: int) -> E
 
 def _falls(lower: TrialRecord, upper: TrialRecord) -> bool:
     """Whether `upper` is shown less accurate than `lower`, paired on the search questions both scored at 95 %,
-    and still so with its worst question answered right (`outcomes.one_question_better`, as early stops ask):
-    leaving the edge alone is a decision against `upper`, so one question's answers must not make it."""
+    and still so without the question that most favours `lower` (`outcomes.without_decisive_question`, as early
+    stops ask): leaving the edge alone is a decision against `upper`, so one question's answers must not make it."""
     objective = lower.objective
     if not (carries(lower.outcomes, objective) and carries(upper.outcomes, objective)):
         return False
-    upper_better = one_question_better(upper.outcomes, objective)
-    return not not_significantly_below(upper_better, lower.outcomes, objective=objective)
+    if not_significantly_below(upper.outcomes, lower.outcomes, objective=objective):
+        return False
+    rest = without_decisive_question(upper.outcomes, lower.outcomes, objective)
+    return not not_significantly_below(rest, lower.outcomes, objective=objective)
 
 
 def peak_step(records: list[TrialRecord], names: list[str], budget: int, chosen: int | None) -> EdgeStep | None:

@@ -11,8 +11,8 @@ the last the trial stops only when, on what it has scored so far, it is over the
 confidence `halving.level`, some front point
 beats it in both accuracy and tokens on those same questions, paired, at that level
 (`paired.confidently_worse`), or its optimistic point adds at most `halving.min_gain` of the front's
-hypervolume (`gain.optimistic_gain`), and the stop still holds with its worst question answered right
-(one question's answers never stop a trial). A trial at least as good as a front point in both
+hypervolume (`gain.optimistic_gain`), and the stop still holds without the question that most favours it (one
+question's answers never stop a trial). A trial at least as good as a front point in both
 objectives on the same questions is never stopped. Accuracy is the study's objective
 (`objectives.accuracy`), paired per question as the study scores it. A partial score is never
 compared with a full-subset mean. A stopped trial is still a COMPLETE Optuna trial with its partial
@@ -41,7 +41,7 @@ from mi_search.search.running.budget_edge import HOLDOUT_EDGE_ATTR
 from mi_search.search.running.inputs import QuestionSet
 from mi_search.search.running.reuse import Reuse
 from mi_search.search.statistics.intervals import over_budget_margin
-from mi_search.search.statistics.outcomes import QuestionOutcome, one_question_better, outcomes_from_samples
+from mi_search.search.statistics.outcomes import QuestionOutcome, outcomes_from_samples, without_decisive_question
 from mi_search.search.statistics.gain import Incumbent, at_least_as_good, optimistic_gain, paired_estimate
 from mi_search.search.statistics.paired import confidently_worse, paired_difference
 from mi_search.search.statistics.pareto import Point
@@ -243,20 +243,22 @@ class TrialRunner:
     ) -> dict[str, Any] | None:
         """Why a partly scored trial should stop (over budget, or the front point that beats it), or None.
 
-        A stop must also hold with the trial's worst question answered right
-        (`outcomes.one_question_better`): on a first rung of six questions one question is a sixth of the
-        accuracy, and the bounds' t approximation is poorest there. A trial run beside the choice (`edge`: the
+        A stop must also hold without the question that most favours it against the front point that gave it
+        (`outcomes.without_decisive_question`): no single question's answers may carry a stop. A trial run beside the choice (`edge`: the
         budget's edge or a peak, `budget_edge`) stops only over the budget: it is there to be re-scored,
         whatever it adds to the search front."""
         level, objective = self.config.halving.level, self.config.objectives.accuracy
         over = over_budget_margin(outcomes, self.config.budget, level)
-        if over > 0:  # on tokens alone, which one question answered right does not change
+        if over > 0:  # on tokens alone: their bound already carries every question's spread
             return {"rung": len(outcomes), "reason": "over_budget", "tokens_margin": over, "level": level}
         if edge:
             return None
         front = [Incumbent(t.number, t.values[0], t.values[1], trials.outcomes_of(t)) for t in trials.front_trials(study)]
         stop = self._stop_against(front, outcomes)
-        if stop is not None and self._stop_against(front, one_question_better(outcomes, objective)) is None:
+        if stop is None:
+            return None
+        decisive = next(i for i in front if i.number == stop["against"])
+        if self._stop_against(front, without_decisive_question(outcomes, decisive.outcomes, objective)) is None:
             return None  # one question's answers decided it
         return stop
 

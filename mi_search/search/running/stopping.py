@@ -82,9 +82,12 @@ def judge(config: StudyConfig, study: optuna.Study) -> Convergence | None:
 
 
 def stop_window(dimension: int) -> int:
-    """The last fully scored trials judged together: 3 for one or two numbers, more as the space grows (up to 8),
-    as each proposal in a space of many λ explores less of it."""
-    return 3 if dimension <= 2 else min(8, max(3, dimension // 2))
+    """The last fully scored trials judged together: 3 for one or two numbers, then one per number searched (6 to
+    16), as each proposal in a space of many λ explores less of it. Why that many: a sampler that settles on one
+    end of the front adds nothing for a few trials while the rest of it is unexplored; with a window of half the
+    dimension an 8-λ profile study stopped after 20 trials at 95 % of its true front, where a window of 8 ran on
+    to 98 % (simulated paper pair, seed 0; seeds 1 and 2 were unchanged)."""
+    return 3 if dimension <= 2 else min(16, max(6, dimension))
 
 
 @dataclass

@@ -60,11 +60,11 @@ class HalvingConfig(_Strict):
     rung before the last the trial stops when its mean tokens are over the budget with one-sided confidence
     `level`, when a front point beats it in both objectives on the same questions, paired, at that level, or when its
     optimistic point (paired bounds at `level`) adds at most `min_gain` of the front's hypervolume; and
-    only when the stop still holds with its worst question answered right. A trial at least
+    only when the stop still holds without the question most in its favour. A trial at least
     as good as a front point in both objectives on the same questions never stops.
     """
 
-    rungs: tuple[float, ...] = (0.25, 1.0)
+    rungs: tuple[float, ...] = (0.25, 0.5, 1.0)
     over: Literal["samples", "questions"] = Field(
         "samples",
         description="what a rung is a fraction of: the k samples of every question, or the search questions (each "
@@ -165,9 +165,10 @@ class StudyConfig(_Strict):
         "this share of it",
     )
     seed_lambdas: tuple[Annotated[float, Field(ge=0.0, le=1.0)], ...] = Field(
-        (0.0, 0.5, 1.0),
+        (0.5, 0.0, 1.0),
         max_length=MAX_SEED_POINTS,
-        description=f"uniform λ tried first, in order, before the sampler proposes; a list of them is a grid study "
+        description=f"uniform λ tried first, in order, before the sampler proposes (the middle first: the first "
+        f"trial has no front to be stopped against, the ends then have one); a list of them is a grid study "
         f"(at most {MAX_SEED_POINTS})",
     )
     budget: int | None = Field(None, description="mean response tokens a point may spend")

@@ -218,7 +218,7 @@ class SearchSpace(BaseModel):
         return spec, base.model_copy(update=decoding)
 
     def uniform(self, lam: float) -> dict[str, float]:
-        """Parameters that put every λ of the space at `lam`: the seeds λ = 0, 0.5, 1 of a study."""
+        """Parameters that put every λ of the space at `lam`: the seeds λ = 0.5, 0, 1 of a study."""
         return {name: lam for name in self.lambda_names()}
 
 

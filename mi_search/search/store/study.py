@@ -176,7 +176,7 @@ def stored_config(study: optuna.Study) -> StudyConfig:
 def make_sampler(config: StudyConfig, worker: str | None = None) -> optuna.samplers.BaseSampler:
     """The study's sampler (its default depends on the space's dimension: `config.default_sampler`).
 
-    GP's random start is kept short: the seeded λ values (0, 0.5, 1 by default) already span the range.
+    GP's random start is kept short: the seeded λ values (0.5, 0, 1 by default) already span the range.
     `worker` (a worker's id) gives that worker its own seed, so parallel workers propose different λ.
     """
     seed = worker_seed(config.seed, worker)
