@@ -44,6 +44,9 @@ Measured (2026-11-25, a shared 2-core CPU machine; the README's table has them a
       shown paired) paper: 0.986, 0.183, 0.27 (chosen_over ≤ 1.9 %); gpqa_cheap_low: 0.990, 0.128, 0.12
       (≤ 0.7 %); stage1_dip: 0.980, 0.201, 0.14; late_narrow_peak: 0.989, 0.245, 0.04; overthinking_dip:
       0.979, 0.196, 0.13; toy: 0.998, 0.696
+  (2026-12-08, seeds λ 0.5, 0, 1; halving in three rungs of samples, no stop without its decisive
+      question) paper: 0.985, 0.184, 0.28; gpqa_cheap_low: 0.991, 0.129, 0.12; stage1_dip: 0.988, 0.200,
+      0.21; late_narrow_peak: 0.984, 0.260, 0.41; overthinking_dip: 0.986, 0.233, 0.05; toy: 0.998, 0.696
 """
 
 from __future__ import annotations
