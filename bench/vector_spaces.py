@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=16000)
     parser.add_argument("--k", type=int, default=8)
     parser.add_argument("--coarse", action="store_true", help="start each vector study from a global study's evaluations")
-    parser.add_argument("--rungs", type=float, nargs="+", default=None, help="halving rungs (default: the study default)")
+    parser.add_argument("--rungs", type=float, nargs="+", default=None, help="halving rungs (default: the study's)")
     parser.add_argument("--min-gain", type=float, default=None, help="halving min_gain (default: the study default)")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)

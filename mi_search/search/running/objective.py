@@ -244,9 +244,9 @@ class TrialRunner:
         """Why a partly scored trial should stop (over budget, or the front point that beats it), or None.
 
         A stop must also hold without the question that most favours it against the front point that gave it
-        (`outcomes.without_decisive_question`): no single question's answers may carry a stop. A trial run beside the choice (`edge`: the
-        budget's edge or a peak, `budget_edge`) stops only over the budget: it is there to be re-scored,
-        whatever it adds to the search front."""
+        (`outcomes.without_decisive_question`): no single question's answers may carry a stop. A trial run
+        beside the choice (`edge`: the budget's edge or a peak, `budget_edge`) stops only over the budget: it is
+        there to be re-scored, whatever it adds to the search front."""
         level, objective = self.config.halving.level, self.config.objectives.accuracy
         over = over_budget_margin(outcomes, self.config.budget, level)
         if over > 0:  # on tokens alone: their bound already carries every question's spread
