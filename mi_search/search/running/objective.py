@@ -42,7 +42,7 @@ from mi_search.search.running.inputs import QuestionSet
 from mi_search.search.running.reuse import Reuse
 from mi_search.search.statistics.intervals import over_budget_margin
 from mi_search.search.statistics.outcomes import QuestionOutcome, outcomes_from_samples, without_decisive_question
-from mi_search.search.statistics.gain import Incumbent, at_least_as_good, optimistic_gain, paired_estimate
+from mi_search.search.statistics.gain import Gain, Incumbent, at_least_as_good, optimistic_gain, paired_estimate
 from mi_search.search.statistics.paired import confidently_worse, paired_difference
 from mi_search.search.statistics.pareto import Point
 from mi_search.search.running.twins import wait_for_running_twin
@@ -243,33 +243,33 @@ class TrialRunner:
     ) -> dict[str, Any] | None:
         """Why a partly scored trial should stop (over budget, or the front point that beats it), or None.
 
-        A stop must also hold without the question that most favours it against the front point that gave it
-        (`outcomes.without_decisive_question`): no single question's answers may carry a stop. A trial run
-        beside the choice (`edge`: the budget's edge or a peak, `budget_edge`) stops only over the budget: it is
-        there to be re-scored, whatever it adds to the search front."""
-        level, objective = self.config.halving.level, self.config.objectives.accuracy
+        A trial run beside the choice (`edge`: the budget's edge or a peak, `budget_edge`) stops only over the
+        budget: it is there to be re-scored, whatever it adds to the search front."""
+        level = self.config.halving.level
         over = over_budget_margin(outcomes, self.config.budget, level)
         if over > 0:  # on tokens alone: their bound already carries every question's spread
             return {"rung": len(outcomes), "reason": "over_budget", "tokens_margin": over, "level": level}
         if edge:
             return None
         front = [Incumbent(t.number, t.values[0], t.values[1], trials.outcomes_of(t)) for t in trials.front_trials(study)]
-        stop = self._stop_against(front, outcomes)
-        if stop is None:
-            return None
-        decisive = next(i for i in front if i.number == stop["against"])
-        if self._stop_against(front, without_decisive_question(outcomes, decisive.outcomes, objective)) is None:
-            return None  # one question's answers decided it
-        return stop
+        return self._stop_against(front, outcomes)
 
     def _stop_against(self, front: list[Incumbent], outcomes: list[QuestionOutcome]) -> dict[str, Any] | None:
-        """The stop the front gives a trial with these outcomes (dominated, or no gain), or None."""
+        """The stop the front gives a trial with these outcomes (dominated, or no gain), or None.
+
+        Each rule must also hold without the question most in its favour against the front point it pairs the
+        trial with (`outcomes.without_decisive_question`): no single question's answers may carry a stop. Checked
+        per front point, as a stop that one question carried against one point, and a second question against
+        another, would otherwise pass."""
         level, objective = self.config.halving.level, self.config.objectives.accuracy
         if any(at_least_as_good(outcomes, incumbent.outcomes, objective) for incumbent in front):
             return None  # it would take that front point's place: never stopped
         for incumbent in front:
             theirs = incumbent.outcomes
-            if confidently_worse(outcomes, theirs, level, objective=objective):
+            rest = without_decisive_question(outcomes, theirs, objective)
+            if confidently_worse(outcomes, theirs, level, objective=objective) and confidently_worse(
+                rest, theirs, level, objective=objective
+            ):
                 accuracy = paired_difference(outcomes, theirs, metric=objective, side="upper", level=level)
                 tokens = paired_difference(outcomes, theirs, metric="tokens", side="lower", level=level)
                 return {
@@ -281,8 +281,12 @@ class TrialRunner:
                     "tokens_margin": tokens.bound,  # how far above 0 the lower bound of (ours − theirs) is
                     "level": level,
                 }
-        gain = optimistic_gain(outcomes, front, self.config.budget, level, objective=objective)
+        gain = self._gain(front, outcomes)
         if gain is not None and gain.share <= self.config.halving.min_gain:
+            paired_with = next(i for i in front if i.number == gain.against)
+            rest = self._gain(front, without_decisive_question(outcomes, paired_with.outcomes, objective))
+            if rest is None or rest.share > self.config.halving.min_gain:
+                return None  # one question's answers decided it
             return {
                 "rung": len(outcomes),
                 "reason": "no_gain",
@@ -295,3 +299,8 @@ class TrialRunner:
                 "level": level,
             }
         return None
+
+    def _gain(self, front: list[Incumbent], outcomes: list[QuestionOutcome]) -> Gain | None:
+        """The hypervolume the trial's optimistic point could add to the front (`gain.optimistic_gain`)."""
+        level, objective = self.config.halving.level, self.config.objectives.accuracy
+        return optimistic_gain(outcomes, front, self.config.budget, level, objective=objective)
