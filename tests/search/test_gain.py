@@ -89,7 +89,7 @@ def test_the_paired_estimate_corrects_a_partial_mean_by_the_incumbents_full_scor
 
 
 def test_the_decisive_question_is_the_one_most_in_a_stops_favour_and_nothing_else_changes():
-    from mi_search.search.statistics.outcomes import without_decisive_question
+    from mi_search.search.statistics.paired import without_decisive_question
 
     front = [QuestionOutcome(q, 6, 8, 100.0) for q in "abcde"]
     given = [

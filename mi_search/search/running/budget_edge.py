@@ -25,7 +25,8 @@ from optuna.trial import FrozenTrial, TrialState
 from mi_search.search.running.stopping import StopWhenConverged
 from mi_search.search.settings.config import StudyConfig
 from mi_search.search.statistics.choice import not_significantly_below
-from mi_search.search.statistics.outcomes import carries, without_decisive_question
+from mi_search.search.statistics.outcomes import carries
+from mi_search.search.statistics.paired import without_decisive_question
 from mi_search.search.store import trials
 from mi_search.search.store.trials import TrialRecord
 
@@ -127,7 +128,7 @@ def holdout_step(records: list[TrialRecord], names: list[str], budget: int) -> E
 
 def _falls(lower: TrialRecord, upper: TrialRecord) -> bool:
     """Whether `upper` is shown less accurate than `lower`, paired on the search questions both scored at 95 %,
-    and still so without the question that most favours `lower` (`outcomes.without_decisive_question`, as early
+    and still so without the question that most favours `lower` (`paired.without_decisive_question`, as early
     stops ask): leaving the edge alone is a decision against `upper`, so one question's answers must not make it."""
     objective = lower.objective
     if not (carries(lower.outcomes, objective) and carries(upper.outcomes, objective)):

@@ -41,9 +41,9 @@ from mi_search.search.running.budget_edge import HOLDOUT_EDGE_ATTR
 from mi_search.search.running.inputs import QuestionSet
 from mi_search.search.running.reuse import Reuse
 from mi_search.search.statistics.intervals import over_budget_margin
-from mi_search.search.statistics.outcomes import QuestionOutcome, outcomes_from_samples, without_decisive_question
+from mi_search.search.statistics.outcomes import QuestionOutcome, outcomes_from_samples
 from mi_search.search.statistics.gain import Gain, Incumbent, at_least_as_good, optimistic_gain, paired_estimate
-from mi_search.search.statistics.paired import confidently_worse, paired_difference
+from mi_search.search.statistics.paired import confidently_worse, paired_difference, without_decisive_question
 from mi_search.search.statistics.pareto import Point
 from mi_search.search.running.twins import wait_for_running_twin
 
@@ -258,7 +258,7 @@ class TrialRunner:
         """The stop the front gives a trial with these outcomes (dominated, or no gain), or None.
 
         Each rule must also hold without the question most in its favour against the front point it pairs the
-        trial with (`outcomes.without_decisive_question`): no single question's answers may carry a stop. Checked
+        trial with (`paired.without_decisive_question`): no single question's answers may carry a stop. Checked
         per front point, as a stop that one question carried against one point, and a second question against
         another, would otherwise pass."""
         level, objective = self.config.halving.level, self.config.objectives.accuracy

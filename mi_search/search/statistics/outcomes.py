@@ -82,32 +82,6 @@ def carries(outcomes: Sequence[QuestionOutcome], metric: Metric) -> bool:
     return metric != "vote_at_k" or all(o.vote_correct is not None for o in outcomes)
 
 
-def without_decisive_question(
-    challenger: Sequence[QuestionOutcome], incumbent: Sequence[QuestionOutcome], metric: AccuracyObjective
-) -> list[QuestionOutcome]:
-    """`challenger` without the question both scored that most favours a stop against `incumbent`: the lowest
-    paired accuracy difference (challenger − incumbent), ties to the largest paired token difference. An early
-    stop must still hold without it, or one question decided it.
-
-    Why leave it out rather than answer the trial's worst question right in every sample (the rule before):
-    on a rung of 2 samples of every question, that moved a 23-question mean by 4 points, more than those 2
-    samples' own noise, and kept running points 14 points less accurate for 35 % more tokens on the same
-    questions (the simulated paper pair, λ 0 against λ 0.5). Left out, no single question's answers carry
-    the decision, which is what the rule asks; the bound over the rest still carries their noise.
-    """
-    theirs = {o.question_id: o for o in incumbent}
-    shared = [i for i, o in enumerate(challenger) if o.question_id in theirs]
-    if not shared:
-        return list(challenger)
-
-    def favour(i: int) -> tuple[float, float]:
-        ours, other = challenger[i], theirs[challenger[i].question_id]
-        return ours.value(metric) - other.value(metric), other.mean_tokens - ours.mean_tokens
-
-    decisive = min(shared, key=favour)
-    return [o for i, o in enumerate(challenger) if i != decisive]
-
-
 def outcomes_from_samples(samples: Sequence[Sequence[Sample]]) -> list[QuestionOutcome]:
     """Per-question outcomes from `mi_search.evaluate.Evaluation.samples` (one row of Samples per question)."""
     outcomes = []
