@@ -5,6 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
+from mi_search.search.sampling.module_plane import ModulePlaneSampler
 from mi_search.search.sampling.trust_region import COARSE_ORDER, TrustRegionSampler
 from mi_search.search.settings.config import build_config
 from mi_search.search.store.study import make_sampler
@@ -68,11 +69,15 @@ def test_the_radius_halves_after_misses_and_recovers_on_a_front_point():
     assert sampler.current_radius(study, {t.number for t in study.best_trials}) == 0.2
 
 
-def test_the_study_builds_it_by_name_for_its_space():
+def test_the_study_builds_it_by_name_for_its_space_after_the_modules_plane():
     config = build_config({"budget": 100, "sampler": "trust", "space": {"kind": "layers", "layers": 6}}, source="test")
     sampler = make_sampler(config)
-    assert isinstance(sampler, TrustRegionSampler) and len(sampler.names) == 12
-    assert COARSE_ORDER[0] == 0.5
+    assert isinstance(sampler, ModulePlaneSampler) and sampler.plane_trials == config.min_trials
+    trust = sampler.fine
+    assert isinstance(trust, TrustRegionSampler) and len(trust.names) == 12
+    assert trust.coarse_points == 0  # the plane's trials hold the seeded uniform λ
+    alone = make_sampler(config.model_copy(update={"min_trials": 3}))
+    assert isinstance(alone, TrustRegionSampler) and alone.coarse_points > 0 and COARSE_ORDER[0] == 0.5
 
 
 def test_spaces_past_sixteen_numbers_default_to_it():

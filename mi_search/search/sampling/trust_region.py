@@ -10,7 +10,8 @@ Two phases, both read from the study's trials, so a resumed study or a worker co
 1. Coarse. A global λ is a point of every vector space (each tensor at one λ), so the study first
    holds `coarse_points` uniform vectors: what the evaluation store already scored in coarser
    spaces is warm-started into the study at no token cost and counts; the rest are proposed from a
-   fixed bisection order of [0, 1], skipping λ already held.
+   fixed bisection order of [0, 1], skipping λ already held. A study whose space has a modules plane
+   runs the plane first (`sampling.module_plane`) and this phase not at all (`coarse_points=0`).
 2. Fine. Each proposal perturbs one feasible front point (fully scored, drawn at random) by a normal
    step of the current radius, clipped to [0, 1], at one of three scales drawn with equal odds: every
    λ of a module together (all attention λ by one step, all MLP λ by another: the `modules` space's

@@ -18,6 +18,7 @@ from optuna.study import StudyDirection
 
 from mi_search.errors import UserError
 from mi_search.merge.plan import MergePlan
+from mi_search.search.sampling.module_plane import ModulePlaneSampler, plane_groups
 from mi_search.search.store import trials
 from mi_search.search.settings.config import SamplerName, StudyConfig, build_config, merge_settings, resume_config
 from mi_search.search.settings.space import PER_LAYER
@@ -177,13 +178,14 @@ def make_sampler(config: StudyConfig, worker: str | None = None) -> optuna.sampl
     """The study's sampler (its default depends on the space's dimension: `config.default_sampler`).
 
     GP's random start is kept short: the seeded λ values (0.5, 0, 1 by default) already span the range.
+    In `profile` and `layers`, GP and trust propose on the modules plane first (`sampling.module_plane`).
     `worker` (a worker's id) gives that worker its own seed, so parallel workers propose different λ.
     """
     seed = worker_seed(config.seed, worker)
     sampler = config.sampler
     if sampler is SamplerName.GP:
         startup = min(10, len(config.seed_lambdas) + 2 * config.space.dimension)
-        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=startup)
+        return _plane_first(config, optuna.samplers.GPSampler(seed=seed, n_startup_trials=startup), seed)
     if sampler is SamplerName.TPE:
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
     if sampler is SamplerName.RANDOM:
@@ -191,7 +193,10 @@ def make_sampler(config: StudyConfig, worker: str | None = None) -> optuna.sampl
     if sampler is SamplerName.TRUST:
         from mi_search.search.sampling.trust_region import TrustRegionSampler
 
-        return TrustRegionSampler(config.space.lambda_names(), trials.front_trials, seed=seed)
+        names = config.space.lambda_names()
+        if _has_plane(config):  # the plane's trials hold the seeded uniform λ: no uniform phase of its own
+            return _plane_first(config, TrustRegionSampler(names, trials.front_trials, seed=seed, coarse_points=0), seed)
+        return TrustRegionSampler(names, trials.front_trials, seed=seed)
     if sampler is SamplerName.BOTORCH:
         check_sampler_installed(sampler)
         from optuna_integration import BoTorchSampler
@@ -200,6 +205,19 @@ def make_sampler(config: StudyConfig, worker: str | None = None) -> optuna.sampl
         startup = min(10, len(config.seed_lambdas) + 2 * config.space.dimension)
         return BoTorchSampler(candidates_func=qnehvi_candidates_func, n_startup_trials=startup, seed=seed)
     return optuna.samplers.NSGAIISampler(seed=seed, population_size=8)
+
+
+def _has_plane(config: StudyConfig) -> bool:
+    proposed = config.min_trials - len(config.seed_lambdas)  # the seeds lie on the plane and are queued, not proposed
+    return proposed > 0 and plane_groups(config.space.lambda_names()) is not None
+
+
+def _plane_first(config: StudyConfig, fine: optuna.samplers.BaseSampler, seed: int | None) -> optuna.samplers.BaseSampler:
+    """`fine` after `min_trials` trials on the modules plane, for a depth-resolved space (`sampling.module_plane`);
+    `fine` alone for any other space. The plane takes the trials the study runs before it may stop anyway."""
+    if not _has_plane(config):
+        return fine
+    return ModulePlaneSampler(config.space.lambda_names(), fine, plane_trials=config.min_trials, seed=seed)
 
 
 def check_sampler_installed(sampler: SamplerName | None) -> None:
