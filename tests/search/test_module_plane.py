@@ -80,13 +80,34 @@ def test_trials_off_the_plane_are_left_out_of_its_fit() -> None:
     assert sampler._on_plane(flat) == {"attention": 0.3, "mlp": 0.8}
 
 
-def test_only_spaces_of_attention_and_mlp_lambda_have_a_plane() -> None:
+def test_only_spaces_that_resolve_attention_and_mlp_by_depth_have_a_plane() -> None:
     assert plane_groups(NAMES) == {"attention": NAMES[:3], "mlp": NAMES[3:]}
     assert plane_groups(SearchSpace(kind="layers", layers=4).lambda_names()) is not None
-    for kind in ("global", "modules", "blocks"):  # a global λ (the rest of the weights) has no place on it
+    blocks = SearchSpace(kind="blocks").lambda_names()  # its global λ (the weights outside blocks) is a third number
+    assert plane_groups(blocks) == {
+        "attention": [n for n in blocks if n.endswith("attention")], "mlp": [n for n in blocks if n.endswith("mlp")], "rest": ["lam"]
+    }
+    for kind in ("global", "modules"):  # nothing resolved by depth: they are the plane already
         assert plane_groups(SearchSpace(kind=kind).lambda_names()) is None
     with pytest.raises(ValueError, match="attention and MLP"):
         ModulePlaneSampler(["lam"], optuna.samplers.RandomSampler(), plane_trials=4)
+
+
+def test_in_blocks_the_plane_has_the_global_lambda_as_a_third_number() -> None:
+    config = build_config({"budget": 100, "space": {"kind": "blocks"}}, source="test")
+    names = config.space.lambda_names()
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler(config))
+    for lam in (0.5, 0.0, 1.0):
+        study.enqueue_trial({name: lam for name in names})
+
+    def scored(trial: optuna.Trial) -> tuple[float, float]:
+        values = {name: trial.suggest_float(name, 0.0, 1.0) for name in names}
+        return values["lam_block0_attention"] - values["lam"] / 4, values["lam_block2_mlp"]
+
+    study.optimize(scored, n_trials=7)
+    blocks = [{n: t.params[n] for n in names if n != "lam"} for t in study.get_trials()]
+    assert all(on_plane(b) for b in blocks)
+    assert len({round(t.params["lam"] - t.params["lam_block0_attention"], 6) for t in study.get_trials()[3:]}) > 1
 
 
 def test_the_study_uses_it_for_depth_resolved_spaces_for_min_trials() -> None:
@@ -95,7 +116,7 @@ def test_the_study_uses_it_for_depth_resolved_spaces_for_min_trials() -> None:
     assert isinstance(sampler, ModulePlaneSampler) and isinstance(sampler.fine, optuna.samplers.GPSampler)
     assert sampler.plane_trials == profile.min_trials == 20
     profile_seeds_only = {"space": {"kind": "profile", "layers": 36}, "min_trials": 3}  # the 3 seeds: nothing to propose
-    for settings in ({"space": {"kind": "global"}}, {"space": {"kind": "blocks"}}, profile_seeds_only):
+    for settings in ({"space": {"kind": "global"}}, {"space": {"kind": "modules"}}, profile_seeds_only):
         config = build_config({"budget": 100, **settings}, source="test")
         assert not isinstance(make_sampler(config), ModulePlaneSampler)
 

@@ -1,4 +1,4 @@
-"""Coarse to fine for the depth-resolved spaces (`profile`, `layers`): the modules plane first, then every λ.
+"""Coarse to fine for the depth-resolved spaces (`blocks`, `profile`, `layers`): the modules plane first, then every λ.
 
 A point whose attention λ are all one value and whose MLP λ are all another lies on the modules
 plane: two numbers, split where the paper finds the split that matters (MLP weights carry the
@@ -9,7 +9,8 @@ small moves at the front's cheap end.
 So the first `plane_trials` trials (the study's `min_trials`: trials it runs before it may stop
 anyway) are proposed on the plane: every finished trial that lies on it (the seeded uniform λ
 included) is projected to (attention, MLP), a two-number GP proposes the next pair, and the pair is
-spread over every knot or layer. Then the fine sampler (GP, or `trust` above 16 numbers) proposes in
+spread over every block, knot or layer (in `blocks` the global λ of the weights outside the blocks
+is a third number: the plane is then the `modules` space). Then the fine sampler (GP, or `trust` above 16 numbers) proposes in
 every number, from the front the plane found. Decoding parameters a space searches are drawn beside
 the plane by a random sampler, and by the fine sampler after. Both phases read the study's trials,
 so a resumed study or a worker goes on in the phase it was in.
@@ -17,7 +18,8 @@ so a resumed study or a worker goes on in the phase it was in.
 Measured on the simulated paper pair (`bench/vector_spaces.py`, seeds 0–2, default trials): `profile`
 99.05, 98.54, 99.18 % of its true front for 60M, 47M, 54M tokens (98.2, 97.9, 98.2 % for 65M, 53M,
 66M with GP alone); `layers` 99.37, 98.97, 99.27 % for 89M, 90M, 80M (97.5, 95.4, 96.4 % for 127M,
-94M, 126M with `trust` alone). That pair's plane holds 99.95 % of the `profile` front, so the plane
+94M, 126M with `trust` alone); `blocks` 98.86, 98.40, 98.86 % for 44M, 47M, 51M (97.73, 96.26, 98.55 %
+for 57M, 45M, 59M with GP alone). That pair's plane holds 99.95 % of the `profile` front, so the plane
 does most of the work there; on a pair whose layers differ more, the fine phase is what finds it.
 
 Why our own: Optuna has no subspace phase for a sampler. The plane's GP is Optuna's `GPSampler`,
@@ -37,20 +39,24 @@ from optuna.trial import FrozenTrial, TrialState
 from mi_search.search.settings.space import vector_position
 
 PLANE = ("attention", "mlp")
+REST = "rest"  # the global λ of a space that searches one beside its blocks
 PLANE_STARTUP = 4  # the plane GP's random start: the three seeded uniform λ and one more pair
 _ON_PLANE = 1e-9  # two λ closer than this are one value
 
 
 def plane_groups(names: Sequence[str]) -> dict[str, list[str]] | None:
-    """The λ names per module when every name is a depth-resolved attention or MLP λ; None otherwise (a scalar
-    such as a decoding parameter or a global λ has no place on the plane)."""
+    """The λ names per module when the space resolves attention and MLP λ by depth; None otherwise. A global λ
+    (`blocks`: the weights outside the blocks) is a third number of the plane, `rest`, as in the `modules` space."""
     groups: dict[str, list[str]] = {part: [] for part in PLANE}
     for name in names:
         position = vector_position(name)
-        if position is None or position[0] not in groups:
+        if name == "lam":
+            groups.setdefault(REST, []).append(name)
+        elif position is None or position[0] not in PLANE:
             return None
-        groups[position[0]].append(name)
-    return groups if all(groups.values()) else None
+        else:
+            groups[position[0]].append(name)
+    return groups if all(groups[part] for part in PLANE) else None
 
 
 class ModulePlaneSampler(optuna.samplers.BaseSampler):
@@ -99,7 +105,7 @@ class ModulePlaneSampler(optuna.samplers.BaseSampler):
 
     def _plane_proposal(self, study: optuna.Study, finished: list[FrozenTrial]) -> dict[str, float]:
         """The plane GP's next (attention, MLP), fitted on the finished trials that lie on the plane."""
-        distributions = {part: FloatDistribution(0.0, 1.0) for part in PLANE}
+        distributions = {part: FloatDistribution(0.0, 1.0) for part in self.groups}
         projected = []
         for trial in finished:
             pair = self._on_plane(trial.params)

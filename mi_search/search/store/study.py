@@ -178,7 +178,7 @@ def make_sampler(config: StudyConfig, worker: str | None = None) -> optuna.sampl
     """The study's sampler (its default depends on the space's dimension: `config.default_sampler`).
 
     GP's random start is kept short: the seeded λ values (0.5, 0, 1 by default) already span the range.
-    In `profile` and `layers`, GP and trust propose on the modules plane first (`sampling.module_plane`).
+    In `blocks`, `profile` and `layers`, GP and trust propose on the modules plane first (`sampling.module_plane`).
     `worker` (a worker's id) gives that worker its own seed, so parallel workers propose different λ.
     """
     seed = worker_seed(config.seed, worker)
