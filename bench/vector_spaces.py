@@ -10,6 +10,11 @@ hypervolume over the space's true front (`bench.paper_sim.true_front` over the s
 `search_efficiency` reports it. Each line is one study of one space with one sampler, at the study's
 default trials unless `--trials`: `tokens=` its search tokens. `--coarse` first runs a global study
 in the same storage and starts each vector study from what it scored (the evaluation store).
+
+Measured (2026-12-08, a shared 2-core CPU machine, default trials and samplers, seeds 0, 1, 2), with the
+modules plane first (`mi_search.search.sampling.module_plane`): layers hv_ratio 0.9937, 0.9897, 0.9927;
+profile 0.9905, 0.9854, 0.9918; blocks 0.9886, 0.9840, 0.9886. Without it: layers 0.975, 0.954, 0.964;
+profile 0.982, 0.979, 0.982; blocks 0.977, 0.963, 0.986. The README's table has trials and tokens.
 """
 
 from __future__ import annotations
