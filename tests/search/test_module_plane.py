@@ -139,3 +139,20 @@ def test_decoding_parameters_are_drawn_beside_the_plane() -> None:
     study.optimize(scored, n_trials=8)
     assert all(on_plane({n: t.params[n] for n in names}) for t in study.get_trials())
     assert len({round(t.params["temperature"], 6) for t in study.get_trials()[3:]}) == 5
+
+
+def test_a_proposal_logs_nothing_of_its_own(caplog: pytest.LogCaptureFixture) -> None:
+    """The plane is asked through a study in memory per proposal; a library user at INFO sees no line for it."""
+    sampler = ModulePlaneSampler(NAMES, optuna.samplers.RandomSampler(seed=0), plane_trials=6, seed=0)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    saved = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    optuna.logging.enable_propagation()
+    try:
+        with caplog.at_level("INFO", logger="optuna"):
+            study.optimize(objective, n_trials=5)
+    finally:
+        optuna.logging.disable_propagation()
+        optuna.logging.set_verbosity(saved)
+    assert sum("Trial" in r.getMessage() for r in caplog.records) == 5  # the study's own lines do come through
+    assert not [r for r in caplog.records if "created in memory" in r.getMessage()]

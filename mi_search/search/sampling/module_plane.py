@@ -29,6 +29,7 @@ not propose).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,7 @@ import optuna
 from optuna.distributions import BaseDistribution, FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from mi_search.quiet import muted
 from mi_search.search.settings.space import vector_position
 
 PLANE = ("attention", "mlp")
@@ -60,14 +62,14 @@ def plane_groups(names: Sequence[str]) -> dict[str, list[str]] | None:
 
 
 class ModulePlaneSampler(optuna.samplers.BaseSampler):
-    """GP over the modules plane for the first `plane_trials` trials, then GP over every λ; see the module docstring."""
+    """A GP on the modules plane for the first `plane_trials` trials, then `fine` over every λ; see the module docstring."""
 
     def __init__(
         self, names: Sequence[str], fine: optuna.samplers.BaseSampler, *, plane_trials: int, seed: int | None = None
     ) -> None:
         groups = plane_groups(names)
         if groups is None:
-            raise ValueError(f"the modules plane needs attention and MLP λ only, got {list(names)[:4]}…")
+            raise ValueError(f"the modules plane needs attention and MLP λ by depth, got {list(names)[:4]}…")
         self.groups, self.plane_trials, self.fine = groups, plane_trials, fine
         self.plane = optuna.samplers.GPSampler(seed=seed, n_startup_trials=PLANE_STARTUP)
         self.independent = optuna.samplers.RandomSampler(seed=seed)
@@ -85,8 +87,8 @@ class ModulePlaneSampler(optuna.samplers.BaseSampler):
         finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if len(finished) >= self.plane_trials:
             return self.fine.sample_relative(study, trial, search_space)
-        pair = self._plane_proposal(study, finished)
-        return {name: pair[part] for part, names in self.groups.items() for name in names if name in search_space}
+        point = self._plane_proposal(study, finished)
+        return {name: point[part] for part, names in self.groups.items() for name in names if name in search_space}
 
     def sample_independent(
         self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
@@ -104,22 +106,24 @@ class ModulePlaneSampler(optuna.samplers.BaseSampler):
         self.fine.after_trial(study, trial, state, values)
 
     def _plane_proposal(self, study: optuna.Study, finished: list[FrozenTrial]) -> dict[str, float]:
-        """The plane GP's next (attention, MLP), fitted on the finished trials that lie on the plane."""
+        """The plane GP's next point (attention, MLP and, in `blocks`, rest), fitted on the finished trials on the plane."""
         distributions = {part: FloatDistribution(0.0, 1.0) for part in self.groups}
         projected = []
         for trial in finished:
-            pair = self._on_plane(trial.params)
-            if pair is not None and trial.values is not None:
-                projected.append(optuna.trial.create_trial(params=pair, distributions=distributions, values=trial.values))
-        shadow = optuna.create_study(directions=study.directions, sampler=self.plane)
+            point = self._on_plane(trial.params)
+            if point is not None and trial.values is not None:
+                projected.append(optuna.trial.create_trial(params=point, distributions=distributions, values=trial.values))
+        with muted("optuna.storages._in_memory", logging.WARNING):  # its "study created" line, once per proposal
+            shadow = optuna.create_study(directions=study.directions, sampler=self.plane)
         shadow.add_trials(projected)
         return shadow.ask(distributions).params
 
     def _on_plane(self, params: dict[str, Any]) -> dict[str, float] | None:
-        pair = {}
+        """The trial's point on the plane: each module's one value; None when a module's λ differ."""
+        point = {}
         for part, names in self.groups.items():
             values = [params.get(name) for name in names]
             if any(v is None for v in values) or max(values) - min(values) > _ON_PLANE:
                 return None
-            pair[part] = float(values[0])
-        return pair
+            point[part] = float(values[0])
+        return point
