@@ -156,7 +156,7 @@ def test_a_sweep_of_a_study_refuses_settings_of_its_own(tmp_path):
 
 def test_a_layers_study_starts_from_the_global_points_and_only_refines(tmp_path):
     # Coarse to fine: the global study's five λ are points of the layers space, taken at no token cost;
-    # the trust sampler then holds its coarse phase and proposes only steps around the front.
+    # the study then proposes on the modules plane (attention λ apart from MLP λ), never a uniform λ again.
     url = f"sqlite:///{tmp_path}/s.db"
     study(url, tmp_path, "global", budget="80tokens", trials=5)
     layers = study(url, tmp_path, "layers", budget="80tokens", trials=8, space={"kind": "layers"}, sampler="trust")
@@ -165,3 +165,22 @@ def test_a_layers_study_starts_from_the_global_points_and_only_refines(tmp_path)
     assert len(reused) == 5 and all(len(set(r.params.values())) == 1 for r in reused)
     assert len(own) == 3 and all(len(set(r.params.values())) > 1 for r in own)
     assert search_tokens(layers) == sum(r.generated_tokens for r in own) > 0
+
+
+def test_a_blocks_study_starts_from_a_modules_study_and_a_profile_only_from_its_uniform_points(tmp_path):
+    # A modules point (its own global λ, attention λ, MLP λ) is one blend with the blocks point that puts every
+    # block there; a profile gives the other weights the layers' mean, so only the uniform points are its blends.
+    url = f"sqlite:///{tmp_path}/s.db"
+    modules = study(url, tmp_path, "modules", budget="80tokens", trials=5, space={"kind": "modules"})
+    measured = {r.params["lam_attention"]: r for r in modules.result.records}
+    assert sum(len(set(r.params.values())) > 1 for r in measured.values()) == 2  # two points off the diagonal
+    blocks = study(url, tmp_path, "blocks", budget="80tokens", trials=6, space={"kind": "blocks"})
+    reused = [r for r in blocks.result.records if r.reused_from]
+    assert len(reused) == 5 and search_tokens(blocks) == sum(r.generated_tokens for r in blocks.result.records if not r.reused_from)
+    for record in reused:
+        source = measured[record.params["lam_block0_attention"]]
+        assert record.params["lam"] == source.params["lam"] and record.params["lam_block2_mlp"] == source.params["lam_mlp"]
+        assert record.accuracy == source.accuracy and record.mean_tokens == source.mean_tokens
+    profile = study(url, tmp_path, "profile", budget="80tokens", trials=4, space={"kind": "profile", "knots": 2})
+    taken = [r for r in profile.result.records if r.reused_from]
+    assert sorted(r.params["lam_attention_knot0"] for r in taken) == [0.0, 0.5, 1.0]

@@ -116,3 +116,16 @@ def test_the_thinking_budget_is_searched_on_a_log_scale_beside_lambda():
 def test_a_budget_range_must_be_positive_and_ordered(span):
     with pytest.raises(ValueError, match="1 <= low <= high"):
         DecodingSpace(thinking_budget=span)
+
+
+def test_a_modules_point_maps_onto_the_modules_plane_of_the_depth_resolved_spaces():
+    point = {"lam": 0.4, "lam_attention": 0.9, "lam_mlp": 0.2}
+    blocks = SearchSpace(kind="blocks").from_modules(point)
+    assert blocks["lam"] == 0.4
+    assert all(v == (0.9 if name.endswith("attention") else 0.2) for name, v in blocks.items() if name != "lam")
+    profile = SearchSpace(kind="profile", knots=3, layers=6)
+    assert set(profile.from_modules(point)) == set(profile.lambda_names())  # the rest of the weights: the caller's check
+    only_attention = SearchSpace(kind="layers", layers=2).from_modules({"lam": 0.4, "lam_attention": 0.9})
+    assert only_attention == {"lam_layer0_attention": 0.9, "lam_layer0_mlp": 0.4, "lam_layer1_attention": 0.9, "lam_layer1_mlp": 0.4}
+    assert SearchSpace(kind="blocks").from_modules({"lam_attention_knot0": 0.1, "lam": 0.2}) is None  # not a modules point
+    assert SearchSpace(kind="blocks").from_modules({"lam_attention": 0.1}) is None  # no global λ

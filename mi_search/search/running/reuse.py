@@ -9,8 +9,10 @@ Three ways a study takes a stored evaluation, none of which generates a token:
 - a front point re-scored on the held-out questions takes the stored held-out evaluation.
 
 A point of another space maps in when its blend does: a point of the same space by its parameters,
-a uniform blend (every tensor at one λ) into any space by `space.uniform`. The mapped point's key is
-recomputed from this pair's merge plan and must equal the stored one; otherwise it is left out.
+a uniform blend (every tensor at one λ) into any space by `space.uniform`, a `modules` point into the
+depth-resolved spaces by `space.from_modules` (every attention λ at its attention λ, and so on). The
+mapped point's key is recomputed from this pair's merge plan and must equal the stored one;
+otherwise it is left out.
 """
 
 from __future__ import annotations
@@ -147,8 +149,11 @@ class Reuse:
             point = dict(entry.params)
         elif entry.uniform is not None and set(self.space.uniform(0.0)) == names:  # the space searches λ only
             point = self.space.uniform(float(entry.uniform))
-        else:
-            return None
+        else:  # a modules point is a point of the depth-resolved spaces' modules plane
+            mapped = self.space.from_modules(entry.params) if entry.params is not None else None
+            if mapped is None or set(mapped) != names:  # the space searches λ only
+                return None
+            point = mapped
         spec, params = self.space.setting(point, decoding)
         return point if self.key(spec, params) == entry.key else None
 

@@ -221,6 +221,25 @@ class SearchSpace(BaseModel):
         """Parameters that put every λ of the space at `lam`: the seeds λ = 0.5, 0, 1 of a study."""
         return {name: lam for name in self.lambda_names()}
 
+    def from_modules(self, params: dict[str, float]) -> dict[str, float] | None:
+        """This space's parameters for a `modules` point: each attention and MLP λ at that module's λ (the global λ
+        where the point has none), a global λ at its global λ; None when this space searches λ of another kind or
+        `params` is not a modules point. Whether both are one blend is for the caller to check: `profile` and
+        `layers` give the other weights the layers' mean, a modules point its global λ."""
+        modules = {f"lam_{m.value}" for m in Module}
+        if "lam" not in params or not set(params) <= {"lam", *modules}:
+            return None
+        point = {}
+        for name in self.lambda_names():
+            position = vector_position(name)
+            if name == "lam":
+                point[name] = params["lam"]
+            elif position is not None and position[0] in _PARTS:
+                point[name] = params.get(f"lam_{position[0]}", params["lam"])
+            else:
+                return None
+        return point
+
 
 _VECTOR_NAME = re.compile(r"^lam_(?:layer(\d+)_(attention|mlp)|(attention|mlp)_knot(\d+)|block(\d+)_(attention|mlp))$")
 
