@@ -5,9 +5,9 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from mi_search.search.sampling.module_plane import ModulePlaneSampler, plane_groups
+from mi_search.search.sampling.module_plane import ModulePlaneSampler
 from mi_search.search.settings.config import build_config
-from mi_search.search.settings.space import SearchSpace
+from mi_search.search.settings.space import SearchSpace, plane_groups
 from mi_search.search.store.study import make_sampler
 
 NAMES = SearchSpace(kind="profile", knots=3, layers=6).lambda_names()  # 3 attention knots, 3 MLP knots
@@ -156,3 +156,4 @@ def test_a_proposal_logs_nothing_of_its_own(caplog: pytest.LogCaptureFixture) ->
         optuna.logging.set_verbosity(saved)
     assert sum("Trial" in r.getMessage() for r in caplog.records) == 5  # the study's own lines do come through
     assert not [r for r in caplog.records if "created in memory" in r.getMessage()]
+

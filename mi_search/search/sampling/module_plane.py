@@ -38,27 +38,10 @@ from optuna.distributions import BaseDistribution, FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from mi_search.quiet import muted
-from mi_search.search.settings.space import vector_position
+from mi_search.search.settings.space import plane_groups
 
-PLANE = ("attention", "mlp")
-REST = "rest"  # the global λ of a space that searches one beside its blocks
 PLANE_STARTUP = 4  # the plane GP's random start: the three seeded uniform λ and one more pair
 _ON_PLANE = 1e-9  # two λ closer than this are one value
-
-
-def plane_groups(names: Sequence[str]) -> dict[str, list[str]] | None:
-    """The λ names per module when the space resolves attention and MLP λ by depth; None otherwise. A global λ
-    (`blocks`: the weights outside the blocks) is a third number of the plane, `rest`, as in the `modules` space."""
-    groups: dict[str, list[str]] = {part: [] for part in PLANE}
-    for name in names:
-        position = vector_position(name)
-        if name == "lam":
-            groups.setdefault(REST, []).append(name)
-        elif position is None or position[0] not in PLANE:
-            return None
-        else:
-            groups[position[0]].append(name)
-    return groups if all(groups[part] for part in PLANE) else None
 
 
 class ModulePlaneSampler(optuna.samplers.BaseSampler):
@@ -67,7 +50,7 @@ class ModulePlaneSampler(optuna.samplers.BaseSampler):
     def __init__(
         self, names: Sequence[str], fine: optuna.samplers.BaseSampler, *, plane_trials: int, seed: int | None = None
     ) -> None:
-        groups = plane_groups(names)
+        groups = plane_groups(list(names))
         if groups is None:
             raise ValueError(f"the modules plane needs attention and MLP λ by depth, got {list(names)[:4]}…")
         self.groups, self.plane_trials, self.fine = groups, plane_trials, fine
@@ -84,16 +67,18 @@ class ModulePlaneSampler(optuna.samplers.BaseSampler):
     def sample_relative(
         self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        finished = _finished(study)
         if len(finished) >= self.plane_trials:
             return self.fine.sample_relative(study, trial, search_space)
+        if not search_space:  # no finished trial yet (a study without seeds): its first λ are drawn at random
+            return {}
         point = self._plane_proposal(study, finished)
         return {name: point[part] for part, names in self.groups.items() for name in names if name in search_space}
 
     def sample_independent(
         self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
-        if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) >= self.plane_trials:
+        if len(_finished(study)) >= self.plane_trials:
             return self.fine.sample_independent(study, trial, param_name, param_distribution)
         return self.independent.sample_independent(study, trial, param_name, param_distribution)
 
@@ -127,3 +112,8 @@ class ModulePlaneSampler(optuna.samplers.BaseSampler):
                 return None
             point[part] = float(values[0])
         return point
+
+
+def _finished(study: optuna.Study) -> list[FrozenTrial]:
+    """The study's finished trials: how many says the phase, those on the plane are the plane GP's data."""
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))

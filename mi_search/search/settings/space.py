@@ -223,22 +223,17 @@ class SearchSpace(BaseModel):
 
     def from_modules(self, params: dict[str, float]) -> dict[str, float] | None:
         """This space's parameters for a `modules` point: each attention and MLP λ at that module's λ (the global λ
-        where the point has none), a global λ at its global λ; None when this space searches λ of another kind or
-        `params` is not a modules point. Whether both are one blend is for the caller to check: `profile` and
-        `layers` give the other weights the layers' mean, a modules point its global λ."""
-        modules = {f"lam_{m.value}" for m in Module}
-        if "lam" not in params or not set(params) <= {"lam", *modules}:
+        where the point has none), a global λ at its global λ; None when this space has no modules plane
+        (`plane_groups`) or `params` is not a modules point. Whether both are one blend is for the caller to check:
+        `profile` and `layers` give the other weights the layers' mean, a modules point its global λ."""
+        groups = plane_groups(self.lambda_names())
+        if groups is None or "lam" not in params or not set(params) <= {"lam", *(f"lam_{m.value}" for m in Module)}:
             return None
-        point = {}
-        for name in self.lambda_names():
-            position = vector_position(name)
-            if name == "lam":
-                point[name] = params["lam"]
-            elif position is not None and position[0] in _PARTS:
-                point[name] = params.get(f"lam_{position[0]}", params["lam"])
-            else:
-                return None
-        return point
+        return {
+            name: params["lam"] if part == PLANE_REST else params.get(f"lam_{part}", params["lam"])
+            for part, names in groups.items()
+            for name in names
+        }
 
 
 _VECTOR_NAME = re.compile(r"^lam_(?:layer(\d+)_(attention|mlp)|(attention|mlp)_knot(\d+)|block(\d+)_(attention|mlp))$")
@@ -251,6 +246,25 @@ def vector_position(name: str) -> tuple[str, int] | None:
         return None
     index = next(int(g) for g in match.group(1, 4, 5) if g is not None)
     return next(g for g in match.group(2, 3, 6) if g is not None), index
+
+
+PLANE_REST = "rest"  # the global λ of a space that searches one beside its blocks: a third number of its plane
+
+
+def plane_groups(names: list[str]) -> dict[str, list[str]] | None:
+    """The λ names per module of a space that resolves attention and MLP λ by depth (`blocks`, `profile`,
+    `layers`): its modules plane puts every name of a group at one value. A global λ (`blocks`: the weights
+    outside the blocks) is the group `rest`, as in the `modules` space. None for any other space."""
+    groups: dict[str, list[str]] = {part: [] for part in _PARTS}
+    for name in names:
+        position = vector_position(name)
+        if name == "lam":
+            groups.setdefault(PLANE_REST, []).append(name)
+        elif position is None or position[0] not in _PARTS:
+            return None
+        else:
+            groups[position[0]].append(name)
+    return groups if all(groups[part] for part in _PARTS) else None
 
 
 def vector_groups(params: dict[str, float]) -> dict[str, list[float]]:

@@ -18,10 +18,10 @@ from optuna.study import StudyDirection
 
 from mi_search.errors import UserError
 from mi_search.merge.plan import MergePlan
-from mi_search.search.sampling.module_plane import ModulePlaneSampler, plane_groups
+from mi_search.search.sampling.module_plane import ModulePlaneSampler
 from mi_search.search.store import trials
 from mi_search.search.settings.config import SamplerName, StudyConfig, build_config, merge_settings, resume_config
-from mi_search.search.settings.space import PER_LAYER
+from mi_search.search.settings.space import PER_LAYER, plane_groups
 from mi_search.search.store.storage import MAX_RETRIES, study_exists
 
 CONFIG_ATTR = "mi_search_config"
@@ -193,10 +193,9 @@ def make_sampler(config: StudyConfig, worker: str | None = None) -> optuna.sampl
     if sampler is SamplerName.TRUST:
         from mi_search.search.sampling.trust_region import TrustRegionSampler
 
-        names = config.space.lambda_names()
-        if _has_plane(config):  # the plane's trials hold the seeded uniform λ: no uniform phase of its own
-            return _plane_first(config, TrustRegionSampler(names, trials.front_trials, seed=seed, coarse_points=0), seed)
-        return TrustRegionSampler(names, trials.front_trials, seed=seed)
+        uniform = {"coarse_points": 0} if _has_plane(config) else {}  # the plane's trials hold the seeded uniform λ
+        trust = TrustRegionSampler(config.space.lambda_names(), trials.front_trials, seed=seed, **uniform)
+        return _plane_first(config, trust, seed)
     if sampler is SamplerName.BOTORCH:
         check_sampler_installed(sampler)
         from optuna_integration import BoTorchSampler
