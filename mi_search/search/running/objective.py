@@ -266,9 +266,8 @@ class TrialRunner:
             return None  # it would take that front point's place: never stopped
         for incumbent in front:
             theirs = incumbent.outcomes
-            rest = without_decisive_question(outcomes, theirs, objective)
             if confidently_worse(outcomes, theirs, level, objective=objective) and confidently_worse(
-                rest, theirs, level, objective=objective
+                without_decisive_question(outcomes, theirs, objective), theirs, level, objective=objective
             ):
                 accuracy = paired_difference(outcomes, theirs, metric=objective, side="upper", level=level)
                 tokens = paired_difference(outcomes, theirs, metric="tokens", side="lower", level=level)
